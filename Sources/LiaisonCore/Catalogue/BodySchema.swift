@@ -1,0 +1,242 @@
+import Foundation
+
+/// What one body field must hold.
+public enum FieldKind: Sendable {
+    /// `YYYY-MM-DD`.
+    case date
+    /// RFC 3339 date-time.
+    case dateTime
+    /// `YYYY-MM-DD` or an RFC 3339 date-time.
+    case dateOrDateTime
+    case bool
+    /// A non-empty string.
+    case text
+    /// A string that may be empty.
+    case note
+    /// One of these strings.
+    case oneOf(Set<String>)
+    /// A list whose elements are each one of these strings.
+    case listOf(Set<String>)
+    /// A whole number in the range.
+    case integer(ClosedRange<Int>)
+    /// A UUID.
+    case uuid
+}
+
+/// One field of a body schema.
+public struct FieldSpec: Sendable {
+    public let name: String
+    public let kind: FieldKind
+    public let required: Bool
+}
+
+/// The body schema of one message type.
+public struct BodySchema: Sendable {
+    public let fields: [FieldSpec]
+
+    init(_ fields: [FieldSpec]) {
+        self.fields = fields
+    }
+}
+
+func required(_ name: String, _ kind: FieldKind) -> FieldSpec { FieldSpec(name: name, kind: kind, required: true) }
+func optional(_ name: String, _ kind: FieldKind) -> FieldSpec { FieldSpec(name: name, kind: kind, required: false) }
+
+/// A bad field: `{ "field": "body.from", "problem": "…" }` in an `invalid-message` answer.
+public struct FieldProblem: Sendable, Hashable, Codable {
+    public let field: String
+    public let problem: String
+
+    public init(field: String, problem: String) {
+        self.field = field
+        self.problem = problem
+    }
+}
+
+/// The enumerations of CATALOGUE.md that the body schemas use.
+public enum CatalogueValues {
+    public static let wpInappropriateReasons: Set<String> = [
+        "ineligible", "wrong-opportunity", "duplicate-referral", "multiple-providers", "wrong-interview-type", "other",
+    ]
+    public static let alerts: Set<String> = [
+        "restricted-availability", "care-requirements", "disability-support", "criminal-justice",
+    ]
+    public static let evidence: Set<String> = ["self-declared", "fit-note", "none"]
+    public static let failures: Set<String> = [
+        "did-not-attend-engagement", "did-not-start", "fail-to-participate", "refused-employment",
+    ]
+    public static let cwpChanges: Set<String> = ["no-longer-on-jsa", "availability", "caring", "health", "address", "other"]
+}
+
+extension BodySchema {
+    /// The schema of a submittable type, with the enumerations the rules configure.
+    public static func of(_ type: MessageType, rules: RuleSet) -> BodySchema? {
+        let wp = rules.workProgramme
+        let groups = wp.mandatableGroups.union(wp.voluntaryGroups)
+        switch type {
+        case .wpReferral:
+            return BodySchema([
+                required("referralDate", .date), required("benefit", .oneOf(wp.benefits)), required("mandatory", .bool),
+            ])
+        case .wpAttachment:
+            return BodySchema([required("attachmentDate", .date)])
+        case .wpInfoSessionReferral:
+            return BodySchema([
+                required("referralDate", .date), required("mandatory", .bool), required("esaGroup", .oneOf(groups)),
+            ])
+        case .wpInfoSessionAttended, .wpInfoSessionDNA:
+            return BodySchema([required("sessionDate", .date)])
+        case .wpWP11:
+            return BodySchema([required("followUpDate", .date)])
+        case .wpComplianceDoubt:
+            return BodySchema([required("activity", .text), required("failureDate", .date), optional("detail", .note)])
+        case .wpReengagement:
+            return BodySchema([required("date", .date)])
+        case .wpTrainingAllowance:
+            return BodySchema([required("courseStart", .date), required("course", .text)])
+        case .wpChangeOfCircumstances:
+            return BodySchema([required("change", .text), required("effectiveDate", .date), optional("detail", .note)])
+        case .wpExitReportRequest:
+            return BodySchema([
+                optional("requestDate", .date), required("benefit", .oneOf(wp.benefits)), required("endDate", .date),
+            ])
+        case .wpExitReport:
+            return BodySchema([
+                optional("title", .text), required("surname", .text), required("otherNames", .text),
+                required("dateOfBirth", .date), required("actionsAgreed", .text),
+                required("furtherInformation", .text), required("nextSteps", .text), required("adviserName", .text),
+            ])
+        case .wpInappropriateReferral:
+            return BodySchema([required("reason", .oneOf(CatalogueValues.wpInappropriateReasons)), optional("detail", .note)])
+        case .cwpReferral:
+            return BodySchema([
+                required("referralDate", .date), required("wpciDate", .date), required("engagementMeeting", .dateTime),
+                optional("hoursAvailable", .integer(rules.communityWorkPlacements.hoursAvailable)),
+                required("restrictions", .note), required("alerts", .listOf(CatalogueValues.alerts)),
+                optional("expectedConfinementDate", .date), optional("confirmedJobStartDate", .date),
+                optional("rereferral", .bool),
+            ])
+        case .cwpStart:
+            return BodySchema([required("startDate", .date)])
+        case .cwpAbsence:
+            return BodySchema([
+                required("reported", .bool), required("reason", .oneOf(Set(rules.absences.reasons.keys))),
+                required("from", .date), required("to", .date),
+                optional("evidence", .oneOf(CatalogueValues.evidence)), optional("detail", .note),
+            ])
+        case .cwpAbsenceAdvice:
+            return BodySchema([required("inReplyTo", .uuid), required("treatAsAvailable", .bool), optional("note", .note)])
+        case .cwpDMAReferral:
+            return BodySchema([
+                required("failure", .oneOf(CatalogueValues.failures)), required("failureDate", .date),
+                optional("detail", .note),
+            ])
+        case .cwpChangeOfCircumstances:
+            return BodySchema([
+                required("change", .oneOf(CatalogueValues.cwpChanges)), required("effectiveDate", .date),
+                optional("detail", .note),
+            ])
+        case .cwpClaimTransfer:
+            return BodySchema([
+                required("newJobcentre", .text), required("transferDate", .date), required("withinCpa", .bool),
+                required("withinTravelDistance", .bool), optional("providerCanDeliver", .bool),
+            ])
+        case .cwpUnacceptableBehaviour:
+            return BodySchema([required("incidentDate", .date), optional("detail", .note)])
+        case .cwpInappropriateReferral:
+            return BodySchema([required("reason", .text), optional("detail", .note)])
+        case .cwpReengagement:
+            return BodySchema([required("reclaimDate", .date), optional("appointment", .dateOrDateTime)])
+        case .cwpCompletion:
+            return BodySchema([required("completionDate", .date), required("onBenefit", .bool)])
+        case .cwpFeedbackReport:
+            return BodySchema([required("participationSummary", .text)])
+        case .cwpFeedbackReportRequest:
+            return BodySchema([required("reclaimDate", .date)])
+        case .wpAttachmentOverdue, .wpInfoSessionOverdue, .wpInfoSessionCancel, .wpExitReportReminder,
+            .wpExitReportEscalation, .cwpAbsenceAdviceOverdue, .cwpFeedbackReportReminder, .clericalTask:
+            return nil
+        }
+    }
+
+    /// Every problem with `body` against this schema, each under `body.<field>`.
+    public func problems(in body: [String: JSONValue]) -> [FieldProblem] {
+        var problems: [FieldProblem] = []
+        let known = Set(fields.map(\.name))
+        for name in body.keys.sorted() where !known.contains(name) {
+            problems.append(FieldProblem(field: "body.\(name)", problem: "is not a field of this message type"))
+        }
+        for field in fields {
+            guard let value = body[field.name], value != .null else {
+                if field.required { problems.append(FieldProblem(field: "body.\(field.name)", problem: "is required")) }
+                continue
+            }
+            if let problem = field.kind.problem(with: value) {
+                problems.append(FieldProblem(field: "body.\(field.name)", problem: problem))
+            }
+        }
+        return problems
+    }
+}
+
+extension FieldKind {
+    /// Why `value` does not fit, or nil when it does.
+    func problem(with value: JSONValue) -> String? {
+        switch self {
+        case .date:
+            guard let text = value.stringValue else { return "must be a date string (YYYY-MM-DD), not \(value.kindName)" }
+            return LocalDate(text) == nil ? "must be a real date as YYYY-MM-DD" : nil
+        case .dateTime:
+            guard let text = value.stringValue else { return "must be an RFC 3339 date-time string, not \(value.kindName)" }
+            return Timestamp.parse(text) == nil ? "must be an RFC 3339 date-time with an offset" : nil
+        case .dateOrDateTime:
+            guard let text = value.stringValue else { return "must be a date or date-time string, not \(value.kindName)" }
+            return LocalDate(text) == nil && Timestamp.parse(text) == nil
+                ? "must be YYYY-MM-DD or an RFC 3339 date-time" : nil
+        case .bool:
+            return value.boolValue == nil ? "must be true or false, not \(value.kindName)" : nil
+        case .text:
+            guard let text = value.stringValue else { return "must be a string, not \(value.kindName)" }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? "must not be empty" : nil
+        case .note:
+            return value.stringValue == nil ? "must be a string, not \(value.kindName)" : nil
+        case .oneOf(let allowed):
+            guard let text = value.stringValue else { return "must be a string, not \(value.kindName)" }
+            return allowed.contains(text) ? nil : "must be one of \(allowed.sorted().joined(separator: ", "))"
+        case .listOf(let allowed):
+            guard let elements = value.arrayValue else { return "must be a list, not \(value.kindName)" }
+            for (index, element) in elements.enumerated() {
+                guard let text = element.stringValue, allowed.contains(text) else {
+                    return "element \(index) must be one of \(allowed.sorted().joined(separator: ", "))"
+                }
+            }
+            return Set(elements).count == elements.count ? nil : "must not repeat an element"
+        case .integer(let range):
+            guard let number = value.intValue else { return "must be a whole number, not \(value.kindName)" }
+            return range.contains(number) ? nil : "must be between \(range.lowerBound) and \(range.upperBound)"
+        case .uuid:
+            guard let text = value.stringValue else { return "must be a UUID string, not \(value.kindName)" }
+            return UUIDText.isValid(text) ? nil : "must be a UUID"
+        }
+    }
+}
+
+/// UUID text as `8-4-4-4-12` hexadecimal digits.
+public enum UUIDText {
+    /// Whether `text` is a UUID in its canonical textual form (either case).
+    public static func isValid(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 36 else { return false }
+        for (index, byte) in bytes.enumerated() {
+            if [8, 13, 18, 23].contains(index) {
+                guard byte == UInt8(ascii: "-") else { return false }
+            } else {
+                let isHex = (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+                guard isHex else { return false }
+            }
+        }
+        return true
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+
+/// A validated message envelope (PROTOCOL.md "Envelope").
+public struct Envelope: Sendable {
+    /// The sender's UUID: the idempotency key.
+    public let id: String
+    public let type: MessageType
+    /// The sending party, equal to the authenticated one.
+    public let from: String
+    /// The party it is addressed to, when given.
+    public let to: String?
+    public let sentAt: Date
+    public let nino: NINO
+    /// Special Customer Record.
+    public let scr: Bool
+    public let body: [String: JSONValue]
+    /// The envelope as JSON with `from` filled in: what is stored, delivered and compared on resubmission.
+    public let json: JSONValue
+
+    /// Reads a body field as a date; the schema has already checked it.
+    public func date(_ name: String) -> LocalDate? { body[name]?.stringValue.flatMap(LocalDate.init) }
+
+    /// Reads a body field as a Boolean.
+    public func flag(_ name: String) -> Bool? { body[name]?.boolValue }
+
+    /// Reads a body field as a string.
+    public func text(_ name: String) -> String? { body[name]?.stringValue }
+
+    /// Reads a body field as an integer.
+    public func integer(_ name: String) -> Int? { body[name]?.intValue }
+}
+
+/// Turns a submitted JSON document into an `Envelope`, or a refusal naming every bad field.
+public struct EnvelopeReader: Sendable {
+    private static let envelopeKeys: Set<String> = ["id", "type", "from", "to", "sentAt", "nino", "scr", "body"]
+    let rules: RuleSet
+
+    public init(rules: RuleSet) {
+        self.rules = rules
+    }
+
+    /// The submission with `from` filled in from the authenticated party, for idempotency comparison.
+    public static func withSender(_ document: JSONValue, sender: String) -> JSONValue {
+        guard var fields = document.objectValue else { return document }
+        if fields["from"] == nil || fields["from"] == .null { fields["from"] = .string(sender) }
+        return .object(fields)
+    }
+
+    /// Validates the envelope and the type's body.
+    /// - Parameters:
+    ///   - document: the parsed request body.
+    ///   - sender: the authenticated party id.
+    /// - Throws: `Refusal` with `unknown-type`, `invalid-nino`, `invalid-message` (all bad fields at once),
+    ///   or `not-permitted` when `from` is not the authenticated party.
+    public func read(_ document: JSONValue, sender: String) throws -> Envelope {
+        guard let fields = document.objectValue else {
+            throw Refusal.invalid("(message)", "must be a JSON object, not \(document.kindName)")
+        }
+        var problems: [FieldProblem] = []
+        func problem(_ field: String, _ text: String) { problems.append(FieldProblem(field: field, problem: text)) }
+
+        for key in fields.keys.sorted() where !Self.envelopeKeys.contains(key) {
+            problem(key, "is not an envelope field")
+        }
+        let id = fields["id"]?.stringValue
+        if fields["id"] == nil || fields["id"] == .null {
+            problem("id", "is required")
+        } else if id == nil || !UUIDText.isValid(id!) {
+            problem("id", "must be a UUID")
+        }
+
+        guard let typeValue = fields["type"], typeValue != .null else {
+            problem("type", "is required")
+            throw Refusal(.invalidMessage, "the message has \(problems.count) invalid field(s)", errors: problems)
+        }
+        guard let typeName = typeValue.stringValue, let type = MessageType(rawValue: typeName), !type.isGenerated
+        else {
+            let shown = typeValue.stringValue.map { "'\($0.prefix(64))'" } ?? "a \(typeValue.kindName)"
+            throw Refusal(.unknownType, "type \(shown) is not in the catalogue", errors: [
+                FieldProblem(field: "type", problem: "must be one of the catalogue's message types"),
+            ])
+        }
+
+        var from = sender
+        if let given = fields["from"], given != .null {
+            if let text = given.stringValue { from = text } else { problem("from", "must be a string") }
+        }
+        var to: String?
+        if let given = fields["to"], given != .null {
+            if let text = given.stringValue, !text.isEmpty { to = text } else { problem("to", "must be a party id") }
+        }
+        var sentAt = Date(timeIntervalSince1970: 0)
+        if let given = fields["sentAt"], given != .null {
+            if let text = given.stringValue, let parsed = Timestamp.parse(text) {
+                sentAt = parsed
+            } else {
+                problem("sentAt", "must be an RFC 3339 date-time with an offset")
+            }
+        } else {
+            problem("sentAt", "is required")
+        }
+        var scr = false
+        if let given = fields["scr"], given != .null {
+            if let flag = given.boolValue { scr = flag } else { problem("scr", "must be true or false") }
+        }
+        var nino: NINO?
+        var ninoInvalid = false
+        if let given = fields["nino"], given != .null {
+            if let text = given.stringValue {
+                nino = NINO(text)
+                if nino == nil {
+                    ninoInvalid = true
+                    problem("nino", "is not a valid National Insurance number")
+                }
+            } else {
+                problem("nino", "must be a string")
+            }
+        } else {
+            problem("nino", "is required")
+        }
+        var body: [String: JSONValue] = [:]
+        if let given = fields["body"], given != .null {
+            if let object = given.objectValue {
+                body = object
+                if let schema = BodySchema.of(type, rules: rules) {
+                    problems += schema.problems(in: object)
+                }
+                problems += crossFieldProblems(type: type, body: object)
+            } else {
+                problem("body", "must be a JSON object, not \(given.kindName)")
+            }
+        } else {
+            problem("body", "is required")
+        }
+
+        if ninoInvalid {
+            throw Refusal(.invalidNINO, "the NINO fails validation", errors: problems)
+        }
+        guard problems.isEmpty, let id, let nino else {
+            throw Refusal(.invalidMessage, "the message has \(problems.count) invalid field(s)", errors: problems)
+        }
+        guard from == sender else {
+            throw Refusal(.notPermitted, "from must be the authenticated party")
+        }
+        return Envelope(
+            id: id, type: type, from: from, to: to, sentAt: sentAt, nino: nino, scr: scr, body: body,
+            json: Self.withSender(document, sender: sender)
+        )
+    }
+
+    /// Checks that span fields, once each field is well-formed on its own.
+    private func crossFieldProblems(type: MessageType, body: [String: JSONValue]) -> [FieldProblem] {
+        switch type {
+        case .cwpAbsence:
+            if let from = body["from"]?.stringValue.flatMap(LocalDate.init),
+                let to = body["to"]?.stringValue.flatMap(LocalDate.init), to < from
+            {
+                return [FieldProblem(field: "body.to", problem: "must not be before body.from")]
+            }
+        default:
+            break
+        }
+        return []
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+
+/// Takes a submitted message from the authenticated party to a stored answer: parse, idempotency,
+/// validation, the case rules, and the store, in CATALOGUE.md's order. The daemon and `liaison replay`
+/// both call it; only the clock and the store's location differ.
+public struct Router: Sendable {
+    /// The party id Liaison signs its own messages with.
+    public static let routerPartyID = "liaison"
+
+    public let rules: CaseRules
+    private let reader: EnvelopeReader
+
+    public init(context: RuleContext) {
+        self.rules = CaseRules(context: context)
+        self.reader = EnvelopeReader(rules: context.rules)
+    }
+
+    /// The answer to one submission.
+    public struct Answer: Sendable {
+        public let status: Int
+        /// The JSON the API answers: the acceptance, or an RFC 9457 problem.
+        public let response: JSONValue
+        /// What Liaison generated in the step: timers that fell due, clerical tasks.
+        public let emitted: [GeneratedMessage]
+        /// The same id and content were accepted before; nothing new was stored.
+        public let replayed: Bool
+        /// For logs: the id, type and masked NINO when readable.
+        public let messageID: String?
+        public let type: String?
+        public let maskedNINO: String?
+        public let refusal: Refusal?
+    }
+
+    /// Submits `body` from `sender`, received at `now`, inside the store transaction `store`.
+    /// - Throws: only store errors; every refusal is an `Answer`.
+    public func submit(_ body: [UInt8], from sender: String, at now: Date, in store: any CaseStoreTransaction) throws
+        -> Answer
+    {
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(String(decoding: body, as: UTF8.self))
+        } catch {
+            return try refuse(Refusal(.malformedJSON, "the body is not JSON: \(error)"), document: nil, sender: sender, at: now, in: store)
+        }
+        return try submit(document, from: sender, at: now, in: store)
+    }
+
+    /// Submits an already-parsed document.
+    public func submit(_ document: JSONValue, from sender: String, at now: Date, in store: any CaseStoreTransaction)
+        throws -> Answer
+    {
+        let content = EnvelopeReader.withSender(document, sender: sender).canonicalText
+        if let id = document["id"]?.stringValue, let earlier = try store.acceptedMessage(id: id) {
+            guard earlier.content == content else {
+                return try refuse(
+                    Refusal(.idConflict, "id \(id) was already accepted with different content"), document: document,
+                    sender: sender, at: now, in: store)
+            }
+            return Answer(
+                status: earlier.status, response: earlier.response, emitted: [], replayed: true, messageID: id,
+                type: document["type"]?.stringValue, maskedNINO: masked(document), refusal: nil)
+        }
+
+        let envelope: Envelope
+        do {
+            envelope = try reader.read(document, sender: sender)
+        } catch let refusal as Refusal {
+            return try refuse(refusal, document: document, sender: sender, at: now, in: store)
+        }
+
+        var person = try store.person(key: envelope.nino.personKey)
+        var emitted: [GeneratedMessage] = []
+        if var due = person {
+            emitted += rules.fireDueTimers(&due, at: now)
+            person = due
+        }
+
+        switch rules.decide(envelope, person: person, at: now) {
+        case .refused(let refusal, let generated):
+            if let person, !emitted.isEmpty { try store.save(person) }
+            for message in emitted { try store.recordGenerated(message, personKey: envelope.nino.personKey, cause: "timer") }
+            for message in generated { try store.recordGenerated(message, personKey: nil, cause: envelope.id) }
+            var answer = try refuse(refusal, document: document, sender: sender, at: now, in: store)
+            answer = Answer(
+                status: answer.status, response: answer.response, emitted: emitted + generated, replayed: false,
+                messageID: envelope.id, type: envelope.type.rawValue, maskedNINO: envelope.nino.masked, refusal: refusal)
+            return answer
+
+        case .accepted(var ruling):
+            let response: JSONValue = .object([
+                "id": .string(envelope.id),
+                "status": .string("accepted"),
+                "routedTo": .array(ruling.routes.map { .string($0.description) }),
+                "decision": ruling.decision.json,
+            ])
+            let stored = StoredAnswer(content: content, status: 202, response: response)
+            let fired = rules.fireDueTimers(&ruling.person, at: now)
+            try store.save(ruling.person)
+            try store.recordAccepted(
+                AcceptedMessage(
+                    envelope: envelope, receivedAt: now, decision: ruling.decision, routes: ruling.routes, answer: stored))
+            for message in emitted + fired {
+                try store.recordGenerated(message, personKey: ruling.person.key, cause: "timer")
+            }
+            return Answer(
+                status: 202, response: response, emitted: emitted + fired, replayed: false, messageID: envelope.id,
+                type: envelope.type.rawValue, maskedNINO: envelope.nino.masked, refusal: nil)
+        }
+    }
+
+    /// Fires every timer due at or before `now`, across all claimants.
+    /// - Returns: the messages emitted.
+    public func fireDueTimers(at now: Date, in store: any CaseStoreTransaction) throws -> [GeneratedMessage] {
+        var emitted: [GeneratedMessage] = []
+        for key in try store.personKeysWithTimers(dueBy: now) {
+            guard var person = try store.person(key: key) else { continue }
+            let fired = rules.fireDueTimers(&person, at: now)
+            try store.save(person)
+            for message in fired { try store.recordGenerated(message, personKey: key, cause: "timer") }
+            emitted += fired
+        }
+        return emitted
+    }
+
+    private func refuse(
+        _ refusal: Refusal, document: JSONValue?, sender: String, at now: Date, in store: any CaseStoreTransaction
+    ) throws -> Answer {
+        let id = document?["id"]?.stringValue.map { String($0.prefix(64)) }
+        let type = document?["type"]?.stringValue.map { String($0.prefix(64)) }
+        try store.recordRefusal(
+            RefusalRecord(
+                messageID: id, sender: sender, type: type, code: refusal.code, detail: refusal.detail,
+                maskedNINO: document.flatMap(masked), receivedAt: now))
+        return Answer(
+            status: refusal.code.status, response: refusal.problemDocument, emitted: [], replayed: false,
+            messageID: id, type: type, maskedNINO: document.flatMap(masked), refusal: refusal)
+    }
+
+    private func masked(_ document: JSONValue) -> String? {
+        document["nino"]?.stringValue.map { NINO($0)?.masked ?? NINO.mask(String($0.prefix(16))) }
+    }
+}

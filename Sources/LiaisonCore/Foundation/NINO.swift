@@ -1,0 +1,54 @@
+/// A National Insurance number, normalised (spaces removed, upper case) and validated as PROTOCOL.md says.
+public struct NINO: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The normalised nine characters.
+    public let value: String
+
+    private static let firstLetters = Set("ABCEGHJKLMNOPRSTWXYZ")
+    private static let secondLetters = Set("ABCEGHJKLMNPRSTWXYZ")
+    private static let forbiddenPrefixes: Set<String> = ["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"]
+    private static let suffixes = Set("ABCD")
+
+    /// Normalises and validates `text`; nil when it is not a valid NINO.
+    public init?(_ text: String) {
+        let normalised = String(text.filter { !$0.isWhitespace }).uppercased()
+        let characters = Array(normalised)
+        guard characters.count == 9,
+            NINO.firstLetters.contains(characters[0]), NINO.secondLetters.contains(characters[1]),
+            !NINO.forbiddenPrefixes.contains(String(characters[0...1])),
+            characters[2...7].allSatisfy({ $0.isASCII && $0.isNumber }),
+            NINO.suffixes.contains(characters[8])
+        else { return nil }
+        self.value = normalised
+    }
+
+    /// The key a person's records are filed under: the first 8 characters, so that the suffix letter
+    /// does not split one person into two.
+    public var personKey: String { String(value.prefix(8)) }
+
+    /// The NINO with its digits hidden (`AB12****C`), safe for logs and error details.
+    public var masked: String { NINO.mask(value) }
+
+    /// Masks any NINO-like text for logs: keeps the first four and the last character.
+    public static func mask(_ text: String) -> String {
+        let characters = Array(text)
+        guard characters.count > 5 else { return String(repeating: "*", count: characters.count) }
+        return String(characters.prefix(4)) + String(repeating: "*", count: characters.count - 5)
+            + String(characters.last!)
+    }
+
+    public var description: String { masked }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let nino = NINO(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "invalid NINO")
+        }
+        self = nino
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
+}

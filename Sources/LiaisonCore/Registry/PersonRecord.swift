@@ -1,0 +1,41 @@
+/// Everything the registry holds for one claimant, filed under the first 8 characters of the NINO.
+public struct PersonRecord: Sendable, Codable, Equatable {
+    /// The person key (NINO without its suffix letter).
+    public var key: String
+    /// The NINO as last given.
+    public var nino: NINO
+    /// The jobcentre that owns the claimant's cases.
+    public var jobcentre: String?
+    public var workProgramme: WorkProgrammeCase?
+    public var placement: PlacementCase?
+    public var absences: [Absence]
+    public var failures: [SanctionableFailure]
+    public var timers: [CaseTimer]
+
+    /// A record for a claimant the registry has not seen.
+    public init(nino: NINO) {
+        self.key = nino.personKey
+        self.nino = nino
+        self.jobcentre = nil
+        self.workProgramme = nil
+        self.placement = nil
+        self.absences = []
+        self.failures = []
+        self.timers = []
+    }
+
+    /// Whether any case is still open.
+    public var hasOpenCase: Bool {
+        (workProgramme?.isOpen ?? false) || (placement?.isOpen ?? false)
+    }
+
+    /// Ends every timer of a case.
+    public mutating func endTimers(ofCase caseID: String) {
+        timers.removeAll { $0.caseID == caseID }
+    }
+
+    /// Ends the timers of these kinds on a case.
+    public mutating func endTimers(ofCase caseID: String, kinds: Set<CaseTimer.Kind>) {
+        timers.removeAll { $0.caseID == caseID && kinds.contains($0.kind) }
+    }
+}

@@ -1,0 +1,37 @@
+/// A claimant's Community Work Placements case (CATALOGUE.md "The case registry").
+public struct PlacementCase: Sendable, Codable, Equatable {
+    /// The id of the referral that opened the case.
+    public var id: String
+    public var provider: String
+    /// The first referral of the case; re-referrals after a DNA/DNS keep it (S2 §89).
+    public var originalReferralDate: LocalDate
+    /// The latest referral's date.
+    public var referralDate: LocalDate
+    public var wpciDate: LocalDate
+    public var expectedEndDate: LocalDate
+    public var startedOn: LocalDate?
+    /// A Did Not Attend or Did Not Start was referred on this case, so it may be re-referred.
+    public var hadDidNotAttendOrStart: Bool
+    /// Re-referral to CWP is barred (completion, S2 §36; end of provision on transfer, S2 §123).
+    public var barred: Bool
+    public var completion: Completion?
+    /// The feedback report waiting, with its deadline.
+    public var pendingFeedback: PendingRequest?
+    public var ended: CaseEnding?
+
+    /// How a placement completed.
+    public struct Completion: Sendable, Codable, Equatable {
+        public var date: LocalDate
+        public var onBenefit: Bool
+    }
+
+    /// Whether the case is still open.
+    public var isOpen: Bool { ended == nil }
+
+    /// Whether the case was open on `date`: referred on or before it, and not ended before it.
+    public func wasOpen(on date: LocalDate) -> Bool {
+        guard date >= referralDate else { return false }
+        if let ended { return date <= ended.date }
+        return true
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// Firing timers (CATALOGUE.md "Timers"). A timer fires once: it leaves the record in the same change that
+/// stores what it emits, and it never fires for a case that has ended or moved on.
+extension CaseRules {
+    /// Fires every timer of `person` due at or before `now`, earliest first, including timers that firing
+    /// sets and that are already due.
+    /// - Returns: the messages emitted, one per address.
+    public func fireDueTimers(_ person: inout PersonRecord, at now: Date) -> [GeneratedMessage] {
+        var emitted: [GeneratedMessage] = []
+        while let index = person.timers.indices
+            .filter({ person.timers[$0].blocked == nil && person.timers[$0].fireAt <= now })
+            .min(by: { person.timers[$0].fireAt < person.timers[$1].fireAt })
+        {
+            var timer = person.timers.remove(at: index)
+            guard isLive(timer, in: person) else { continue }
+            do {
+                emitted += try fire(timer, &person, at: now)
+            } catch {
+                timer.blocked = "\(error)"
+                person.timers.append(timer)
+            }
+        }
+        return emitted
+    }
+
+    /// Whether the timer's case is still the one it was set for, in the state it waits on.
+    private func isLive(_ timer: CaseTimer, in person: PersonRecord) -> Bool {
+        switch timer.kind {
+        case .attachment, .attachmentAfterWP11:
+            guard let wp = person.workProgramme, wp.id == timer.caseID else { return false }
+            return wp.isOpen && wp.attachedOn == nil
+        case .informationSession, .endOfProgramme:
+            guard let wp = person.workProgramme, wp.id == timer.caseID else { return false }
+            return wp.isOpen
+        case .didNotStart:
+            guard let wp = person.workProgramme, wp.id == timer.caseID else { return false }
+            return wp.isOpen && wp.wp11FollowUpDate == nil
+        case .exitReport, .escalation:
+            guard let wp = person.workProgramme, wp.id == timer.caseID else { return false }
+            return wp.pendingExitReport?.requestID == timer.regarding
+        case .spocAdvice:
+            guard let placement = person.placement, placement.id == timer.caseID, placement.isOpen else { return false }
+            return person.absences.contains { $0.id == timer.absenceID && $0.state == .awaitingSPOC }
+        case .feedbackReport:
+            guard let placement = person.placement, placement.id == timer.caseID else { return false }
+            return placement.pendingFeedback?.requestID == timer.regarding
+        }
+    }
+
+    private func fire(_ timer: CaseTimer, _ person: inout PersonRecord, at now: Date) throws -> [GeneratedMessage] {
+        guard let jobcentre = person.jobcentre else { return [] }
+        let wp = rules.workProgramme
+        var body: [String: JSONValue] = ["regarding": .string(timer.regarding), "date": .date(timer.fireDate)]
+        if let deadline = timer.deadline { body["deadline"] = .date(deadline) }
+        func message(_ type: MessageType, to addresses: [Address], body: [String: JSONValue]) -> [GeneratedMessage] {
+            addresses.map {
+                GeneratedMessage(id: context.makeID(), type: type, to: $0, nino: person.nino, sentAt: now, body: body)
+            }
+        }
+
+        switch timer.kind {
+        case .attachment, .attachmentAfterWP11:
+            let prime = person.workProgramme!.prime
+            return message(.wpAttachmentOverdue, to: [Address(prime, .contact), Address(jobcentre, .workCoach)], body: body)
+
+        case .informationSession:
+            return message(.wpInfoSessionOverdue, to: [Address(person.workProgramme!.prime, .contact)], body: body)
+
+        case .didNotStart:
+            // S1 §5, §13: no WP11 within 21 days: cancel as Did Not Start; the case closes.
+            var wpCase = person.workProgramme!
+            wpCase.ended = CaseEnding(reason: .didNotStart, date: timer.fireDate)
+            person.workProgramme = wpCase
+            person.endTimers(ofCase: wpCase.id)
+            body["advice"] = .string("cancel-referral-did-not-start")
+            return message(.wpInfoSessionCancel, to: [Address(wpCase.prime, .contact)], body: body)
+
+        case .endOfProgramme:
+            // S3: at the end of the programme Liaison asks for the exit report itself.
+            var wpCase = person.workProgramme!
+            let requestDate = timer.fireDate
+            let deadline = try countWorkingDays(wp.exitReportWorkingDays, after: requestDate, jobcentre: jobcentre)
+            let requestID = context.makeID()
+            wpCase.pendingExitReport = PendingRequest(requestID: requestID, deadline: deadline)
+            person.workProgramme = wpCase
+            try setTimer(
+                .exitReport, on: &person, caseID: wpCase.id, regarding: requestID, .workingDay(deadline),
+                field: "body.requestDate")
+            body["requestDate"] = .date(requestDate)
+            body["benefit"] = .string(wpCase.benefit)
+            body["deadline"] = .date(deadline)
+            return [
+                GeneratedMessage(
+                    id: requestID, type: .wpExitReportRequest, to: Address(wpCase.prime, .contact), nino: person.nino,
+                    sentAt: now, body: body)
+            ]
+
+        case .exitReport:
+            let wpCase = person.workProgramme!
+            let escalationDeadline = try countWorkingDays(
+                wp.exitReportReminderWorkingDays, after: timer.fireDate, jobcentre: jobcentre)
+            try setTimer(
+                .escalation, on: &person, caseID: wpCase.id, regarding: timer.regarding, .workingDay(escalationDeadline),
+                field: "body.deadline")
+            body["deadline"] = .date(escalationDeadline)
+            return message(.wpExitReportReminder, to: [Address(wpCase.prime, .contact)], body: body)
+
+        case .escalation:
+            return message(.wpExitReportEscalation, to: [Address(jobcentre, .performance)], body: body)
+
+        case .spocAdvice:
+            return message(
+                .cwpAbsenceAdviceOverdue, to: [Address(jobcentre, .spoc), Address(jobcentre, .nominatedManager)],
+                body: body)
+
+        case .feedbackReport:
+            return message(.cwpFeedbackReportReminder, to: [Address(person.placement!.provider, .spoc)], body: body)
+        }
+    }
+
+    private func countWorkingDays(_ count: Int, after date: LocalDate, jobcentre: String) throws -> LocalDate {
+        try context.calendar(ofJobcentre: jobcentre).adding(workingDays: count, to: date)
+    }
+}

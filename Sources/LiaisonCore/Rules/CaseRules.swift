@@ -1,0 +1,186 @@
+import Foundation
+
+/// The case rules of CATALOGUE.md as a pure function of a message, the claimant's record and the time:
+/// no store, no clock, no network. The daemon and `liaison replay` both call it through `Router`.
+public struct CaseRules: Sendable {
+    public let context: RuleContext
+
+    public init(context: RuleContext) {
+        self.context = context
+    }
+
+    var rules: RuleSet { context.rules }
+
+    /// The result of judging one message.
+    public enum Verdict: Sendable {
+        /// Accepted: store the ruling, answer 202.
+        case accepted(Ruling)
+        /// Refused: answer with the refusal; `generated` (an SCR clerical task) is still stored and sent.
+        case refused(Refusal, generated: [GeneratedMessage])
+    }
+
+    /// What an accepted message decided and changed.
+    public struct Ruling: Sendable {
+        public var decision: Decision
+        /// Where the message goes, in a stable order.
+        public var routes: [Address]
+        /// The claimant's record after the message.
+        public var person: PersonRecord
+    }
+
+    /// One message being judged, with the facts every rule needs.
+    struct Submission {
+        let envelope: Envelope
+        let sender: Party
+        let now: Date
+        /// The UK date Liaison received it on.
+        let receiptDate: LocalDate
+        var person: PersonRecord
+
+        var body: [String: JSONValue] { envelope.body }
+        var type: MessageType { envelope.type }
+    }
+
+    /// Judges `envelope` from the authenticated sender against the claimant's record.
+    ///
+    /// Checks run in CATALOGUE.md's order: party kind (`not-permitted`), `scr-clerical-only`, the case
+    /// (`unknown-case`, `case-ended`, `not-case-owner`), then the type's own rules.
+    /// - Parameters:
+    ///   - envelope: a validated envelope; its `from` is the authenticated party.
+    ///   - person: the claimant's record, or nil when the registry has never seen the NINO.
+    ///   - now: when Liaison received the message.
+    public func decide(_ envelope: Envelope, person: PersonRecord?, at now: Date) -> Verdict {
+        guard let sender = context.directory[envelope.from] else {
+            return .refused(Refusal(.notPermitted, "sender \(envelope.from) is not a configured party"), generated: [])
+        }
+        var record = person ?? PersonRecord(nino: envelope.nino)
+        record.nino = envelope.nino
+        var submission = Submission(
+            envelope: envelope, sender: sender, now: now, receiptDate: UKTime.localDate(at: now), person: record
+        )
+        guard envelope.type.senders.contains(sender.kind) else {
+            return .refused(
+                Refusal(.notPermitted, "a \(sender.kind.rawValue) party may not send \(envelope.type.rawValue)"),
+                generated: [])
+        }
+        if envelope.scr {
+            return .refused(
+                Refusal(.scrClericalOnly, "Special Customer Records are handled clerically, never electronically"),
+                generated: clericalTask(for: submission))
+        }
+        do {
+            let (decision, routes) = try apply(&submission)
+            return .accepted(Ruling(decision: decision, routes: routes, person: submission.person))
+        } catch let refusal as Refusal {
+            return .refused(refusal, generated: [])
+        } catch {
+            return .refused(Refusal(.invalidMessage, "\(error)"), generated: [])
+        }
+    }
+
+    /// S1 §2, S2 §86–87, S3: an SCR becomes a clerical task for the nominated officer, with nothing personal.
+    private func clericalTask(for submission: Submission) -> [GeneratedMessage] {
+        let jobcentre = submission.sender.kind == .jobcentre ? submission.sender.id : submission.person.jobcentre
+        guard let jobcentre else { return [] }
+        return [
+            GeneratedMessage(
+                id: context.makeID(), type: .clericalTask, to: Address(jobcentre, .nominatedOfficer), nino: nil,
+                sentAt: submission.now,
+                body: [
+                    "regarding": .string(submission.envelope.id),
+                    "type": .string(submission.type.rawValue),
+                    "date": .date(submission.receiptDate),
+                ])
+        ]
+    }
+
+    private func apply(_ submission: inout Submission) throws -> (Decision, [Address]) {
+        switch submission.type {
+        case .wpReferral: return try wpReferral(&submission)
+        case .wpInfoSessionReferral: return try wpInformationSessionReferral(&submission)
+        case .cwpReferral: return try cwpReferral(&submission)
+        default: break
+        }
+        switch submission.type.programme {
+        case .workProgramme:
+            let wpCase = try workProgrammeCase(for: submission)
+            return try workProgrammeRule(&submission, wpCase)
+        case .communityWorkPlacements:
+            let placement = try placementCase(for: submission)
+            return try placementRule(&submission, placement)
+        }
+    }
+
+    // MARK: - Case checks
+
+    /// The claimant's WP case, checked for existence, openness and ownership.
+    private func workProgrammeCase(for submission: Submission) throws -> WorkProgrammeCase {
+        guard let wpCase = submission.person.workProgramme else {
+            throw Refusal(.unknownCase, "no Work Programme case for this NINO")
+        }
+        let appliesToEnded: Set<MessageType> = [.wpExitReport, .wpExitReportRequest]
+        if !wpCase.isOpen, !appliesToEnded.contains(submission.type) {
+            throw Refusal(.caseEnded, "the Work Programme case ended on \(wpCase.ended!.date) (\(wpCase.ended!.reason.rawValue))")
+        }
+        try checkOwnership(submission, provider: wpCase.prime)
+        return wpCase
+    }
+
+    /// The claimant's CWP case, checked for existence, openness and ownership.
+    private func placementCase(for submission: Submission) throws -> PlacementCase {
+        guard let placement = submission.person.placement else {
+            throw Refusal(.unknownCase, "no CWP case for this NINO")
+        }
+        let appliesToEnded: Set<MessageType> = [
+            .cwpFeedbackReport, .cwpFeedbackReportRequest, .cwpReengagement, .cwpDMAReferral,
+        ]
+        if !placement.isOpen, !appliesToEnded.contains(submission.type) {
+            throw Refusal(.caseEnded, "the CWP case ended on \(placement.ended!.date) (\(placement.ended!.reason.rawValue))")
+        }
+        try checkOwnership(submission, provider: placement.provider)
+        return placement
+    }
+
+    /// Providers must be the case's provider; jobcentres the case's jobcentre. A `to`, when given, must
+    /// name the counterpart.
+    private func checkOwnership(_ submission: Submission, provider: String) throws {
+        let sender = submission.sender
+        let counterpart: String?
+        switch sender.kind {
+        case .jobcentre:
+            guard submission.person.jobcentre == sender.id else {
+                throw Refusal(.notCaseOwner, "the case belongs to another jobcentre")
+            }
+            counterpart = provider
+        case .prime, .cwp:
+            guard provider == sender.id else {
+                throw Refusal(.notCaseOwner, "the case belongs to another provider")
+            }
+            counterpart = submission.person.jobcentre
+        }
+        if let to = submission.envelope.to, to != counterpart {
+            throw Refusal.invalid("to", "must name the case's counterpart \(counterpart ?? "(none)")")
+        }
+    }
+
+    /// A referral's `to`: required, and a party of the right kind.
+    func referralTarget(_ submission: Submission, kind: PartyKind) throws -> Party {
+        guard let to = submission.envelope.to else { throw Refusal.invalid("to", "is required on a referral") }
+        guard let party = context.directory[to], party.kind == kind else {
+            throw Refusal.invalid("to", "must name a \(kind.rawValue) party")
+        }
+        return party
+    }
+
+    /// A referral may not take a claimant whose other open case belongs to another jobcentre.
+    func checkReferringJobcentre(_ submission: Submission) throws {
+        if let owner = submission.person.jobcentre, owner != submission.sender.id, submission.person.hasOpenCase {
+            throw Refusal(.notCaseOwner, "the claimant's open case belongs to another jobcentre")
+        }
+    }
+
+    /// The case's jobcentre (always set once a case exists).
+    func jobcentre(of submission: Submission) -> String {
+        submission.person.jobcentre ?? submission.sender.id
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// What the rules need besides the message and the case: the parties, the numbers, the calendars, and a
+/// source of fresh ids. Plain values, so tests build one in memory.
+public struct RuleContext: Sendable {
+    public let directory: PartyDirectory
+    public let rules: RuleSet
+    public let calendars: CalendarSet
+    /// Makes a fresh message or timer id.
+    public let makeID: @Sendable () -> String
+
+    public init(
+        directory: PartyDirectory, rules: RuleSet, calendars: CalendarSet,
+        makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }
+    ) {
+        self.directory = directory
+        self.rules = rules
+        self.calendars = calendars
+        self.makeID = makeID
+    }
+
+    /// The working-day calendar of a jobcentre.
+    /// - Throws: `Refusal` when the jobcentre is not a known jobcentre party.
+    public func calendar(ofJobcentre id: String) throws -> WorkingDayCalendar {
+        guard let party = directory[id], party.kind == .jobcentre, let region = party.calendar else {
+            throw Refusal(.invalidMessage, "jobcentre \(id) has no working-day calendar")
+        }
+        return calendars[region]
+    }
+
+    /// `count` working days after `date` in the jobcentre's calendar; a date outside the bank-holiday data
+    /// is refused as `invalid-message` on `field`.
+    public func workingDays(_ count: Int, after date: LocalDate, jobcentre: String, field: String) throws -> LocalDate {
+        let calendar = try calendar(ofJobcentre: jobcentre)
+        do {
+            return try calendar.adding(workingDays: count, to: date)
+        } catch let error as CalendarError {
+            throw Refusal.invalid(field, "cannot be counted in working days: \(error)")
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import LiaisonCore
+import Yams
+
+/// Finds and reads the rule configuration and bank-holiday data the daemon ships with (`config/`).
+public enum RuleFiles {
+    /// The rules file's name inside the configuration folder.
+    public static let rulesFileName = "rules.yaml"
+    /// The bank-holiday data's name inside the configuration folder.
+    public static let holidaysFileName = "uk-bank-holidays.json"
+
+    /// The configuration folder: `$LIAISON_CONFIG_DIR`, else `./config`, else the nearest `config/` above
+    /// the executable (so `.build/release/liaison` finds the repository's).
+    public static func configDirectory() -> URL {
+        if let given = ProcessInfo.processInfo.environment["LIAISON_CONFIG_DIR"], !given.isEmpty {
+            return URL(fileURLWithPath: given)
+        }
+        let fileManager = FileManager.default
+        let local = URL(fileURLWithPath: fileManager.currentDirectoryPath).appendingPathComponent("config")
+        if fileManager.fileExists(atPath: local.appendingPathComponent(rulesFileName).path) { return local }
+        var folder = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        while folder.path != "/" {
+            let candidate = folder.appendingPathComponent("config")
+            if fileManager.fileExists(atPath: candidate.appendingPathComponent(rulesFileName).path) { return candidate }
+            folder.deleteLastPathComponent()
+        }
+        return local
+    }
+
+    /// Reads a YAML (or JSON) file into a configuration tree.
+    /// - Throws: `ConfigError` naming the file when it cannot be read or parsed.
+    public static func readTree(at url: URL) throws -> JSONValue {
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw ConfigError(key: url.path, problem: "cannot be read: \(error.localizedDescription)")
+        }
+        do {
+            return try YAMLDecoder().decode(JSONValue.self, from: text)
+        } catch {
+            throw ConfigError(key: url.path, problem: "is not valid YAML: \(error)")
+        }
+    }
+
+    /// Reads and checks a rules file.
+    /// - Throws: `ConfigError` naming the file and the first bad key.
+    public static func loadRules(at url: URL) throws -> RuleSet {
+        do {
+            return try RuleSet(document: try readTree(at: url))
+        } catch let error as ConfigError where !error.key.hasPrefix("/") {
+            throw ConfigError(key: error.key, problem: "\(error.problem) (in \(url.path))")
+        }
+    }
+
+    /// Reads the bank-holiday data.
+    /// - Throws: `ConfigError` when it cannot be read or is not GOV.UK's format.
+    public static func loadCalendars(at url: URL) throws -> CalendarSet {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ConfigError(key: url.path, problem: "cannot be read")
+        }
+        do {
+            return try CalendarSet(govUKJSON: [UInt8](data))
+        } catch {
+            throw ConfigError(key: url.path, problem: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+import LiaisonCore
+
+/// The registry, message history, routed copies and timers in SQLite (WAL, `synchronous=FULL`): a commit
+/// returns only once it is on disk.
+public final class SQLiteCaseStore: CaseStore {
+    /// The database, for the queue and operator views built on the same file.
+    public let pool: DatabasePool
+
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    /// - Throws: `StoreError.notDurable` when SQLite will not run with `synchronous=FULL`, or any SQLite error.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        // DatabasePool sets synchronous=NORMAL when it enables WAL; durability needs FULL on every connection.
+        try pool.barrierWriteWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            guard level == 2 else { throw StoreError.notDurable(synchronous: level ?? -1) }
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode")
+            guard mode?.lowercased() == "wal" else { throw StoreError.notWAL(mode: mode ?? "?") }
+        }
+        try StoreSchema.migrator.migrate(pool)
+    }
+
+    /// The `PRAGMA synchronous` level of the writer connection (2 = FULL).
+    public func synchronousLevel() throws -> Int {
+        try pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    public func transaction<T>(_ work: (any CaseStoreTransaction) throws -> T) throws -> T {
+        try pool.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try work(SQLiteTransaction(db: db))
+                return .commit
+            }
+            return result!
+        }
+    }
+}
+
+/// A store that cannot keep its promises.
+public enum StoreError: Error, Sendable, CustomStringConvertible {
+    case notDurable(synchronous: Int)
+    case notWAL(mode: String)
+    case corruptRecord(String)
+
+    public var description: String {
+        switch self {
+        case .notDurable(let level): "SQLite synchronous is \(level), not FULL (2): commits would not be durable"
+        case .notWAL(let mode): "SQLite journal mode is \(mode), not WAL"
+        case .corruptRecord(let what): "stored record cannot be read: \(what)"
+        }
+    }
+}
+
+/// One write transaction's view of the store.
+struct SQLiteTransaction: CaseStoreTransaction {
+    let db: Database
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    func acceptedMessage(id: String) throws -> StoredAnswer? {
+        guard let row = try Row.fetchOne(
+            db, sql: "SELECT content, status, answer FROM message WHERE id = ? AND origin = 'submitted'", arguments: [id])
+        else { return nil }
+        let answer: String = row["answer"]
+        return StoredAnswer(content: row["content"], status: row["status"], response: try JSONValue.parse(answer))
+    }
+
+    func person(key: String) throws -> PersonRecord? {
+        guard let text = try String.fetchOne(db, sql: "SELECT record FROM person WHERE key = ?", arguments: [key]) else {
+            return nil
+        }
+        do {
+            return try JSONDecoder().decode(PersonRecord.self, from: Data(text.utf8))
+        } catch {
+            throw StoreError.corruptRecord("person \(NINO.mask(key)): \(error)")
+        }
+    }
+
+    func save(_ person: PersonRecord) throws {
+        let record = String(decoding: try Self.encoder.encode(person), as: UTF8.self)
+        try db.execute(
+            sql: "INSERT INTO person (key, record) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET record = excluded.record",
+            arguments: [person.key, record])
+        try db.execute(sql: "DELETE FROM timer WHERE person_key = ?", arguments: [person.key])
+        for timer in person.timers where timer.blocked == nil {
+            try db.execute(
+                sql: "INSERT INTO timer (id, person_key, kind, fire_at) VALUES (?, ?, ?, ?)",
+                arguments: [timer.id, person.key, timer.kind.rawValue, timer.fireAt.timeIntervalSince1970])
+        }
+    }
+
+    func recordAccepted(_ message: AcceptedMessage) throws {
+        let envelope = message.envelope
+        try db.execute(
+            sql: """
+                INSERT INTO message (id, type, sender, person_key, received_at, origin, content, envelope, decision, answer, status)
+                VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                envelope.id, envelope.type.rawValue, envelope.from, envelope.nino.personKey,
+                message.receivedAt.timeIntervalSince1970, message.answer.content, envelope.json.canonicalText,
+                message.decision.json.canonicalText, message.answer.response.canonicalText, message.answer.status,
+            ])
+        let messageSeq = db.lastInsertedRowID
+        for address in message.routes {
+            try insertCopy(messageSeq: messageSeq, address: address, personKey: envelope.nino.personKey, at: message.receivedAt)
+        }
+    }
+
+    func recordGenerated(_ message: GeneratedMessage, personKey: String?, cause: String) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO message (id, type, sender, person_key, received_at, origin, content, envelope, decision, answer, status)
+                VALUES (?, ?, ?, ?, ?, 'generated', NULL, ?, NULL, NULL, NULL)
+                """,
+            arguments: [
+                message.id, message.type.rawValue, Router.routerPartyID, personKey, message.sentAt.timeIntervalSince1970,
+                message.json.canonicalText,
+            ])
+        try insertCopy(messageSeq: db.lastInsertedRowID, address: message.to, personKey: personKey, at: message.sentAt)
+    }
+
+    private func insertCopy(messageSeq: Int64, address: Address, personKey: String?, at instant: Date) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO copy (id, message_seq, address, party, person_key, state, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
+                """,
+            arguments: [
+                "cp_" + UUID().uuidString.lowercased(), messageSeq, address.description, address.party, personKey,
+                instant.timeIntervalSince1970, instant.timeIntervalSince1970,
+            ])
+    }
+
+    func recordRefusal(_ refusal: RefusalRecord) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO refusal (message_id, sender, type, code, detail, masked_nino, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                refusal.messageID, refusal.sender, refusal.type, refusal.code.rawValue, refusal.detail,
+                refusal.maskedNINO, refusal.receivedAt.timeIntervalSince1970,
+            ])
+    }
+
+    func personKeysWithTimers(dueBy instant: Date) throws -> [String] {
+        try String.fetchAll(
+            db,
+            sql: "SELECT person_key FROM timer WHERE fire_at <= ? GROUP BY person_key ORDER BY MIN(fire_at), person_key",
+            arguments: [instant.timeIntervalSince1970])
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import LiaisonRuntime
+
+/// `liaison rules check [FILE]`: reads a rules file as the daemon would and reports the first bad key.
+struct RulesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rules", abstract: "Work with the rule configuration.", subcommands: [Check.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check a rules file and the bank-holiday data.")
+
+        @Argument(help: "The rules file (default: config/rules.yaml).")
+        var file: String?
+
+        @Option(help: "Bank-holiday data in GOV.UK's format (default: config/uk-bank-holidays.json).")
+        var holidays: String?
+
+        func run() throws {
+            let options = try RuleOptions.parse((file.map { ["--rules", $0] } ?? []) + (holidays.map { ["--holidays", $0] } ?? []))
+            do {
+                _ = try options.load()
+            } catch {
+                throw fail(error)
+            }
+            print("rules ok")
+        }
+    }
+}
