@@ -31,9 +31,13 @@ let package = Package(
         ),
         .testTarget(
             name: "LiaisonCoreTests",
-            dependencies: ["LiaisonCore", "LiaisonRuntime"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["LiaisonCore", "LiaisonRuntime"]
         ),
-        .testTarget(name: "LiaisonStoreTests", dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonRuntime"]),
+        .testTarget(
+            name: "LiaisonStoreTests",
+            dependencies: [
+                "LiaisonCore", "LiaisonStore", "LiaisonRuntime", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
     ]
 )

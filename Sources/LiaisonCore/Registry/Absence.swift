@@ -27,6 +27,20 @@ public struct Absence: Sendable, Codable, Equatable {
     public var state: State
     public var sicknessPeriod: SicknessPeriod?
 
+    public init(
+        id: String, caseID: String, reason: String, from: LocalDate, to: LocalDate, evidence: String, state: State,
+        sicknessPeriod: SicknessPeriod?
+    ) {
+        self.id = id
+        self.caseID = caseID
+        self.reason = reason
+        self.from = from
+        self.to = to
+        self.evidence = evidence
+        self.state = state
+        self.sicknessPeriod = sicknessPeriod
+    }
+
     /// Length in calendar days, both ends counted.
     public var length: Int { to.days(since: from) + 1 }
 
@@ -47,4 +61,11 @@ public struct SanctionableFailure: Sendable, Codable, Equatable {
     public var level: Level
     public var failureDate: LocalDate
     public var weeks: Int
+
+    public init(messageID: String, level: Level, failureDate: LocalDate, weeks: Int) {
+        self.messageID = messageID
+        self.level = level
+        self.failureDate = failureDate
+        self.weeks = weeks
+    }
 }

@@ -1,0 +1,158 @@
+import LiaisonCore
+import Testing
+
+@Suite struct EnvelopeReaderTests {
+    let reader = EnvelopeReader(rules: shippedRules)
+
+    private func envelope(_ type: String, body: JSONValue, extra: [String: JSONValue] = [:]) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "id": .string("0d6c6c2e-4b7e-4a0b-9f0e-5f4b8b3f2a11"), "type": .string(type), "sentAt": .string("2026-03-02T09:15:00Z"),
+            "nino": .string("AB123456C"), "body": body,
+        ]
+        fields.merge(extra) { $1 }
+        return .object(fields)
+    }
+
+    private func refusal(_ document: JSONValue, sender: String = "cwp-a") -> Refusal? {
+        do {
+            _ = try reader.read(document, sender: sender)
+            return nil
+        } catch let refusal as Refusal {
+            return refusal
+        } catch {
+            return nil
+        }
+    }
+
+    @Test func theCatalogueHas26SubmittableTypes() {
+        #expect(MessageType.submittable.count == 26)
+        for type in MessageType.submittable { #expect(BodySchema.of(type, rules: shippedRules) != nil) }
+    }
+
+    @Test func readsAValidEnvelopeAndFillsInTheSender() throws {
+        let document = envelope("cwp.start", body: .object(["startDate": .string("2026-01-19")]), extra: ["nino": .string("ab 12 34 56 c")])
+        let read = try reader.read(document, sender: "cwp-a")
+        #expect(read.from == "cwp-a")
+        #expect(read.nino.value == "AB123456C")
+        #expect(read.scr == false)
+        #expect(read.json["from"] == .string("cwp-a"))
+    }
+
+    @Test func reportsEveryBadFieldAtOnce() {
+        let document: JSONValue = .object([
+            "id": .string("not-a-uuid"), "type": .string("cwp.absence"), "sentAt": .string("yesterday"),
+            "nino": .string("AB123456C"), "scr": .string("no"), "colour": .string("blue"),
+            "body": .object([
+                "reported": .string("yes"), "reason": .string("holiday"), "from": .string("2026-02-30"),
+                "to": .number(3), "evidence": .string("doctor"), "extra": .bool(true),
+            ]),
+        ])
+        let refused = refusal(document)
+        #expect(refused?.code == .invalidMessage)
+        let fields = Set(refused?.errors.map(\.field) ?? [])
+        #expect(fields == ["id", "sentAt", "scr", "colour", "body.reported", "body.reason", "body.from", "body.to", "body.evidence", "body.extra"])
+    }
+
+    @Test func toBeforeFromIsInvalid() {
+        let body: JSONValue = .object([
+            "reported": .bool(true), "reason": .string("sickness"), "from": .string("2026-02-10"), "to": .string("2026-02-09"),
+        ])
+        let refused = refusal(envelope("cwp.absence", body: body))
+        #expect(refused?.code == .invalidMessage)
+        #expect(refused?.errors.map(\.field) == ["body.to"])
+    }
+
+    @Test func anUnknownTypeIsRefusedBeforeTheBodyIsRead() {
+        #expect(refusal(envelope("cwp.holiday", body: .array([])))?.code == .unknownType)
+        #expect(refusal(envelope("wp.exit-report.reminder", body: .object([:])))?.code == .unknownType)
+        #expect(refusal(envelope("cwp.start", body: .object([:]), extra: ["type": .number(3)]))?.code == .unknownType)
+    }
+
+    @Test func anInvalidNINOIsItsOwnCode() {
+        let refused = refusal(envelope("cwp.start", body: .object(["startDate": .string("2026-01-19")]), extra: ["nino": .string("QQ123456C")]))
+        #expect(refused?.code == .invalidNINO)
+        #expect(refused?.detail.contains("QQ") == false)
+    }
+
+    @Test func aMissingNINOIsAnInvalidMessage() {
+        var fields = envelope("cwp.start", body: .object(["startDate": .string("2026-01-19")])).objectValue!
+        fields["nino"] = nil
+        #expect(refusal(.object(fields))?.errors.map(\.field) == ["nino"])
+    }
+
+    @Test func aMessageThatIsNotAnObjectIsInvalid() {
+        #expect(refusal(.array([]))?.code == .invalidMessage)
+        #expect(refusal(.string("hello"))?.code == .invalidMessage)
+    }
+
+    @Test func fromMustBeTheAuthenticatedParty() {
+        let document = envelope("cwp.start", body: .object(["startDate": .string("2026-01-19")]), extra: ["from": .string("cwp-b")])
+        #expect(refusal(document, sender: "cwp-a")?.code == .notPermitted)
+    }
+
+    @Test(arguments: MessageType.submittable)
+    func aBodyThatIsNotAnObjectIsInvalid(type: MessageType) {
+        for body: JSONValue in [.array([]), .string("x"), .number(1), .null] {
+            let refused = refusal(envelope(type.rawValue, body: body))
+            #expect(refused?.code == .invalidMessage)
+            #expect(refused?.errors.map(\.field) == ["body"])
+        }
+    }
+
+    @Test(arguments: MessageType.submittable)
+    func anEmptyBodyNamesEveryRequiredField(type: MessageType) {
+        let schema = BodySchema.of(type, rules: shippedRules)!
+        let required = schema.fields.filter(\.required).map { "body.\($0.name)" }
+        let refused = refusal(envelope(type.rawValue, body: .object([:])))
+        #expect(refused?.code == .invalidMessage)
+        #expect(Set(refused?.errors.map(\.field) ?? []) == Set(required))
+        #expect(!required.isEmpty)
+    }
+
+    @Test(arguments: MessageType.submittable)
+    func everyFieldOfTheWrongKindIsNamed(type: MessageType) {
+        let schema = BodySchema.of(type, rules: shippedRules)!
+        var body: [String: JSONValue] = [:]
+        for field in schema.fields {
+            switch field.kind {
+            case .date, .dateTime, .dateOrDateTime, .uuid: body[field.name] = .number(20_260_101)
+            case .bool: body[field.name] = .string("yes")
+            case .text, .note: body[field.name] = .bool(true)
+            case .oneOf: body[field.name] = .string("no-such-value")
+            case .listOf: body[field.name] = .array([.string("no-such-value")])
+            case .integer: body[field.name] = .string("ten")
+            }
+        }
+        let refused = refusal(envelope(type.rawValue, body: .object(body)))
+        #expect(refused?.code == .invalidMessage)
+        #expect(Set(refused?.errors.map(\.field) ?? []) == Set(schema.fields.map { "body.\($0.name)" }))
+    }
+
+    @Test func theSchemasHoldTheCatalogueFields() {
+        func required(_ type: MessageType) -> Set<String> {
+            Set(BodySchema.of(type, rules: shippedRules)!.fields.filter(\.required).map(\.name))
+        }
+        #expect(required(.cwpReferral) == ["referralDate", "wpciDate", "engagementMeeting", "restrictions", "alerts"])
+        #expect(required(.wpExitReport) == ["surname", "otherNames", "dateOfBirth", "actionsAgreed", "furtherInformation", "nextSteps", "adviserName"])
+        #expect(required(.cwpClaimTransfer) == ["newJobcentre", "transferDate", "withinCpa", "withinTravelDistance"])
+        #expect(required(.wpExitReportRequest) == ["benefit", "endDate"])
+    }
+
+    @Test func hoursAvailableMustBeBetweenOneAndForty() {
+        func hours(_ value: JSONValue) -> Refusal? {
+            refusal(
+                envelope(
+                    "cwp.referral",
+                    body: .object([
+                        "referralDate": .string("2026-01-12"), "wpciDate": .string("2025-12-01"),
+                        "engagementMeeting": .string("2026-01-19T10:00:00Z"), "restrictions": .string(""),
+                        "alerts": .array([.string("care-requirements")]), "hoursAvailable": value,
+                    ])), sender: "jcp-leeds")
+        }
+        #expect(hours(.number(1)) == nil)
+        #expect(hours(.number(40)) == nil)
+        #expect(hours(.number(0))?.errors.map(\.field) == ["body.hoursAvailable"])
+        #expect(hours(.number(41))?.errors.map(\.field) == ["body.hoursAvailable"])
+        #expect(hours(.number(20.5))?.errors.map(\.field) == ["body.hoursAvailable"])
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import LiaisonCore
+import Testing
+
+@Suite struct JSONValueTests {
+    @Test func parsesEveryKindOfValue() throws {
+        let value = try JSONValue.parse(#"{"a": [1, 2.5, -3e2], "b": true, "c": null, "d": "x\u00e9\n", "e": {}}"#)
+        #expect(value["a"] == .array([.number(1), .number(2.5), .number(-300)]))
+        #expect(value["b"] == .bool(true))
+        #expect(value["c"] == .null)
+        #expect(value["d"] == .string("xé\n"))
+        #expect(value["e"] == .object([:]))
+    }
+
+    @Test func booleansAreNotNumbers() throws {
+        let value = try JSONValue.parse(#"{"t": true, "one": 1}"#)
+        #expect(value["t"]?.boolValue == true)
+        #expect(value["t"]?.intValue == nil)
+        #expect(value["one"]?.boolValue == nil)
+        #expect(value["one"]?.intValue == 1)
+    }
+
+    @Test(arguments: [
+        "", "{", "{\"a\":}", "[1,]", "{\"a\":1,}", "tru", "01", "1.", "\"unterminated", "{\"a\":1} x",
+        "{\"a\":1,\"a\":2}", "\"\\x\"", "\"\\ud800\"", "[" + String(repeating: "[", count: 100) + "]",
+    ])
+    func refusesWhatIsNotOneJSONValue(text: String) {
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(text) }
+    }
+
+    @Test func decodesSurrogatePairs() throws {
+        #expect(try JSONValue.parse(#""\ud83d\ude00""#) == .string("😀"))
+    }
+
+    @Test func canonicalTextSortsKeysAndIgnoresWhiteSpace() throws {
+        let first = try JSONValue.parse(#"{"b": 1, "a": {"y": [true, null], "x": "q\"uote"}}"#)
+        let second = try JSONValue.parse(#"{ "a" : { "x" : "q\"uote", "y" : [ true , null ] } , "b" : 1.0 }"#)
+        #expect(first.canonicalText == second.canonicalText)
+        #expect(first.canonicalText == #"{"a":{"x":"q\"uote","y":[true,null]},"b":1}"#)
+    }
+
+    @Test func canonicalTextRoundTrips() throws {
+        let value = try JSONValue.parse(#"{"s": "tab\there \u0001", "n": 0.25, "l": [1, "2"]}"#)
+        #expect(try JSONValue.parse(value.canonicalText) == value)
+    }
+}

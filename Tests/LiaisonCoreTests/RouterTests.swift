@@ -1,0 +1,93 @@
+import LiaisonCore
+import Testing
+
+@Suite struct RouterTests {
+    private let referralBody: [String: JSONValue] = [
+        "referralDate": .string("2026-01-12"), "wpciDate": .string("2025-12-01"),
+        "engagementMeeting": .string("2026-01-19T10:00:00Z"), "restrictions": .string("none"), "alerts": .array([]),
+    ]
+
+    @Test func aResentMessageAnswersAsTheFirstTimeAndStoresNothingTwice() {
+        let harness = Harness()
+        let id = harness.nextID()
+        let first = harness.send("cwp.referral", as: "jcp-leeds", to: "cwp-a", id: id, body: referralBody).answer
+        let second = harness.send("cwp.referral", as: "jcp-leeds", to: "cwp-a", id: id, body: referralBody).answer
+        #expect(first.status == 202)
+        #expect(second.replayed)
+        #expect(second.response == first.response)
+        #expect(harness.store.contents.accepted.count == 1)
+    }
+
+    @Test func theSameIDWithOtherContentIsAConflict() {
+        let harness = Harness()
+        let id = harness.nextID()
+        harness.send("cwp.referral", as: "jcp-leeds", to: "cwp-a", id: id, body: referralBody)
+        let conflict = harness.send("cwp.referral", as: "jcp-leeds", to: "cwp-b", id: id, body: referralBody).answer
+        #expect(conflict.status == 409)
+        #expect(conflict.code == "id-conflict")
+        // Conflict is judged before validation: even a broken resend of an accepted id is a conflict.
+        let broken = harness.sendRaw(.object(["id": .string(id), "type": .string("nonsense")]), as: "jcp-leeds").answer
+        #expect(broken.code == "id-conflict")
+    }
+
+    @Test func keyOrderAndWhiteSpaceDoNotMakeADifferentContent() throws {
+        let harness = Harness()
+        let text = #"{"id":"6f1c9a1e-0000-4000-8000-000000000001","type":"cwp.referral","to":"cwp-a","nino":"AB123456C","sentAt":"2026-01-12T09:00:00Z","body":{"referralDate":"2026-01-12","wpciDate":"2025-12-01","engagementMeeting":"2026-01-19T10:00:00Z","restrictions":"none","alerts":[]}}"#
+        let reordered = #"{ "body": {"alerts": [], "restrictions": "none", "engagementMeeting": "2026-01-19T10:00:00Z", "wpciDate": "2025-12-01", "referralDate": "2026-01-12"}, "sentAt": "2026-01-12T09:00:00Z", "nino": "AB123456C", "to": "cwp-a", "from": "jcp-leeds", "type": "cwp.referral", "id": "6f1c9a1e-0000-4000-8000-000000000001" }"#
+        let first = try harness.store.transaction { try harness.router.submit(Array(text.utf8), from: "jcp-leeds", at: harness.now, in: $0) }
+        let second = try harness.store.transaction { try harness.router.submit(Array(reordered.utf8), from: "jcp-leeds", at: harness.now, in: $0) }
+        #expect(first.status == 202)
+        #expect(second.replayed)
+    }
+
+    @Test func aRefusedIDMayBeSentAgainAndIsJudgedAfresh() {
+        let harness = Harness()
+        let id = harness.nextID()
+        var body = referralBody
+        body["wpciDate"] = .string("2025-10-01")
+        #expect(harness.send("cwp.referral", as: "jcp-leeds", to: "cwp-a", id: id, body: body).answer.code == "assessment-window-closed")
+        #expect(harness.send("cwp.referral", as: "jcp-leeds", to: "cwp-a", id: id, body: referralBody).answer.status == 202)
+    }
+
+    @Test func aBodyThatIsNotJSONIsMalformed() throws {
+        let harness = Harness()
+        let answer = try harness.store.transaction { try harness.router.submit(Array("{nope".utf8), from: "cwp-a", at: harness.now, in: $0) }
+        #expect(answer.status == 400)
+        #expect(answer.code == "malformed-json")
+        #expect(answer.response["type"] == .string("about:blank"))
+        #expect(answer.response["status"] == .number(400))
+    }
+
+    @Test func refusalsAreAuditedWithoutBodiesOrFullNINOs() {
+        let harness = Harness()
+        harness.send("cwp.start", as: "cwp-a", nino: "AB123456C", body: ["startDate": .string("2026-01-19")])
+        harness.send("cwp.start", as: "cwp-a", nino: "QQ123456C", body: ["startDate": .string("2026-01-19")])
+        let refusals = harness.store.contents.refusals
+        #expect(refusals.map(\.code) == [.unknownCase, .invalidNINO])
+        #expect(refusals.map(\.maskedNINO) == ["AB12****C", "QQ12****C"])
+        for refusal in refusals { #expect(!refusal.detail.contains("123456")) }
+    }
+
+    @Test func everyAcceptedAnswerCarriesADecisionWithRuleBasisAndExplanation() {
+        let harness = Harness()
+        let answer = harness.referToPlacement()
+        #expect(answer.response["status"] == .string("accepted"))
+        #expect(answer.response["id"] != nil)
+        let decision = answer.response["decision"]
+        #expect(decision?["rule"]?.stringValue?.isEmpty == false)
+        #expect(decision?["basis"]?.arrayValue?.isEmpty == false)
+        #expect(decision?["explanation"]?.stringValue?.contains("2026-08-10") == true)
+    }
+
+    @Test func problemDocumentsFollowRFC9457() {
+        let harness = Harness()
+        let answer = harness.send("cwp.absence", as: "cwp-a", body: [:]).answer
+        #expect(answer.status == 422)
+        let response = answer.response
+        #expect(response["type"] == .string("about:blank"))
+        #expect(response["title"] == .string("Invalid message"))
+        #expect(response["status"] == .number(422))
+        #expect(response["code"] == .string("invalid-message"))
+        #expect(response["errors"]?.arrayValue?.count == 4)
+    }
+}

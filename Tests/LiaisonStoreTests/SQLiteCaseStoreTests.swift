@@ -1,0 +1,136 @@
+import Foundation
+import GRDB
+import LiaisonCore
+import LiaisonRuntime
+import LiaisonStore
+import Testing
+
+private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("config")
+
+/// A store in a fresh temporary folder, removed afterwards.
+private final class TemporaryStore {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-store-\(UUID().uuidString)")
+    var path: String { folder.appendingPathComponent("liaison.sqlite").path }
+
+    init() {
+        try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+@Suite struct SQLiteCaseStoreTests {
+    let router: Router = {
+        let rules = try! RuleFiles.loadRules(at: configFolder.appendingPathComponent("rules.yaml"))
+        let calendars = try! RuleFiles.loadCalendars(at: configFolder.appendingPathComponent("uk-bank-holidays.json"))
+        let directory = try! PartyDirectory([
+            Party(id: "jcp-leeds", kind: .jobcentre, calendar: .englandAndWales), Party(id: "prime-a", kind: .prime),
+            Party(id: "cwp-a", kind: .cwp),
+        ])
+        return Router(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
+    }()
+
+    private func referral(id: String, nino: String = "AB123456C") -> JSONValue {
+        .object([
+            "id": .string(id), "type": .string("wp.referral"), "to": .string("prime-a"), "nino": .string(nino),
+            "sentAt": .string("2024-12-02T09:00:00Z"),
+            "body": .object(["referralDate": .string("2024-12-02"), "benefit": .string("JSA"), "mandatory": .bool(true)]),
+        ])
+    }
+
+    @Test func commitsAreDurable() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        #expect(try store.synchronousLevel() == 2)
+        let mode = try store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(mode == "wal")
+    }
+
+    @Test func theRegistryAndItsTimersSurviveAReopenAndFireOnce() throws {
+        let temporary = TemporaryStore()
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        do {
+            let store = try SQLiteCaseStore(path: temporary.path)
+            let answer = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000001"), from: "jcp-leeds", at: at, in: $0) }
+            #expect(answer.status == 202)
+        }
+        let reopened = try SQLiteCaseStore(path: temporary.path)
+        let due = Timestamp.parse("2024-12-24T00:00:00Z")!
+        let fired = try reopened.transaction { try router.fireDueTimers(at: due, in: $0) }
+        #expect(fired.map(\.type) == [.wpAttachmentOverdue, .wpAttachmentOverdue])
+        let again = try SQLiteCaseStore(path: temporary.path)
+        #expect(try again.transaction { try router.fireDueTimers(at: due, in: $0) }.isEmpty)
+        let copies = try again.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM copy") }
+        #expect(copies == 3)
+    }
+
+    @Test func idempotencyHoldsAcrossAReopen() throws {
+        let temporary = TemporaryStore()
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let id = "00000000-0000-4000-8000-000000000002"
+        let first = try SQLiteCaseStore(path: temporary.path).transaction {
+            try router.submit(referral(id: id), from: "jcp-leeds", at: at, in: $0)
+        }
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let second = try store.transaction { try router.submit(referral(id: id), from: "jcp-leeds", at: at, in: $0) }
+        #expect(second.replayed)
+        #expect(second.response == first.response)
+        let conflict = try store.transaction { try router.submit(referral(id: id, nino: "CE654321A"), from: "jcp-leeds", at: at, in: $0) }
+        #expect(conflict.status == 409)
+        let messages = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message") }
+        #expect(messages == 1)
+    }
+
+    @Test func aFailedTransactionLeavesNothingHalfWritten() throws {
+        struct Boom: Error {}
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        #expect(throws: Boom.self) {
+            try store.transaction { transaction -> Void in
+                _ = try router.submit(referral(id: "00000000-0000-4000-8000-000000000003"), from: "jcp-leeds", at: at, in: transaction)
+                throw Boom()
+            }
+        }
+        let counts = try store.pool.read { db in
+            [try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message"), try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM person"),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM copy"), try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer")]
+        }
+        #expect(counts == [0, 0, 0, 0])
+    }
+
+    @Test func refusalsAreKeptWithoutTheirBodies() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        _ = try store.transaction { try router.submit(Array(#"{"not json"#.utf8), from: "cwp-a", at: at, in: $0) }
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000004"), from: "cwp-a", at: at, in: $0) }
+        let rows = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT code, masked_nino, detail FROM refusal ORDER BY seq")
+        }
+        #expect(rows.map { $0["code"] as String } == ["malformed-json", "not-permitted"])
+        #expect(rows.last?["masked_nino"] == "AB12****C")
+    }
+
+    @Test func replayRunsTheSameCodeOnTheStore() throws {
+        let scenario = try JSONValue.parse(
+            #"""
+            {"parties": [{"id": "jcp-leeds", "kind": "jobcentre", "calendar": "england-and-wales"}, {"id": "prime-a", "kind": "prime"}],
+             "steps": [
+               {"at": "2024-12-02T09:00:00Z", "as": "jcp-leeds", "send": {"id": "00000000-0000-4000-8000-000000000005", "type": "wp.referral", "to": "prime-a", "nino": "AB123456C", "body": {"referralDate": "2024-12-02", "benefit": "JSA", "mandatory": true}}},
+               {"advance": "2024-12-24T12:00:00Z"}
+             ]}
+            """#)
+        let temporary = TemporaryStore()
+        let rules = try RuleFiles.loadRules(at: configFolder.appendingPathComponent("rules.yaml"))
+        let calendars = try RuleFiles.loadCalendars(at: configFolder.appendingPathComponent("uk-bank-holidays.json"))
+        let lines = try ScenarioReplay(rules: rules, calendars: calendars).run(scenario: scenario, storePath: temporary.path)
+        #expect(lines.count == 2)
+        #expect(lines[0]["status"] == .number(202))
+        #expect(lines[0]["response"]?["decision"]?["deadline"] == .string("2024-12-23"))
+        #expect(lines[1]["emitted"]?.arrayValue?.count == 2)
+    }
+}
