@@ -163,3 +163,33 @@ struct SQLiteTransaction: CaseStoreTransaction {
             arguments: [instant.timeIntervalSince1970])
     }
 }
+
+extension SQLiteCaseStore {
+    /// Runs `work` for each item inside one transaction, each under its own savepoint: an item whose work
+    /// throws is rolled back alone and reported as a failure; the rest commit together with one fsync.
+    /// - Throws: when the commit itself fails, in which case nothing of the batch is stored.
+    public func batch<Item, Output>(
+        _ items: [Item], _ work: (Item, any CaseStoreTransaction) throws -> Output
+    ) throws -> [Result<Output, any Error>] {
+        try pool.writeWithoutTransaction { db in
+            var outputs: [Result<Output, any Error>] = []
+            try db.inTransaction(.immediate) {
+                outputs.removeAll()
+                for item in items {
+                    do {
+                        var output: Output?
+                        try db.inSavepoint {
+                            output = try work(item, SQLiteTransaction(db: db))
+                            return .commit
+                        }
+                        outputs.append(.success(output!))
+                    } catch {
+                        outputs.append(.failure(error))
+                    }
+                }
+                return .commit
+            }
+            return outputs
+        }
+    }
+}

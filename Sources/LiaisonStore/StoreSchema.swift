@@ -38,6 +38,45 @@ enum StoreSchema {
                         last_error TEXT
                     );
                     CREATE INDEX copy_by_state ON copy(state, address, seq);
+                    CREATE INDEX copy_by_address ON copy(address, seq);
+                    CREATE INDEX copy_by_person ON copy(address, person_key, seq);
+                    CREATE INDEX copy_by_next_attempt ON copy(state, address, next_attempt_at);
+                    -- Every change of a copy's state, with its time, reason, HTTP status or curl error.
+                    CREATE TABLE copy_event (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        copy_seq INTEGER NOT NULL,
+                        at REAL NOT NULL,
+                        state TEXT NOT NULL,
+                        reason TEXT,
+                        http_status INTEGER,
+                        error TEXT
+                    );
+                    CREATE INDEX copy_event_by_copy ON copy_event(copy_seq);
+                    -- Counters kept by triggers so that queue status costs the same at ten copies or a million.
+                    CREATE TABLE queue_count (
+                        address TEXT NOT NULL, state TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (address, state)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE delivered_hour (
+                        address TEXT NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (address, hour)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE inbox_status (
+                        address TEXT PRIMARY KEY, last_error TEXT, last_error_at REAL, paused_until REAL
+                    );
+                    CREATE TRIGGER copy_created AFTER INSERT ON copy BEGIN
+                        INSERT INTO queue_count (address, state, n) VALUES (NEW.address, NEW.state, 1)
+                            ON CONFLICT (address, state) DO UPDATE SET n = n + 1;
+                        INSERT INTO copy_event (copy_seq, at, state, reason) VALUES (NEW.seq, NEW.created_at, NEW.state, 'accepted');
+                    END;
+                    CREATE TRIGGER copy_moved AFTER UPDATE OF state ON copy WHEN OLD.state <> NEW.state BEGIN
+                        UPDATE queue_count SET n = n - 1 WHERE address = OLD.address AND state = OLD.state;
+                        INSERT INTO queue_count (address, state, n) VALUES (NEW.address, NEW.state, 1)
+                            ON CONFLICT (address, state) DO UPDATE SET n = n + 1;
+                    END;
+                    CREATE TRIGGER copy_delivered AFTER UPDATE OF state ON copy
+                        WHEN NEW.state = 'delivered' AND OLD.state <> 'delivered' BEGIN
+                        INSERT INTO delivered_hour (address, hour, n) VALUES (NEW.address, CAST(NEW.updated_at / 3600 AS INTEGER), 1)
+                            ON CONFLICT (address, hour) DO UPDATE SET n = n + 1;
+                    END;
                     CREATE INDEX copy_by_message ON copy(message_seq);
                     CREATE TABLE person (key TEXT PRIMARY KEY, record TEXT NOT NULL);
                     CREATE TABLE timer (

@@ -1,0 +1,315 @@
+import CCurl
+import Foundation
+import LiaisonCore
+import LiaisonStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Delivers routed copies to push inboxes over HTTPS through libcurl's multi interface, retrying from the
+/// store until each inbox takes its copies (PROTOCOL.md "Delivery").
+///
+/// One thread owns the multi handle and every easy handle on it (libcurl's threading rule); other threads
+/// only set flags under a lock and call `curl_multi_wakeup`. Connections are reused across transfers. Each
+/// inbox has its own concurrency, so one failing inbox never holds up another.
+public final class DeliveryEngine: Service, @unchecked Sendable {
+    // @unchecked: everything below `control` is confined to the delivery thread.
+    private let queue: DeliveryQueue
+    private let endpoints: [InboxEndpoint]
+    private let policy: RetryPolicy
+    private let drainSeconds: Double
+    private let logger: Logger
+    private let multi: UnsafeMutableRawPointer
+
+    private struct Control {
+        var woken = true
+        var stopping = false
+        var drainDeadline: Double?
+        var finished = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let control = Mutex(Control())
+
+    private final class Transfer {
+        let copy: QueuedCopy
+        let endpoint: InboxEndpoint
+        let handle: UnsafeMutableRawPointer
+        let headers: UnsafeMutablePointer<curl_slist>?
+
+        init(copy: QueuedCopy, endpoint: InboxEndpoint, handle: UnsafeMutableRawPointer, headers: UnsafeMutablePointer<curl_slist>?) {
+            self.copy = copy
+            self.endpoint = endpoint
+            self.handle = handle
+            self.headers = headers
+        }
+    }
+
+    private var transfers: [UnsafeMutableRawPointer: Transfer] = [:]
+    private var inFlight: [String: Int] = [:]
+    private var busy: [String: Set<String>] = [:]
+    private var pausedUntil: [String: Double] = [:]
+    private var results: [CopyTransition] = []
+    private var inboxErrors: [String: String] = [:]
+    private var pauses: [String: Double] = [:]
+    private var inboxesToHold: Set<String> = []
+    private var freeHandles: [UnsafeMutableRawPointer] = []
+
+    /// Set once per process before any thread touches curl.
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
+
+    public init(queue: DeliveryQueue, endpoints: [InboxEndpoint], policy: RetryPolicy, drainSeconds: Double, logger: Logger) {
+        _ = Self.globalInit
+        self.queue = queue
+        self.endpoints = endpoints
+        self.policy = policy
+        self.drainSeconds = drainSeconds
+        self.logger = logger
+        self.multi = curl_multi_init()
+        liaison_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 1024)
+    }
+
+    deinit {
+        for handle in freeHandles { curl_easy_cleanup(handle) }
+        curl_multi_cleanup(multi)
+    }
+
+    /// Tells the engine there may be new copies to send (after a commit).
+    public func wake() {
+        control.withLock { state in
+            state.woken = true
+            // Under the lock, so it cannot race the multi handle's cleanup.
+            curl_multi_wakeup(multi)
+        }
+    }
+
+    /// Runs until graceful shutdown, then lets transfers in flight finish within the drain bound.
+    public func run() async throws {
+        let thread = Thread { [self] in
+            loop()
+            control.withLock { state in
+                state.finished = true
+                state.waiter?.resume()
+                state.waiter = nil
+            }
+        }
+        thread.name = "liaison-delivery"
+        thread.start()
+        await withGracefulShutdownHandler {
+            await finished()
+        } onGracefulShutdown: { [self] in
+            stop()
+        }
+    }
+
+    /// Stops claiming new copies; transfers in flight get `drainSeconds` to finish.
+    public func stop() {
+        control.withLock { state in
+            guard !state.stopping else { return }
+            state.stopping = true
+            state.drainDeadline = Date().timeIntervalSince1970 + drainSeconds
+            curl_multi_wakeup(multi)
+        }
+    }
+
+    private func finished() async {
+        await withCheckedContinuation { continuation in
+            control.withLock { state in
+                if state.finished { continuation.resume() } else { state.waiter = continuation }
+            }
+        }
+    }
+
+    // MARK: The delivery thread
+
+    private func loop() {
+        var lastClaim = 0.0
+        var claimNow = true
+        while true {
+            let now = Date().timeIntervalSince1970
+            let (woken, stopping, deadline) = control.withLock { state in
+                defer { state.woken = false }
+                return (state.woken, state.stopping, state.drainDeadline)
+            }
+            if stopping {
+                if transfers.isEmpty { break }
+                if let deadline, now >= deadline {
+                    abandonAll(now: now)
+                    break
+                }
+            } else if woken || claimNow || now - lastClaim >= 0.1 {
+                claimAll(now: now)
+                lastClaim = now
+            }
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            claimNow = collectCompletions(now: Date().timeIntervalSince1970)
+            flush(now: Date().timeIntervalSince1970)
+            if !claimNow { curl_multi_poll(multi, nil, 0, 50, nil) }
+        }
+        flush(now: Date().timeIntervalSince1970)
+    }
+
+    private func claimAll(now: Double) {
+        for endpoint in endpoints {
+            if let until = pausedUntil[endpoint.address], until > now { continue }
+            let room = endpoint.concurrency - inFlight[endpoint.address, default: 0]
+            guard room > 0 else { continue }
+            do {
+                let claimed = try queue.claim(
+                    address: endpoint.address, limit: room, now: now, busy: busy[endpoint.address, default: []])
+                for copy in claimed { start(copy, endpoint: endpoint, now: now) }
+            } catch {
+                logger.error("cannot claim copies", metadata: ["inbox": "\(endpoint.address)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func start(_ copy: QueuedCopy, endpoint: InboxEndpoint, now: Double) {
+        let handle = freeHandles.popLast() ?? curl_easy_init()!
+        let body = Array(copy.deliveryBody().utf8)
+        let timestamp = Int(now)
+        var headers: UnsafeMutablePointer<curl_slist>?
+        for header in [
+            "Content-Type: application/json", "Expect:", "webhook-id: \(copy.id)", "webhook-timestamp: \(timestamp)",
+            "webhook-signature: \(endpoint.signer.signature(id: copy.id, timestamp: timestamp, body: body))",
+        ] {
+            headers = curl_slist_append(headers, header)
+        }
+        liaison_easy_setopt_string(handle, CURLOPT_URL, endpoint.url)
+        liaison_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        liaison_easy_setopt_long(handle, CURLOPT_POST, 1)
+        liaison_easy_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, body.count)
+        body.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { pointer in
+                _ = liaison_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: pointer))
+            }
+        }
+        liaison_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+        liaison_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(endpoint.timeoutSeconds * 1000))
+        liaison_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(endpoint.timeoutSeconds, 10) * 1000))
+        liaison_easy_setopt_long(handle, CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
+        liaison_easy_setopt_long(handle, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTPS))
+        liaison_easy_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }
+        if let caBundle = endpoint.caBundle { liaison_easy_setopt_string(handle, CURLOPT_CAINFO, caBundle) }
+        if let certificate = endpoint.clientCertificate, let key = endpoint.clientKey {
+            liaison_easy_setopt_string(handle, CURLOPT_SSLCERT, certificate)
+            liaison_easy_setopt_string(handle, CURLOPT_SSLKEY, key)
+        }
+        transfers[handle] = Transfer(copy: copy, endpoint: endpoint, handle: handle, headers: headers)
+        inFlight[endpoint.address, default: 0] += 1
+        if let person = copy.personKey { busy[endpoint.address, default: []].insert(person) }
+        curl_multi_add_handle(multi, handle)
+    }
+
+    /// Reads finished transfers. - Returns: whether capacity was freed.
+    private func collectCompletions(now: Double) -> Bool {
+        var freed = false
+        var remaining: Int32 = 0
+        while let message = curl_multi_info_read(multi, &remaining) {
+            guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle,
+                let transfer = transfers.removeValue(forKey: handle)
+            else { continue }
+            let code = message.pointee.data.result
+            var status = 0
+            var retryAfter: curl_off_t = 0
+            if code == CURLE_OK {
+                liaison_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+                liaison_easy_getinfo_offset(handle, CURLINFO_RETRY_AFTER, &retryAfter)
+            }
+            let error = code == CURLE_OK ? nil : String(cString: curl_easy_strerror(code))
+            finish(transfer, status: status, retryAfter: retryAfter > 0 ? Double(retryAfter) : nil, error: error, now: now)
+            curl_multi_remove_handle(multi, handle)
+            curl_slist_free_all(transfer.headers)
+            curl_easy_reset(handle)
+            freeHandles.append(handle)
+            freed = true
+        }
+        return freed
+    }
+
+    private func release(_ transfer: Transfer) {
+        let address = transfer.endpoint.address
+        inFlight[address, default: 1] -= 1
+        if let person = transfer.copy.personKey { busy[address]?.remove(person) }
+    }
+
+    private func finish(_ transfer: Transfer, status: Int, retryAfter: Double?, error: String?, now: Double) {
+        release(transfer)
+        let copy = transfer.copy
+        let address = transfer.endpoint.address
+        let attempts = copy.attempts + 1
+        var metadata: Logger.Metadata = [
+            "message": "\(copy.messageID)", "type": "\(copy.type)", "inbox": "\(address)", "attempt": "\(attempts)",
+            "nino": "\(copy.personKey.map { NINO.mask($0 + "?") } ?? "-")",
+        ]
+        if let error { metadata["error"] = "\(error)" } else { metadata["status"] = "\(status)" }
+
+        if error == nil, (200..<300).contains(status) {
+            results.append(CopyTransition(seq: copy.seq, to: .delivered, at: now, attempts: attempts, reason: "delivered", httpStatus: status))
+            logger.info("delivered", metadata: metadata)
+            return
+        }
+        if error == nil, status == 410 {
+            results.append(
+                CopyTransition(seq: copy.seq, to: .held, at: now, attempts: attempts, reason: "inbox gone (410): held", httpStatus: 410))
+            inboxErrors[address] = "HTTP 410: inbox disabled, copies held"
+            inboxesToHold.insert(address)
+            logger.critical("inbox answered 410: holding its copies until an operator releases them", metadata: metadata)
+            return
+        }
+        let slowDown = error == nil && (status == 429 || status == 503)
+        let next = policy.nextAttempt(
+            after: attempts, createdAt: copy.createdAt, now: now, retryAfter: slowDown ? retryAfter : nil,
+            random: Double.random(in: 0..<1))
+        let reason = error ?? "HTTP \(status)"
+        inboxErrors[address] = reason
+        if slowDown, let next {
+            pausedUntil[address] = next
+            pauses[address] = next
+        }
+        if let next {
+            results.append(
+                CopyTransition(
+                    seq: copy.seq, to: .deferred, at: now, attempts: attempts, nextAttemptAt: next,
+                    reason: "retry at \(Timestamp.format(Date(timeIntervalSince1970: next)))",
+                    httpStatus: error == nil ? status : nil, error: error))
+            logger.warning("delivery failed; will retry", metadata: metadata)
+        } else {
+            results.append(
+                CopyTransition(
+                    seq: copy.seq, to: .expired, at: now, attempts: attempts, reason: "lifetime over",
+                    httpStatus: error == nil ? status : nil, error: error))
+            logger.error("delivery expired after its lifetime; kept for an operator", metadata: metadata)
+        }
+    }
+
+    private func abandonAll(now: Double) {
+        for (handle, transfer) in transfers {
+            release(transfer)
+            curl_multi_remove_handle(multi, handle)
+            curl_slist_free_all(transfer.headers)
+            curl_easy_cleanup(handle)
+            results.append(CopyTransition(seq: transfer.copy.seq, to: .queued, at: now, reason: "shutdown before an answer"))
+        }
+        transfers.removeAll()
+    }
+
+    private func flush(now: Double) {
+        guard !results.isEmpty || !inboxErrors.isEmpty || !pauses.isEmpty || !inboxesToHold.isEmpty else { return }
+        do {
+            try queue.record(results, inboxErrors: inboxErrors, pausedUntil: pauses, at: now)
+            for address in inboxesToHold {
+                try queue.holdInbox(address, at: now, reason: "inbox gone (410): held")
+            }
+            results.removeAll()
+            inboxErrors.removeAll()
+            pauses.removeAll()
+            inboxesToHold.removeAll()
+        } catch {
+            // Kept in memory and tried again next turn; a crash here leaves the copies in flight, which a
+            // restart sends again.
+            logger.error("cannot record delivery results", metadata: ["error": "\(error)"])
+        }
+    }
+}

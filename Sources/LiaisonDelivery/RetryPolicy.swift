@@ -1,0 +1,32 @@
+/// When a failed copy is tried again: the configured schedule with jitter, bounded by the copy's lifetime
+/// (PROTOCOL.md "Delivery").
+public struct RetryPolicy: Sendable {
+    /// Delays before each retry, in seconds; the last repeats.
+    public let schedule: [Double]
+    /// Fraction of a delay added or removed at random.
+    public let jitter: Double
+    /// Seconds from acceptance after which a copy is no longer tried.
+    public let lifetime: Double
+
+    public init(schedule: [Double], jitter: Double, lifetime: Double) {
+        precondition(!schedule.isEmpty, "a retry schedule needs a delay")
+        self.schedule = schedule
+        self.jitter = jitter
+        self.lifetime = lifetime
+    }
+
+    /// What to do after failed attempt number `attempts` (1-based) of a copy accepted at `createdAt`.
+    /// - Parameters:
+    ///   - retryAfter: the receiver's `Retry-After`, in seconds, which replaces the schedule's delay.
+    ///   - random: a number in 0..<1, for the jitter.
+    /// - Returns: the time of the next attempt, or nil when the lifetime is over and the copy expires.
+    public func nextAttempt(
+        after attempts: Int, createdAt: Double, now: Double, retryAfter: Double? = nil, random: Double
+    ) -> Double? {
+        let end = createdAt + lifetime
+        guard now < end else { return nil }
+        let base = retryAfter ?? schedule[min(max(attempts, 1), schedule.count) - 1]
+        let spread = retryAfter == nil ? base * jitter * (2 * random - 1) : 0
+        return min(now + max(0, base + spread), end)
+    }
+}

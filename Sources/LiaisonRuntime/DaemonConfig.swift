@@ -1,0 +1,352 @@
+import Foundation
+import LiaisonCore
+
+/// The daemon's configuration (`config/liaison.yaml`): where it listens, its parties with their
+/// credentials and inboxes, the store, limits and the delivery schedule.
+public struct DaemonConfig: Sendable {
+    /// How an inbox receives its copies.
+    public enum InboxMode: Sendable {
+        /// Liaison POSTs each copy to the endpoint.
+        case push(PushEndpoint)
+        /// The party fetches with `GET /v1/inbox/{role}` and acknowledges.
+        case pull
+    }
+
+    /// An HTTPS endpoint Liaison delivers to.
+    public struct PushEndpoint: Sendable {
+        public var url: String
+        /// Standard Webhooks signing secrets; several during rotation, all signed with.
+        public var secrets: [String]
+        public var clientCertificate: String?
+        public var clientKey: String?
+        /// CA bundle to verify the endpoint with; the system's when absent.
+        public var caBundle: String?
+        /// Transfers in flight at once.
+        public var concurrency: Int
+        public var timeoutSeconds: Double
+    }
+
+    /// One party with its credentials and inboxes.
+    public struct PartyConfig: Sendable {
+        public var party: Party
+        /// Bearer tokens this party may present.
+        public var tokens: [String]
+        /// The client-certificate common name that identifies this party over mutual TLS.
+        public var certificateName: String?
+        public var inboxes: [InboxRole: InboxMode]
+    }
+
+    /// The delivery schedule (PROTOCOL.md "Delivery").
+    public struct Delivery: Sendable {
+        /// Delays before each retry, in seconds; the last repeats.
+        public var retrySchedule: [Double]
+        /// Fraction of each delay added or removed at random.
+        public var jitter: Double
+        /// How long a copy is retried before it expires.
+        public var lifetimeSeconds: Double
+        /// How long a pulled copy stays leased before it is offered again.
+        public var pullLeaseSeconds: Double
+        /// How long shutdown waits for transfers in flight.
+        public var drainSeconds: Double
+    }
+
+    public var host: String
+    public var port: Int
+    /// Where generated keys, certificates and the store live.
+    public var dataDirectory: String
+    public var storePath: String
+    public var serverCertificate: String?
+    public var serverKey: String?
+    /// CA bundle that client certificates must chain to.
+    public var clientCA: String?
+    public var maxBodyBytes: Int
+    /// Requests per second per party (token bucket), with its burst.
+    public var ratePerSecond: Double
+    public var rateBurst: Double
+    public var delivery: Delivery
+    public var parties: [PartyConfig]
+    public var rulesPath: String
+    public var holidaysPath: String
+
+    /// The directory of parties.
+    public func directory() throws -> PartyDirectory { try PartyDirectory(parties.map(\.party)) }
+
+    /// The inbox mode of an address; roles a party does not configure are pull inboxes.
+    public func inbox(_ address: Address) -> InboxMode? {
+        guard let party = parties.first(where: { $0.party.id == address.party }) else { return nil }
+        guard InboxRole.roles(of: party.party.kind).contains(address.role) else { return nil }
+        return party.inboxes[address.role] ?? .pull
+    }
+}
+
+/// Every problem found in a configuration file, each with its key.
+public struct ConfigProblems: Error, Sendable, CustomStringConvertible {
+    public var problems: [ConfigError]
+
+    public var description: String {
+        problems.map { "\($0.key): \($0.problem)" }.joined(separator: "\n")
+    }
+}
+
+extension DaemonConfig {
+    /// Reads and checks a daemon configuration file. Relative paths are taken from the file's folder.
+    /// - Throws: `ConfigProblems` listing every problem found (not just the first).
+    public static func load(from url: URL) throws -> DaemonConfig {
+        let tree: JSONValue
+        do {
+            tree = try RuleFiles.readTree(at: url)
+        } catch let error as ConfigError {
+            throw ConfigProblems(problems: [error])
+        }
+        return try parse(tree, base: url.deletingLastPathComponent())
+    }
+
+    /// Reads a configuration tree.
+    /// - Throws: `ConfigProblems` listing every problem.
+    public static func parse(_ tree: JSONValue, base: URL) throws -> DaemonConfig {
+        var collector = Collector()
+        func path(_ text: String) -> String {
+            text.hasPrefix("/") ? text : base.appendingPathComponent(text).standardizedFileURL.path
+        }
+        guard var root = collector.attempt({ try ConfigReader(tree) }) else {
+            throw ConfigProblems(problems: collector.problems)
+        }
+
+        var listen = collector.attempt { try root.section("listen") }
+        let host = collector.attempt { try listen?.string("host") } ?? "127.0.0.1"
+        let port = collector.attempt { try listen?.integer("port", in: 0...65535) } ?? 8443
+        collector.attempt { try listen?.rejectUnknownKeys() }
+
+        let dataDirectory = path(collector.attempt { try root.string("dataDirectory") } ?? "data")
+        let storePath = collector.attempt { root.has("store") ? path(try root.string("store")) : nil }
+            ?? (dataDirectory + "/liaison.sqlite")
+        let rulesPath = path(collector.attempt { root.has("rules") ? try root.string("rules") : nil } ?? RuleFiles.rulesFileName)
+        let holidaysPath = path(
+            collector.attempt { root.has("holidays") ? try root.string("holidays") : nil } ?? RuleFiles.holidaysFileName)
+
+        var serverCertificate: String?
+        var serverKey: String?
+        var clientCA: String?
+        if root.has("tls") {
+            var tls = collector.attempt { try root.section("tls") }
+            serverCertificate = collector.attempt { tls?.has("certificate") == true ? path(try tls!.string("certificate")) : nil }
+            serverKey = collector.attempt { tls?.has("key") == true ? path(try tls!.string("key")) : nil }
+            clientCA = collector.attempt { tls?.has("clientCA") == true ? path(try tls!.string("clientCA")) : nil }
+            if (serverCertificate == nil) != (serverKey == nil) {
+                collector.problems.append(ConfigError(key: "tls", problem: "certificate and key go together"))
+            }
+            collector.attempt { try tls?.rejectUnknownKeys() }
+        } else {
+            _ = root.optionalValue("tls")
+        }
+
+        var limits = collector.attempt { try root.section("limits") }
+        let maxBodyBytes = collector.attempt { try limits?.integer("maxBodyBytes", in: 1024...(64 << 20)) } ?? 262_144
+        let rate = Double(collector.attempt { try limits?.integer("requestsPerSecondPerParty", in: 1...10_000_000) } ?? 50_000)
+        let burst = Double(collector.attempt { try limits?.integer("burstPerParty", in: 1...10_000_000) } ?? 100_000)
+        collector.attempt { try limits?.rejectUnknownKeys() }
+
+        var deliverySection = collector.attempt { try root.section("delivery") }
+        var delivery = Delivery(
+            retrySchedule: [10, 30, 120, 600, 1800, 3600], jitter: 0.2, lifetimeSeconds: 5 * 86_400,
+            pullLeaseSeconds: 300, drainSeconds: 10)
+        if var section = deliverySection {
+            if let schedule = collector.attempt({ try section.strings("retrySchedule") }) {
+                let parsed = schedule.enumerated().compactMap { index, text in
+                    collector.attempt { try duration(text, key: "delivery.retrySchedule[\(index)]") }
+                }
+                if parsed.isEmpty {
+                    collector.problems.append(ConfigError(key: "delivery.retrySchedule", problem: "needs at least one delay"))
+                } else {
+                    delivery.retrySchedule = parsed
+                }
+            }
+            if let jitter = collector.attempt({ try section.integer("jitterPercent", in: 0...100) }) {
+                delivery.jitter = Double(jitter) / 100
+            }
+            for (key, keyPath) in [("lifetime", \Delivery.lifetimeSeconds), ("pullLease", \.pullLeaseSeconds), ("drain", \.drainSeconds)] {
+                if let text = collector.attempt({ try section.string(key) }),
+                    let seconds = collector.attempt({ try duration(text, key: "delivery.\(key)") })
+                {
+                    delivery[keyPath: keyPath] = seconds
+                }
+            }
+            collector.attempt { try section.rejectUnknownKeys() }
+            deliverySection = section
+        }
+
+        var parties: [PartyConfig] = []
+        if let list = collector.attempt({ try root.value("parties").arrayValue.orThrow(ConfigError(key: "parties", problem: "must be a list")) }) {
+            for (index, entry) in list.enumerated() {
+                if let party = Collector.nested(&collector, { try partyConfig(entry, key: "parties[\(index)]", path: path, collector: &$0) }) {
+                    parties.append(party)
+                }
+            }
+        }
+        var seen = Set<String>()
+        var tokens = Set<String>()
+        var names = Set<String>()
+        for (index, party) in parties.enumerated() {
+            if !seen.insert(party.party.id).inserted {
+                collector.problems.append(ConfigError(key: "parties[\(index)].id", problem: "\(party.party.id) is listed twice"))
+            }
+            for token in party.tokens where !tokens.insert(token).inserted {
+                collector.problems.append(ConfigError(key: "parties[\(index)].tokens", problem: "a token is shared with another party"))
+            }
+            if let name = party.certificateName, !names.insert(name).inserted {
+                collector.problems.append(ConfigError(key: "parties[\(index)].certificateName", problem: "\(name) names another party too"))
+            }
+        }
+        if parties.isEmpty, collector.problems.isEmpty {
+            collector.problems.append(ConfigError(key: "parties", problem: "lists no parties"))
+        }
+        collector.attempt { try root.rejectUnknownKeys() }
+
+        let config = DaemonConfig(
+            host: host, port: port, dataDirectory: dataDirectory, storePath: storePath,
+            serverCertificate: serverCertificate, serverKey: serverKey, clientCA: clientCA, maxBodyBytes: maxBodyBytes,
+            ratePerSecond: rate, rateBurst: burst, delivery: delivery, parties: parties, rulesPath: rulesPath,
+            holidaysPath: holidaysPath)
+        guard collector.problems.isEmpty else { throw ConfigProblems(problems: collector.problems) }
+        return config
+    }
+
+    private static func partyConfig(
+        _ entry: JSONValue, key: String, path: (String) -> String, collector: inout Collector
+    ) throws -> PartyConfig {
+        var reader = try ConfigReader(entry, path: key)
+        let id = try reader.string("id")
+        let kindName = try reader.string("kind")
+        guard let kind = PartyKind(rawValue: kindName) else {
+            throw ConfigError(key: reader.key("kind"), problem: "must be jobcentre, prime or cwp, not \(kindName)")
+        }
+        var calendar: CalendarRegion?
+        if kind == .jobcentre {
+            let name = collector.attempt { try reader.string("calendar") }
+            calendar = name.flatMap(CalendarRegion.init(rawValue:))
+            if let name, calendar == nil {
+                collector.problems.append(
+                    ConfigError(key: reader.key("calendar"), problem: "must be england-and-wales, scotland or northern-ireland, not \(name)"))
+            }
+        } else if reader.has("calendar") {
+            collector.problems.append(ConfigError(key: reader.key("calendar"), problem: "only jobcentres have a calendar"))
+            _ = reader.optionalValue("calendar")
+        }
+        let tokens = reader.has("tokens") ? (collector.attempt { try reader.strings("tokens") } ?? []) : []
+        _ = reader.optionalValue("tokens")
+        for (index, token) in tokens.enumerated() where token.utf8.count < 16 {
+            collector.problems.append(ConfigError(key: "\(reader.key("tokens"))[\(index)]", problem: "is shorter than 16 characters"))
+        }
+        let certificateName = reader.has("certificateName") ? collector.attempt { try reader.string("certificateName") } : nil
+        _ = reader.optionalValue("certificateName")
+        if tokens.isEmpty, certificateName == nil {
+            collector.problems.append(ConfigError(key: key, problem: "needs tokens or a certificateName to authenticate"))
+        }
+        var inboxes: [InboxRole: InboxMode] = [:]
+        if reader.has("inboxes") {
+            var section = try reader.section("inboxes")
+            for roleName in section.keys {
+                let roleKey = section.key(roleName)
+                guard let role = InboxRole(rawValue: roleName), InboxRole.roles(of: kind).contains(role) else {
+                    let roles = InboxRole.roles(of: kind).map(\.rawValue).joined(separator: ", ")
+                    collector.problems.append(ConfigError(key: roleKey, problem: "is not an inbox of a \(kind.rawValue) (\(roles))"))
+                    _ = section.optionalValue(roleName)
+                    continue
+                }
+                let value = try section.value(roleName)
+                if value.stringValue == "pull" {
+                    inboxes[role] = .pull
+                    continue
+                }
+                if let endpoint = Collector.nested(&collector, { try pushEndpoint(value, key: roleKey, path: path, collector: &$0) }) {
+                    inboxes[role] = .push(endpoint)
+                }
+            }
+            try section.rejectUnknownKeys()
+        }
+        _ = reader.optionalValue("inboxes")
+        try reader.rejectUnknownKeys()
+        return PartyConfig(
+            party: Party(id: id, kind: kind, calendar: calendar), tokens: tokens, certificateName: certificateName,
+            inboxes: inboxes)
+    }
+
+    private static func pushEndpoint(
+        _ value: JSONValue, key: String, path: (String) -> String, collector: inout Collector
+    ) throws -> PushEndpoint {
+        var reader = try ConfigReader(value, path: key)
+        let url = try reader.string("url")
+        if !url.lowercased().hasPrefix("https://") {
+            collector.problems.append(ConfigError(key: reader.key("url"), problem: "must be an https:// URL"))
+        }
+        let secrets = collector.attempt { try reader.strings("secrets") } ?? []
+        if secrets.isEmpty {
+            collector.problems.append(ConfigError(key: reader.key("secrets"), problem: "needs at least one signing secret"))
+        }
+        func optionalPath(_ name: String) -> String? {
+            reader.has(name) ? collector.attempt { path(try reader.string(name)) } : { _ = reader.optionalValue(name); return nil }()
+        }
+        let certificate = optionalPath("clientCertificate")
+        let key = optionalPath("clientKey")
+        if (certificate == nil) != (key == nil) {
+            collector.problems.append(ConfigError(key: reader.key("clientKey"), problem: "clientCertificate and clientKey go together"))
+        }
+        let caBundle = optionalPath("caBundle")
+        let concurrency = reader.has("concurrency") ? (collector.attempt { try reader.integer("concurrency", in: 1...1024) } ?? 8) : 8
+        _ = reader.optionalValue("concurrency")
+        var timeout = 30.0
+        if reader.has("timeout"), let text = collector.attempt({ try reader.string("timeout") }) {
+            timeout = collector.attempt { try duration(text, key: reader.key("timeout")) } ?? timeout
+        }
+        _ = reader.optionalValue("timeout")
+        try reader.rejectUnknownKeys()
+        return PushEndpoint(
+            url: url, secrets: secrets, clientCertificate: certificate, clientKey: key, caBundle: caBundle,
+            concurrency: concurrency, timeoutSeconds: timeout)
+    }
+
+    /// Parses `250ms`, `10s`, `5m`, `2h`, `5d`.
+    static func duration(_ text: String, key: String) throws -> Double {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let number = Double(text.dropLast(suffix.count)), number > 0 { return number * scale }
+        }
+        throw ConfigError(key: key, problem: "must be a duration such as 250ms, 10s, 5m, 2h or 5d, not \(text)")
+    }
+
+    /// Gathers problems instead of stopping at the first.
+    struct Collector {
+        var problems: [ConfigError] = []
+
+        @discardableResult
+        mutating func attempt<T>(_ work: () throws -> T?) -> T? {
+            do {
+                return try work()
+            } catch let error as ConfigError {
+                problems.append(error)
+            } catch {
+                problems.append(ConfigError(key: "(config)", problem: "\(error)"))
+            }
+            return nil
+        }
+
+        /// Runs work that itself collects problems, adding what it throws.
+        static func nested<T>(_ collector: inout Collector, _ work: (inout Collector) throws -> T) -> T? {
+            do {
+                return try work(&collector)
+            } catch let error as ConfigError {
+                collector.problems.append(error)
+            } catch {
+                collector.problems.append(ConfigError(key: "(config)", problem: "\(error)"))
+            }
+            return nil
+        }
+    }
+}
+
+extension Optional {
+    func orThrow(_ error: @autoclosure () -> any Error) throws -> Wrapped {
+        guard let value = self else { throw error() }
+        return value
+    }
+}

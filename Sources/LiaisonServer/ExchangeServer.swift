@@ -1,0 +1,251 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import LiaisonCore
+import LiaisonRuntime
+import LiaisonStore
+import Logging
+import NIOCore
+import NIOSSL
+import Synchronization
+
+/// The HTTPS API of PROTOCOL.md: submit, look up, pull and acknowledge, health, readiness and metrics.
+struct ExchangeServer: Sendable {
+    let config: DaemonConfig
+    let committer: GroupCommitter
+    let queue: DeliveryQueue
+    let queueOperator: QueueOperator
+    let authenticator: Authenticator
+    let rateLimiter: RateLimiter
+    let metrics: ExchangeMetrics
+    let state: DaemonState
+    let logger: Logger
+
+    static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
+    static let retryAfterHeader = HTTPField.Name("Retry-After")!
+
+    func router() -> Hummingbird.Router<ExchangeContext> {
+        let router = Hummingbird.Router(context: ExchangeContext.self)
+        router.get("/healthz") { _, _ in Self.json(.ok, .object(["status": .string("ok")])) }
+        router.get("/readyz") { _, _ in
+            let ready = state.isReady
+            return Self.json(ready ? .ok : .serviceUnavailable, .object(["status": .string(ready ? "ready" : "not-ready")]))
+        }
+        let api = router.group().add(middleware: Gatekeeper(server: self))
+        api.post("/v1/messages") { request, context in try await submit(request, context: context) }
+        api.get("/v1/messages/{id}") { _, context in try lookUp(context.parameters.require("id"), context: context) }
+        api.get("/v1/inbox/{role}") { request, context in try pull(request, role: context.parameters.require("role"), context: context) }
+        api.post("/v1/inbox/{role}/ack") { request, context in
+            try await acknowledge(request, role: context.parameters.require("role"), context: context)
+        }
+        api.get("/metrics") { _, _ in
+            let counts = try queueOperator.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT address, state, n FROM queue_count ORDER BY address, state")
+                    .map { (inbox: $0["address"] as String, state: $0["state"] as String, count: $0["n"] as Int) }
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.render(queue: counts))))
+        }
+        return router
+    }
+
+    // MARK: Handlers
+
+    private func submit(_ request: Request, context: ExchangeContext) async throws -> Response {
+        var request = request
+        let sender = context.party!
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > config.maxBodyBytes {
+            return problem(Refusal(.tooLarge, "the body is \(length) bytes; the limit is \(config.maxBodyBytes)"))
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: config.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            return problem(Refusal(.tooLarge, "the body is over the limit of \(config.maxBodyBytes) bytes"))
+        }
+        let answer: LiaisonCore.Router.Answer
+        do {
+            answer = try await committer.submit(Array(buffer: body), from: sender, at: Date())
+        } catch {
+            logger.error("message not stored: store unavailable", metadata: ["sender": "\(sender)", "error": "\(error)"])
+            return problem(Refusal(.unavailable, "the message could not be stored durably; nothing was kept"), retryAfter: 5)
+        }
+        var metadata: Logger.Metadata = [
+            "id": "\(answer.messageID ?? "-")", "type": "\(answer.type ?? "-")", "nino": "\(answer.maskedNINO ?? "-")",
+            "sender": "\(sender)", "status": "\(answer.status)",
+        ]
+        if answer.replayed {
+            metrics.replayed()
+            logger.info("resubmission answered as before", metadata: metadata)
+        } else if let refusal = answer.refusal {
+            metrics.refused(code: refusal.code.rawValue)
+            metadata["code"] = "\(refusal.code.rawValue)"
+            logger.info("refused", metadata: metadata)
+        } else {
+            metrics.accepted(type: answer.type ?? "?")
+            metadata["outcome"] = "\(answer.response["decision"]?["outcome"]?.stringValue ?? "-")"
+            metadata["routedTo"] = "\(answer.response["routedTo"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? "")"
+            logger.info("accepted", metadata: metadata)
+        }
+        for message in answer.emitted {
+            logger.info(
+                "emitted", metadata: ["id": "\(message.id)", "type": "\(message.type.rawValue)", "to": "\(message.to)"])
+        }
+        var response = Self.json(
+            HTTPResponse.Status(code: answer.status), answer.response,
+            contentType: answer.status == 202 ? "application/json" : "application/problem+json")
+        if answer.replayed { response.headers[Self.replayedHeader] = "true" }
+        return response
+    }
+
+    /// `GET /v1/messages/{id}`: for the sender or a recipient only; anyone else is told it does not exist.
+    private func lookUp(_ id: String, context: ExchangeContext) throws -> Response {
+        let party = context.party!
+        let found = try queueOperator.pool.read { db -> (Row, [Row])? in
+            guard let message = try Row.fetchOne(
+                db, sql: "SELECT seq, id, type, sender, received_at, decision, answer, origin FROM message WHERE id = ?",
+                arguments: [id])
+            else { return nil }
+            let copies = try Row.fetchAll(
+                db, sql: "SELECT seq, id, address, party, state, attempts FROM copy WHERE message_seq = ? ORDER BY seq",
+                arguments: [message["seq"] as Int64])
+            return (message, copies)
+        }
+        guard let (message, copies) = found,
+            (message["sender"] as String) == party || copies.contains(where: { ($0["party"] as String) == party })
+        else {
+            return problem(Refusal(.notFound, "no message \(id) that this party sent or received"))
+        }
+        let details = try queueOperator.show(id)
+        let routes: [JSONValue] = details.map { detail in
+            .object([
+                "copyId": .string(detail.copy.id), "address": .string(detail.copy.inbox), "state": .string(detail.copy.state),
+                "attempts": .int(detail.copy.attempts),
+                "events": .array(detail.events.map { event in
+                    var fields: [String: JSONValue] = ["at": .string(event.at), "state": .string(event.state)]
+                    if let reason = event.reason { fields["reason"] = .string(reason) }
+                    if let status = event.httpStatus { fields["httpStatus"] = .int(status) }
+                    if let error = event.error { fields["error"] = .string(error) }
+                    return .object(fields)
+                }),
+            ])
+        }
+        let states = Set(details.map(\.copy.state))
+        let overall = states.isEmpty ? "accepted" : (states == ["delivered"] ? "delivered" : states.sorted().joined(separator: ","))
+        var object: [String: JSONValue] = [
+            "id": .string(message["id"]), "type": .string(message["type"]), "from": .string(message["sender"]),
+            "acceptedAt": .string(Timestamp.format(Date(timeIntervalSince1970: message["received_at"]))),
+            "state": .string(overall), "routes": .array(routes),
+        ]
+        if let decision = (message["decision"] as String?).flatMap({ try? JSONValue.parse($0) }) { object["decision"] = decision }
+        return Self.json(.ok, .object(object))
+    }
+
+    private func pullAddress(role: String, party: String) -> Result<String, Refusal> {
+        guard let inboxRole = InboxRole(rawValue: role) else {
+            return .failure(Refusal(.notFound, "no inbox role \(role)"))
+        }
+        let address = Address(party, inboxRole)
+        switch config.inbox(address) {
+        case .pull: return .success(address.description)
+        case .push: return .failure(Refusal(.notPermitted, "\(address) is delivered by push, not pulled"))
+        case nil: return .failure(Refusal(.notFound, "\(party) has no \(role) inbox"))
+        }
+    }
+
+    /// `GET /v1/inbox/{role}?limit=N`: leases the oldest copies for a party with no push endpoint.
+    private func pull(_ request: Request, role: String, context: ExchangeContext) throws -> Response {
+        let address: String
+        switch pullAddress(role: role, party: context.party!) {
+        case .success(let found): address = found
+        case .failure(let refusal): return problem(refusal)
+        }
+        let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 1000)
+        let copies = try queue.lease(
+            address: address, limit: limit, now: Date().timeIntervalSince1970, lease: config.delivery.pullLeaseSeconds)
+        let messages: [JSONValue] = copies.map { copy in
+            .object(["id": .string(copy.id), "message": (try? JSONValue.parse(copy.deliveryBody())) ?? .null])
+        }
+        logger.info("pulled", metadata: ["inbox": "\(address)", "count": "\(copies.count)"])
+        return Self.json(.ok, .object(["messages": .array(messages)]))
+    }
+
+    /// `POST /v1/inbox/{role}/ack` with `{"ids": [...]}`.
+    private func acknowledge(_ request: Request, role: String, context: ExchangeContext) async throws -> Response {
+        var request = request
+        let address: String
+        switch pullAddress(role: role, party: context.party!) {
+        case .success(let found): address = found
+        case .failure(let refusal): return problem(refusal)
+        }
+        let body = try await request.collectBody(upTo: config.maxBodyBytes)
+        guard let document = try? JSONValue.parse(String(buffer: body)) else {
+            return problem(Refusal(.malformedJSON, "the body is not JSON"))
+        }
+        guard let ids = document["ids"]?.arrayValue?.compactMap(\.stringValue), ids.count == document["ids"]?.arrayValue?.count
+        else {
+            return problem(Refusal.invalid("ids", "must be a list of copy ids"))
+        }
+        let done = try queue.acknowledge(address: address, ids: ids, now: Date().timeIntervalSince1970)
+        return Self.json(.ok, .object(["acknowledged": .array(done.map(JSONValue.string))]))
+    }
+
+    // MARK: Responses
+
+    static func json(_ status: HTTPResponse.Status, _ value: JSONValue, contentType: String = "application/json") -> Response {
+        Response(
+            status: status, headers: [.contentType: contentType],
+            body: .init(byteBuffer: ByteBuffer(string: value.canonicalText)))
+    }
+
+    func problem(_ refusal: Refusal, retryAfter: Int? = nil) -> Response {
+        var response = Self.json(
+            HTTPResponse.Status(code: refusal.code.status), refusal.problemDocument, contentType: "application/problem+json")
+        if let retryAfter { response.headers[Self.retryAfterHeader] = String(retryAfter) }
+        return response
+    }
+}
+
+/// Lets a request through only when its party is authenticated, the daemon is not draining, and the party
+/// is within its rate limit.
+struct Gatekeeper: RouterMiddleware {
+    typealias Context = ExchangeContext
+    let server: ExchangeServer
+
+    func handle(_ request: Request, context: ExchangeContext, next: (Request, ExchangeContext) async throws -> Response)
+        async throws -> Response
+    {
+        guard server.state.isAccepting else {
+            return server.problem(Refusal(.unavailable, "Liaison is shutting down; send again shortly"), retryAfter: 5)
+        }
+        var party: String?
+        if let header = request.headers[.authorization] {
+            party = server.authenticator.party(forAuthorization: header)
+        } else if let certificate = try? await context.channel.nioSSL_peerCertificate().get() {
+            party = server.authenticator.party(forCertificate: certificate)
+        }
+        guard let party else {
+            return server.problem(Refusal(.unauthenticated, "send a bearer token or a client certificate of a configured party"))
+        }
+        if let wait = server.rateLimiter.take(party, now: Date().timeIntervalSince1970) {
+            return server.problem(Refusal(.rateLimited, "\(party) is over its request rate"), retryAfter: max(1, Int(wait.rounded(.up))))
+        }
+        var context = context
+        context.party = party
+        return try await next(request, context)
+    }
+}
+
+/// Whether the daemon takes requests.
+final class DaemonState: Sendable {
+    private let draining = Atomic<Bool>(false)
+    private let storeHealthy = Atomic<Bool>(true)
+
+    var isAccepting: Bool { !draining.load(ordering: .relaxed) }
+    var isReady: Bool { isAccepting && storeHealthy.load(ordering: .relaxed) }
+
+    func drain() { draining.store(true, ordering: .relaxed) }
+    func storeHealth(_ healthy: Bool) { storeHealthy.store(healthy, ordering: .relaxed) }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import LiaisonCore
+import LiaisonStore
+import Logging
+import Synchronization
+
+/// Stores submissions in shared commits: concurrent requests wait together for one fsync, so throughput is
+/// not one fsync per message. A request is answered only after its commit is on disk.
+///
+/// One thread does the writing, so SQLite's single writer is never contended by the request handlers.
+final class GroupCommitter: Sendable {
+    struct Job: Sendable {
+        let body: [UInt8]
+        let sender: String
+        let receivedAt: Date
+        let continuation: CheckedContinuation<Router.Answer, any Error>
+    }
+
+    private struct Pending {
+        var jobs: [Job] = []
+        var stopped = false
+    }
+
+    private let pending = Mutex(Pending())
+    private let signal = DispatchSemaphore(value: 0)
+    private let store: SQLiteCaseStore
+    private let router: Router
+    private let maximumBatch: Int
+    private let onCommit: @Sendable (_ accepted: Int) -> Void
+    private let logger: Logger
+
+    init(
+        store: SQLiteCaseStore, router: Router, maximumBatch: Int = 512, logger: Logger,
+        onCommit: @escaping @Sendable (_ accepted: Int) -> Void
+    ) {
+        self.store = store
+        self.router = router
+        self.maximumBatch = maximumBatch
+        self.logger = logger
+        self.onCommit = onCommit
+        let thread = Thread { [self] in self.loop() }
+        thread.name = "liaison-commit"
+        thread.start()
+    }
+
+    /// Stores one submission and returns its answer once durable.
+    /// - Throws: the store's error when the batch could not be committed (the caller answers 503).
+    func submit(_ body: [UInt8], from sender: String, at receivedAt: Date) async throws -> Router.Answer {
+        try await withCheckedThrowingContinuation { continuation in
+            let accepted = pending.withLock { state -> Bool in
+                guard !state.stopped else { return false }
+                state.jobs.append(Job(body: body, sender: sender, receivedAt: receivedAt, continuation: continuation))
+                return true
+            }
+            if accepted {
+                signal.signal()
+            } else {
+                continuation.resume(throwing: StoreStopped())
+            }
+        }
+    }
+
+    /// Stops taking work once what is queued is stored.
+    func stop() {
+        pending.withLock { $0.stopped = true }
+        signal.signal()
+    }
+
+    struct StoreStopped: Error {}
+
+    private func loop() {
+        while true {
+            signal.wait()
+            let (jobs, stopped) = pending.withLock { state -> ([Job], Bool) in
+                let taken = Array(state.jobs.prefix(maximumBatch))
+                state.jobs.removeFirst(taken.count)
+                if !state.jobs.isEmpty { signal.signal() }
+                return (taken, state.stopped && state.jobs.isEmpty)
+            }
+            if !jobs.isEmpty { commit(jobs) }
+            if stopped { return }
+        }
+    }
+
+    private func commit(_ jobs: [Job]) {
+        let results: [Result<Router.Answer, any Error>]
+        do {
+            results = try store.batch(jobs) { job, transaction in
+                try router.submit(job.body, from: job.sender, at: job.receivedAt, in: transaction)
+            }
+        } catch {
+            logger.error("commit failed; answering 503", metadata: ["messages": "\(jobs.count)", "error": "\(error)"])
+            for job in jobs { job.continuation.resume(throwing: error) }
+            return
+        }
+        var accepted = 0
+        for (job, result) in zip(jobs, results) {
+            if case .success(let answer) = result, answer.status == 202, !answer.replayed { accepted += 1 }
+            if case .success(let answer) = result, !answer.emitted.isEmpty { accepted += 1 }
+            job.continuation.resume(with: result)
+        }
+        if accepted > 0 { onCommit(accepted) }
+    }
+}

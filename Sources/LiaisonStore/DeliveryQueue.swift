@@ -1,0 +1,237 @@
+import Foundation
+import GRDB
+import LiaisonCore
+
+/// A routed copy waiting for (or in) delivery, with what is needed to send it.
+public struct QueuedCopy: Sendable {
+    public let seq: Int64
+    /// The copy's id: `webhook-id`, stable across retries.
+    public let id: String
+    public let address: String
+    public let personKey: String?
+    public let state: CopyState
+    public let attempts: Int
+    public let createdAt: Double
+    public let messageID: String
+    public let type: String
+    /// The envelope (or generated message) as stored.
+    public let envelope: String
+    /// The decision, for accepted messages.
+    public let decision: String?
+
+    /// The JSON body delivered: the envelope plus `deliveredTo` and the `decision`.
+    public func deliveryBody() -> String {
+        guard var fields = (try? JSONValue.parse(envelope))?.objectValue else { return envelope }
+        fields["deliveredTo"] = .string(address)
+        if let decision, let value = try? JSONValue.parse(decision) { fields["decision"] = value }
+        return JSONValue.object(fields).canonicalText
+    }
+}
+
+/// One change of a copy's state, as the deliverer or an operator makes it.
+public struct CopyTransition: Sendable {
+    public let seq: Int64
+    public let to: CopyState
+    public let at: Double
+    public let attempts: Int?
+    public let nextAttemptAt: Double?
+    public let reason: String
+    public let httpStatus: Int?
+    public let error: String?
+
+    public init(
+        seq: Int64, to: CopyState, at: Double, attempts: Int? = nil, nextAttemptAt: Double? = nil, reason: String,
+        httpStatus: Int? = nil, error: String? = nil
+    ) {
+        self.seq = seq
+        self.to = to
+        self.at = at
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.reason = reason
+        self.httpStatus = httpStatus
+        self.error = error
+    }
+}
+
+/// The delivery queue on the store: what the deliverer claims and records, what pull inboxes lease, and
+/// what operators see and steer.
+public struct DeliveryQueue: Sendable {
+    public let pool: DatabasePool
+
+    public init(store: SQLiteCaseStore) {
+        self.pool = store.pool
+    }
+
+    /// Opens the queue on an existing store file without migrating it (operator commands).
+    public init(pool: DatabasePool) {
+        self.pool = pool
+    }
+
+    private static let copyColumns = """
+        c.seq, c.id, c.address, c.person_key, c.state, c.attempts, c.created_at,
+        m.id AS message_id, m.type, m.envelope, m.decision
+        """
+
+    private static func copy(_ row: Row) -> QueuedCopy {
+        QueuedCopy(
+            seq: row["seq"], id: row["id"], address: row["address"], personKey: row["person_key"],
+            state: CopyState(rawValue: row["state"]) ?? .queued, attempts: row["attempts"], createdAt: row["created_at"],
+            messageID: row["message_id"], type: row["type"], envelope: row["envelope"], decision: row["decision"])
+    }
+
+    /// After a restart, copies left in flight go back to the queue: they may have been delivered, so the
+    /// receiver sees them again (at least once) under the same `webhook-id`.
+    @discardableResult
+    public func recoverInFlight(at now: Double, pushAddresses: Set<String>) throws -> Int {
+        try pool.write { db in
+            let seqs = try Row.fetchAll(db, sql: "SELECT seq, address FROM copy WHERE state = 'in-flight'")
+                .filter { pushAddresses.contains($0["address"]) }.map { $0["seq"] as Int64 }
+            for seq in seqs {
+                try move(db, CopyTransition(seq: seq, to: .queued, at: now, reason: "recovered after restart"))
+            }
+            return seqs.count
+        }
+    }
+
+    /// Claims up to `limit` copies of `address` that are due, oldest first, keeping each claimant's copies
+    /// in acceptance order: a copy waits while an earlier one for the same NINO is undelivered.
+    /// - Parameter busy: claimants with a copy already in flight to this address.
+    public func claim(address: String, limit: Int, now: Double, busy: Set<String>) throws -> [QueuedCopy] {
+        guard limit > 0 else { return [] }
+        return try pool.write { db in
+            let queued = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
+                    WHERE c.state = 'queued' AND c.address = ? ORDER BY c.seq LIMIT ?
+                    """, arguments: [address, limit * 4])
+            let deferred = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
+                    WHERE c.state = 'deferred' AND c.address = ? AND c.next_attempt_at <= ? ORDER BY c.seq LIMIT ?
+                    """, arguments: [address, now, limit * 4])
+            var claimed: [QueuedCopy] = []
+            var taken = busy
+            for row in (queued + deferred).sorted(by: { ($0["seq"] as Int64) < ($1["seq"] as Int64) }) {
+                guard claimed.count < limit else { break }
+                let copy = Self.copy(row)
+                if let person = copy.personKey {
+                    guard !taken.contains(person) else { continue }
+                    let earlier = try Bool.fetchOne(
+                        db,
+                        sql: """
+                            SELECT EXISTS (SELECT 1 FROM copy WHERE address = ? AND person_key = ? AND seq < ?
+                                           AND state IN ('queued', 'in-flight', 'deferred', 'held'))
+                            """, arguments: [address, person, copy.seq]) ?? false
+                    taken.insert(person)
+                    guard !earlier else { continue }
+                }
+                try move(db, CopyTransition(seq: copy.seq, to: .inFlight, at: now, reason: "attempt \(copy.attempts + 1)"))
+                claimed.append(copy)
+            }
+            return claimed
+        }
+    }
+
+    /// Records delivery results and inbox errors in one transaction.
+    public func record(_ transitions: [CopyTransition], inboxErrors: [String: String] = [:], pausedUntil: [String: Double] = [:], at now: Double) throws {
+        guard !transitions.isEmpty || !inboxErrors.isEmpty || !pausedUntil.isEmpty else { return }
+        try pool.write { db in
+            for transition in transitions { try move(db, transition) }
+            for (address, error) in inboxErrors {
+                try db.execute(
+                    sql: """
+                        INSERT INTO inbox_status (address, last_error, last_error_at) VALUES (?, ?, ?)
+                        ON CONFLICT (address) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at
+                        """, arguments: [address, error, now])
+            }
+            for (address, until) in pausedUntil {
+                try db.execute(
+                    sql: """
+                        INSERT INTO inbox_status (address, paused_until) VALUES (?, ?)
+                        ON CONFLICT (address) DO UPDATE SET paused_until = excluded.paused_until
+                        """, arguments: [address, until])
+            }
+        }
+    }
+
+    /// Moves one copy, recording the event; a move the state machine does not allow is skipped.
+    @discardableResult
+    func move(_ db: Database, _ transition: CopyTransition) throws -> Bool {
+        let sources = CopyState.sources(of: transition.to).map { "'\($0.rawValue)'" }.joined(separator: ",")
+        try db.execute(
+            sql: """
+                UPDATE copy SET state = ?, updated_at = ?, attempts = COALESCE(?, attempts),
+                    next_attempt_at = ?, last_error = COALESCE(?, last_error)
+                WHERE seq = ? AND state IN (\(sources))
+                """,
+            arguments: [
+                transition.to.rawValue, transition.at, transition.attempts, transition.nextAttemptAt,
+                transition.error ?? transition.httpStatus.map { "HTTP \($0)" }, transition.seq,
+            ])
+        guard db.changesCount > 0 else { return false }
+        try db.execute(
+            sql: "INSERT INTO copy_event (copy_seq, at, state, reason, http_status, error) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [transition.seq, transition.at, transition.to.rawValue, transition.reason, transition.httpStatus, transition.error])
+        return true
+    }
+
+    /// Holds every waiting copy of an inbox (a 410 from it, or an operator).
+    @discardableResult
+    public func holdInbox(_ address: String, at now: Double, reason: String) throws -> Int {
+        try pool.write { db in
+            let seqs = try Int64.fetchAll(
+                db, sql: "SELECT seq FROM copy WHERE address = ? AND state IN ('queued', 'deferred')", arguments: [address])
+            var moved = 0
+            for seq in seqs where try move(db, CopyTransition(seq: seq, to: .held, at: now, reason: reason)) { moved += 1 }
+            return moved
+        }
+    }
+
+    // MARK: Pull inboxes
+
+    /// Leases up to `limit` copies of a pull inbox, oldest first, in claimant order; an unacknowledged
+    /// lease returns them after `lease` seconds.
+    public func lease(address: String, limit: Int, now: Double, lease: Double) throws -> [QueuedCopy] {
+        try pool.write { db in
+            let expired = try Int64.fetchAll(
+                db, sql: "SELECT seq FROM copy WHERE address = ? AND state = 'in-flight' AND next_attempt_at <= ?",
+                arguments: [address, now])
+            for seq in expired { try move(db, CopyTransition(seq: seq, to: .queued, at: now, reason: "pull lease expired")) }
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
+                    WHERE c.state = 'queued' AND c.address = ? ORDER BY c.seq LIMIT ?
+                    """, arguments: [address, limit])
+            var leased: [QueuedCopy] = []
+            for row in rows {
+                let copy = Self.copy(row)
+                try move(
+                    db,
+                    CopyTransition(
+                        seq: copy.seq, to: .inFlight, at: now, attempts: copy.attempts + 1, nextAttemptAt: now + lease,
+                        reason: "pulled"))
+                leased.append(copy)
+            }
+            return leased
+        }
+    }
+
+    /// Acknowledges pulled copies of an inbox by copy id.
+    /// - Returns: the ids acknowledged (others were not leased to this inbox).
+    public func acknowledge(address: String, ids: [String], now: Double) throws -> [String] {
+        try pool.write { db in
+            var done: [String] = []
+            for id in ids {
+                guard let seq = try Int64.fetchOne(
+                    db, sql: "SELECT seq FROM copy WHERE id = ? AND address = ? AND state = 'in-flight'", arguments: [id, address])
+                else { continue }
+                if try move(db, CopyTransition(seq: seq, to: .delivered, at: now, reason: "acknowledged")) { done.append(id) }
+            }
+            return done
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+import GRDB
+import LiaisonCore
+
+/// One inbox's line in `liaison queue status`.
+public struct InboxStatus: Sendable, Codable {
+    public var inbox: String
+    public var queued = 0
+    public var inFlight = 0
+    public var deferred = 0
+    public var held = 0
+    public var expired = 0
+    public var deliveredLast24h = 0
+    /// Seconds since the oldest undelivered copy was accepted.
+    public var oldestUndeliveredAgeSeconds: Double?
+    /// When the next deferred copy is due (RFC 3339).
+    public var nextAttempt: String?
+    public var lastError: String?
+    public var lastErrorAt: String?
+
+    init(inbox: String) {
+        self.inbox = inbox
+    }
+}
+
+/// A copy's line in `liaison queue list`.
+public struct CopySummary: Sendable, Codable {
+    public var id: String
+    public var messageID: String
+    public var type: String
+    public var inbox: String
+    public var state: String
+    public var attempts: Int
+    public var acceptedAt: String
+    public var nextAttempt: String?
+    public var lastError: String?
+}
+
+/// A change of state in `liaison queue show`.
+public struct CopyEvent: Sendable, Codable {
+    public var at: String
+    public var state: String
+    public var reason: String?
+    public var httpStatus: Int?
+    public var error: String?
+}
+
+/// `liaison queue show`: a copy with every change of state and attempt.
+public struct CopyDetail: Sendable, Codable {
+    public var copy: CopySummary
+    public var maskedNINO: String?
+    public var events: [CopyEvent]
+}
+
+/// Filters for `liaison queue list`.
+public struct CopyFilter: Sendable {
+    public var states: [CopyState] = []
+    /// An address (`jcp-leeds/spoc`) or a party id.
+    public var inbox: String?
+    public var type: String?
+    /// Only copies accepted at least this many seconds ago.
+    public var olderThan: Double?
+    public var limit = 100
+
+    public init() {}
+}
+
+/// What operators see and do, reading the store directly (also while the daemon runs).
+public struct QueueOperator: Sendable {
+    public let pool: DatabasePool
+    private var queue: DeliveryQueue { DeliveryQueue(pool: pool) }
+
+    public init(pool: DatabasePool) {
+        self.pool = pool
+    }
+
+    /// Opens the store file for operator use: no migration, no writes unless an action is asked for.
+    public init(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError.corruptRecord("no store at \(path)")
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+    }
+
+    /// Per-inbox counts and ages; costs the same however many copies are queued.
+    /// - Parameter inboxes: addresses to list even when they have no copies (configured inboxes).
+    public func status(now: Double, inboxes: [String] = []) throws -> [InboxStatus] {
+        try pool.read { db in
+            var byInbox: [String: InboxStatus] = [:]
+            for inbox in inboxes { byInbox[inbox] = InboxStatus(inbox: inbox) }
+            for row in try Row.fetchAll(db, sql: "SELECT address, state, n FROM queue_count") {
+                let address: String = row["address"]
+                var status = byInbox[address] ?? InboxStatus(inbox: address)
+                let count: Int = row["n"]
+                switch CopyState(rawValue: row["state"]) {
+                case .queued: status.queued = count
+                case .inFlight: status.inFlight = count
+                case .deferred: status.deferred = count
+                case .held: status.held = count
+                case .expired: status.expired = count
+                case .delivered, nil: break
+                }
+                byInbox[address] = status
+            }
+            let currentHour = Int(now / 3600)
+            for row in try Row.fetchAll(
+                db, sql: "SELECT address, SUM(n) AS n FROM delivered_hour WHERE hour > ? GROUP BY address",
+                arguments: [currentHour - 24])
+            {
+                let address: String = row["address"]
+                byInbox[address, default: InboxStatus(inbox: address)].deliveredLast24h = row["n"]
+            }
+            for (address, var status) in byInbox {
+                var oldest: Double?
+                for state in ["queued", "in-flight", "deferred", "held"] {
+                    if let created = try Double.fetchOne(
+                        db, sql: "SELECT created_at FROM copy WHERE state = ? AND address = ? ORDER BY seq LIMIT 1",
+                        arguments: [state, address])
+                    {
+                        oldest = min(oldest ?? created, created)
+                    }
+                }
+                status.oldestUndeliveredAgeSeconds = oldest.map { max(0, now - $0) }
+                if let next = try Double.fetchOne(
+                    db, sql: "SELECT MIN(next_attempt_at) FROM copy WHERE state = 'deferred' AND address = ?", arguments: [address])
+                {
+                    status.nextAttempt = Timestamp.format(Date(timeIntervalSince1970: next))
+                }
+                if let row = try Row.fetchOne(db, sql: "SELECT last_error, last_error_at FROM inbox_status WHERE address = ?", arguments: [address]) {
+                    status.lastError = row["last_error"]
+                    status.lastErrorAt = (row["last_error_at"] as Double?).map { Timestamp.format(Date(timeIntervalSince1970: $0)) }
+                }
+                byInbox[address] = status
+            }
+            return byInbox.values.sorted { $0.inbox < $1.inbox }
+        }
+    }
+
+    /// Copies matching the filter, oldest first.
+    public func list(_ filter: CopyFilter, now: Double) throws -> [CopySummary] {
+        try pool.read { db in
+            var conditions: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            if !filter.states.isEmpty {
+                conditions.append("c.state IN (\(filter.states.map { _ in "?" }.joined(separator: ",")))")
+                arguments += filter.states.map(\.rawValue)
+            }
+            if let inbox = filter.inbox {
+                if inbox.contains("/") {
+                    conditions.append("c.address = ?")
+                } else {
+                    conditions.append("c.party = ?")
+                }
+                arguments.append(inbox)
+            }
+            if let type = filter.type {
+                conditions.append("m.type = ?")
+                arguments.append(type)
+            }
+            if let age = filter.olderThan {
+                conditions.append("c.created_at <= ?")
+                arguments.append(now - age)
+            }
+            let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            arguments.append(filter.limit)
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.id, m.id AS message_id, m.type, c.address, c.state, c.attempts, c.created_at,
+                        c.next_attempt_at, c.last_error
+                    FROM copy c JOIN message m ON m.seq = c.message_seq \(condition) ORDER BY c.seq LIMIT ?
+                    """, arguments: StatementArguments(arguments)
+            ).map(Self.summary)
+        }
+    }
+
+    private static func summary(_ row: Row) -> CopySummary {
+        CopySummary(
+            id: row["id"], messageID: row["message_id"], type: row["type"], inbox: row["address"], state: row["state"],
+            attempts: row["attempts"], acceptedAt: Timestamp.format(Date(timeIntervalSince1970: row["created_at"])),
+            nextAttempt: (row["next_attempt_at"] as Double?).map { Timestamp.format(Date(timeIntervalSince1970: $0)) },
+            lastError: row["last_error"])
+    }
+
+    /// Every copy of a copy id or message id, with each change of state.
+    public func show(_ id: String) throws -> [CopyDetail] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.seq, c.id, m.id AS message_id, m.type, c.address, c.state, c.attempts, c.created_at,
+                        c.next_attempt_at, c.last_error, c.person_key
+                    FROM copy c JOIN message m ON m.seq = c.message_seq
+                    WHERE c.id = ? OR m.id = ? ORDER BY c.seq
+                    """, arguments: [id, id])
+            return try rows.map { row in
+                let events = try Row.fetchAll(
+                    db, sql: "SELECT at, state, reason, http_status, error FROM copy_event WHERE copy_seq = ? ORDER BY seq",
+                    arguments: [row["seq"] as Int64]
+                ).map { event in
+                    CopyEvent(
+                        at: Timestamp.format(Date(timeIntervalSince1970: event["at"])), state: event["state"],
+                        reason: event["reason"], httpStatus: event["http_status"], error: event["error"])
+                }
+                let personKey: String? = row["person_key"]
+                return CopyDetail(
+                    copy: Self.summary(row), maskedNINO: personKey.map { NINO.mask($0 + "?") }, events: events)
+            }
+        }
+    }
+
+    /// An operator's action on copies.
+    public enum Action: String, Sendable, CaseIterable {
+        case hold
+        case release
+        case retry
+        case expire
+
+        var target: CopyState {
+            switch self {
+            case .hold: .held
+            case .release, .retry: .queued
+            case .expire: .expired
+            }
+        }
+
+        /// The states the action applies to; never a copy in flight.
+        var sources: [CopyState] {
+            switch self {
+            case .hold: [.queued, .deferred]
+            case .release: [.held]
+            case .retry: [.deferred, .expired, .held]
+            case .expire: [.queued, .deferred, .held]
+            }
+        }
+    }
+
+    /// Applies `action` to copies (by copy or message id) or to a whole inbox.
+    /// - Returns: how many copies moved.
+    public func apply(_ action: Action, ids: [String], inbox: String?, now: Double) throws -> Int {
+        try pool.write { db in
+            let states = action.sources.map { "'\($0.rawValue)'" }.joined(separator: ",")
+            var seqs: [Int64] = []
+            if let inbox {
+                let column = inbox.contains("/") ? "address" : "party"
+                seqs += try Int64.fetchAll(
+                    db, sql: "SELECT seq FROM copy WHERE \(column) = ? AND state IN (\(states))", arguments: [inbox])
+            }
+            for id in ids {
+                seqs += try Int64.fetchAll(
+                    db,
+                    sql: """
+                        SELECT c.seq FROM copy c JOIN message m ON m.seq = c.message_seq
+                        WHERE (c.id = ? OR m.id = ?) AND c.state IN (\(states))
+                        """, arguments: [id, id])
+            }
+            var moved = 0
+            for seq in Set(seqs).sorted() {
+                let transition = CopyTransition(seq: seq, to: action.target, at: now, nextAttemptAt: nil, reason: "operator \(action.rawValue)")
+                if try queue.move(db, transition) { moved += 1 }
+            }
+            return moved
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import ArgumentParser
+import Foundation
+import LiaisonCore
+import LiaisonRuntime
+import LiaisonStore
+
+/// Where the queue commands find the store.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The daemon configuration, to find the store (default: config/liaison.yaml).")
+    var config: String?
+
+    @Option(help: "The store file, instead of the configuration's.")
+    var store: String?
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func open() throws -> (QueueOperator, [String]) {
+        if let store { return (try QueueOperator(path: store), []) }
+        let daemonConfig = try DaemonConfig.load(from: configURL(config))
+        let inboxes = daemonConfig.parties.flatMap { party in
+            InboxRole.roles(of: party.party.kind).map { Address(party.party.id, $0).description }
+        }
+        return (try QueueOperator(path: daemonConfig.storePath), inboxes)
+    }
+}
+
+/// `liaison queue …`: see and steer the delivery queue, reading the store directly while the daemon runs.
+struct QueueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue", abstract: "See and steer the delivery queue.",
+        subcommands: [Status.self, List.self, Show.self, Hold.self, Release.self, Retry.self, Expire.self])
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Per inbox: queued, in flight, deferred, held, expired, delivered in 24 h, ages, errors.")
+        @OptionGroup var options: StoreOptions
+        @Flag(help: "List every configured inbox, also those with nothing queued.")
+        var all = false
+
+        func run() throws {
+            let (queue, inboxes) = try options.open()
+            let now = Date().timeIntervalSince1970
+            let status = try queue.status(now: now, inboxes: all ? inboxes : [])
+            var totals = InboxStatusTotals()
+            for line in status { totals.add(line) }
+            if options.json {
+                try printJSON(["inboxes": AnyEncodable(status), "totals": AnyEncodable(totals)])
+                return
+            }
+            let header = ["INBOX", "QUEUED", "IN-FLIGHT", "DEFERRED", "HELD", "EXPIRED", "DELIVERED-24H", "OLDEST", "NEXT-ATTEMPT", "LAST-ERROR"]
+            var rows = status.map { line in
+                [
+                    line.inbox, "\(line.queued)", "\(line.inFlight)", "\(line.deferred)", "\(line.held)", "\(line.expired)",
+                    "\(line.deliveredLast24h)", line.oldestUndeliveredAgeSeconds.map(formatAge) ?? "-", line.nextAttempt ?? "-",
+                    line.lastError ?? "-",
+                ]
+            }
+            rows.append([
+                "TOTAL", "\(totals.queued)", "\(totals.inFlight)", "\(totals.deferred)", "\(totals.held)", "\(totals.expired)",
+                "\(totals.deliveredLast24h)", totals.oldestUndeliveredAgeSeconds.map(formatAge) ?? "-", "", "",
+            ])
+            printTable(header, rows)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List copies, oldest first.")
+        @OptionGroup var options: StoreOptions
+        @Option(help: "Only copies in this state (queued, in-flight, deferred, held, delivered, expired); repeatable.")
+        var state: [String] = []
+        @Option(help: "Only this inbox (party/role) or party.") var inbox: String?
+        @Option(help: "Only this message type.") var type: String?
+        @Option(help: "Only copies accepted at least this long ago (e.g. 30m, 2h, 1d).") var olderThan: String?
+        @Option(help: "At most this many.") var limit = 100
+
+        func run() throws {
+            let (queue, _) = try options.open()
+            var filter = CopyFilter()
+            filter.states = try state.map { name in
+                guard let parsed = CopyState(rawValue: name) else { throw ValidationError("unknown state \(name)") }
+                return parsed
+            }
+            filter.inbox = inbox
+            filter.type = type
+            filter.limit = limit
+            if let olderThan { filter.olderThan = try parseAge(olderThan) }
+            let copies = try queue.list(filter, now: Date().timeIntervalSince1970)
+            if options.json { return try printJSON(copies) }
+            printTable(
+                ["COPY", "MESSAGE", "TYPE", "INBOX", "STATE", "ATTEMPTS", "ACCEPTED", "NEXT-ATTEMPT", "LAST-ERROR"],
+                copies.map { [$0.id, $0.messageID, $0.type, $0.inbox, $0.state, "\($0.attempts)", $0.acceptedAt, $0.nextAttempt ?? "-", $0.lastError ?? "-"] })
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every state change and attempt of a copy, or of each copy of a message.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "A copy id or message id.") var id: String
+
+        func run() throws {
+            let (queue, _) = try options.open()
+            let details = try queue.show(id)
+            guard !details.isEmpty else { throw ValidationError("no copy or message \(id)") }
+            if options.json { return try printJSON(details) }
+            for detail in details {
+                let copy = detail.copy
+                print("\(copy.id)  \(copy.type) → \(copy.inbox)  message \(copy.messageID)  nino \(detail.maskedNINO ?? "-")")
+                print("  state \(copy.state), \(copy.attempts) attempt(s), accepted \(copy.acceptedAt)")
+                for event in detail.events {
+                    let status = event.httpStatus.map { " HTTP \($0)" } ?? ""
+                    let error = event.error.map { " (\($0))" } ?? ""
+                    print("  \(event.at)  \(event.state.padding(toLength: 10, withPad: " ", startingAt: 0)) \(event.reason ?? "")\(status)\(error)")
+                }
+            }
+        }
+    }
+
+    struct Hold: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Hold waiting copies (by id, or all of an inbox).")
+        @OptionGroup var action: ActionOptions
+        func run() throws { try action.apply(.hold) }
+    }
+
+    struct Release: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Release held copies back to the queue.")
+        @OptionGroup var action: ActionOptions
+        func run() throws { try action.apply(.release) }
+    }
+
+    struct Retry: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Try deferred, held or expired copies again now.")
+        @OptionGroup var action: ActionOptions
+        func run() throws { try action.apply(.retry) }
+    }
+
+    struct Expire: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop trying copies; they stay visible and can be retried.")
+        @OptionGroup var action: ActionOptions
+        func run() throws { try action.apply(.expire) }
+    }
+}
+
+/// Copies to act on.
+struct ActionOptions: ParsableArguments {
+    @OptionGroup var options: StoreOptions
+    @Option(help: "Every copy of this inbox (party/role) or party.") var inbox: String?
+    @Argument(help: "Copy ids or message ids.") var ids: [String] = []
+
+    func validate() throws {
+        if ids.isEmpty, inbox == nil { throw ValidationError("name copy or message ids, or --inbox") }
+    }
+
+    func apply(_ action: QueueOperator.Action) throws {
+        let (queue, _) = try options.open()
+        let moved = try queue.apply(action, ids: ids, inbox: inbox, now: Date().timeIntervalSince1970)
+        if options.json {
+            try printJSON(["action": action.rawValue, "moved": "\(moved)"])
+        } else {
+            print("\(action.rawValue): \(moved) cop\(moved == 1 ? "y" : "ies")")
+        }
+    }
+}
+
+/// Totals over every inbox.
+struct InboxStatusTotals: Codable {
+    var queued = 0, inFlight = 0, deferred = 0, held = 0, expired = 0, deliveredLast24h = 0
+    var oldestUndeliveredAgeSeconds: Double?
+
+    mutating func add(_ line: InboxStatus) {
+        queued += line.queued
+        inFlight += line.inFlight
+        deferred += line.deferred
+        held += line.held
+        expired += line.expired
+        deliveredLast24h += line.deliveredLast24h
+        if let age = line.oldestUndeliveredAgeSeconds { oldestUndeliveredAgeSeconds = max(oldestUndeliveredAgeSeconds ?? 0, age) }
+    }
+}
+
+struct AnyEncodable: Encodable {
+    let value: any Encodable
+    init(_ value: any Encodable) { self.value = value }
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+}
+
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let all = [header] + rows
+    let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+    for row in all {
+        print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            .trimmingCharacters(in: .whitespaces))
+    }
+}
+
+func formatAge(_ seconds: Double) -> String {
+    switch seconds {
+    case ..<120: "\(Int(seconds))s"
+    case ..<7200: "\(Int(seconds / 60))m"
+    case ..<172_800: "\(Int(seconds / 3600))h"
+    default: "\(Int(seconds / 86_400))d"
+    }
+}
+
+func parseAge(_ text: String) throws -> Double {
+    let units: [(String, Double)] = [("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        if let number = Double(text.dropLast()), number >= 0 { return number * scale }
+    }
+    throw ValidationError("\(text) is not an age such as 30m, 2h or 1d")
+}
