@@ -112,9 +112,9 @@ extension DaemonConfig {
             throw ConfigProblems(problems: collector.problems)
         }
 
-        var listen = collector.attempt { try root.section("listen") }
-        let host = collector.attempt { try listen?.string("host") } ?? "127.0.0.1"
-        let port = collector.attempt { try listen?.integer("port", in: 0...65535) } ?? 8443
+        var listen = collector.attempt { root.has("listen") ? try root.section("listen") : root.optionalValue("listen").map { _ in nil } ?? nil }
+        let host = collector.attempt { try listen?.optionalString("host") } ?? "127.0.0.1"
+        let port = collector.attempt { try listen?.optionalInteger("port", in: 0...65535) } ?? 8443
         collector.attempt { try listen?.rejectUnknownKeys() }
 
         let dataDirectory = path(collector.attempt { try root.string("dataDirectory") } ?? "data")
@@ -140,18 +140,18 @@ extension DaemonConfig {
             _ = root.optionalValue("tls")
         }
 
-        var limits = collector.attempt { try root.section("limits") }
-        let maxBodyBytes = collector.attempt { try limits?.integer("maxBodyBytes", in: 1024...(64 << 20)) } ?? 262_144
-        let rate = Double(collector.attempt { try limits?.integer("requestsPerSecondPerParty", in: 1...10_000_000) } ?? 50_000)
-        let burst = Double(collector.attempt { try limits?.integer("burstPerParty", in: 1...10_000_000) } ?? 100_000)
+        var limits = collector.attempt { root.has("limits") ? try root.section("limits") : root.optionalValue("limits").map { _ in nil } ?? nil }
+        let maxBodyBytes = collector.attempt { try limits?.optionalInteger("maxBodyBytes", in: 1024...(64 << 20)) } ?? 262_144
+        let rate = Double(collector.attempt { try limits?.optionalInteger("requestsPerSecondPerParty", in: 1...10_000_000) } ?? 50_000)
+        let burst = Double(collector.attempt { try limits?.optionalInteger("burstPerParty", in: 1...10_000_000) } ?? 100_000)
         collector.attempt { try limits?.rejectUnknownKeys() }
 
-        var deliverySection = collector.attempt { try root.section("delivery") }
+        var deliverySection = collector.attempt { root.has("delivery") ? try root.section("delivery") : root.optionalValue("delivery").map { _ in nil } ?? nil }
         var delivery = Delivery(
             retrySchedule: [10, 30, 120, 600, 1800, 3600], jitter: 0.2, lifetimeSeconds: 5 * 86_400,
             pullLeaseSeconds: 300, drainSeconds: 10)
         if var section = deliverySection {
-            if let schedule = collector.attempt({ try section.strings("retrySchedule") }) {
+            if let schedule = collector.attempt({ section.has("retrySchedule") ? try section.strings("retrySchedule") : nil }) {
                 let parsed = schedule.enumerated().compactMap { index, text in
                     collector.attempt { try duration(text, key: "delivery.retrySchedule[\(index)]") }
                 }
@@ -161,11 +161,11 @@ extension DaemonConfig {
                     delivery.retrySchedule = parsed
                 }
             }
-            if let jitter = collector.attempt({ try section.integer("jitterPercent", in: 0...100) }) {
+            if let jitter = collector.attempt({ try section.optionalInteger("jitterPercent", in: 0...100) }) {
                 delivery.jitter = Double(jitter) / 100
             }
             for (key, keyPath) in [("lifetime", \Delivery.lifetimeSeconds), ("pullLease", \.pullLeaseSeconds), ("drain", \.drainSeconds)] {
-                if let text = collector.attempt({ try section.string(key) }),
+                if let text = collector.attempt({ try section.optionalString(key) }),
                     let seconds = collector.attempt({ try duration(text, key: "delivery.\(key)") })
                 {
                     delivery[keyPath: keyPath] = seconds

@@ -49,6 +49,24 @@ public struct ConfigReader {
         return number
     }
 
+    /// A whole number within `range`, or nil when the key is absent.
+    public mutating func optionalInteger(_ name: String, in range: ClosedRange<Int> = 0...Int(Int32.max)) throws -> Int? {
+        guard has(name) else {
+            consumed.insert(name)
+            return nil
+        }
+        return try integer(name, in: range)
+    }
+
+    /// A string, or nil when the key is absent.
+    public mutating func optionalString(_ name: String) throws -> String? {
+        guard has(name) else {
+            consumed.insert(name)
+            return nil
+        }
+        return try string(name)
+    }
+
     /// A string.
     public mutating func string(_ name: String) throws -> String {
         let raw = try value(name)

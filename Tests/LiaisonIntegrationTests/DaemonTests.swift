@@ -1,0 +1,345 @@
+import Foundation
+import GRDB
+import LiaisonCore
+import LiaisonLoad
+import LiaisonServer
+import LiaisonStore
+import Testing
+
+/// The real daemon on 127.0.0.1 with real HTTPS sinks that verify signatures. Serialized: each test owns
+/// the machine's two cores while it runs.
+@Suite(.serialized) struct DaemonTests {
+    @Test func aRoutedAbsenceNoticeReachesTheSPOCSinkSigned() async throws {
+        let spoc = try WebhookSink(folder: temporaryFolder("spoc-sink"), secrets: [testSecret])
+        let provider = try WebhookSink(folder: temporaryFolder("provider-sink"), secrets: [testSecret])
+        let spocPort = try await spoc.start()
+        let providerPort = try await provider.start()
+        let exchange = try Exchange(
+            name: "absence",
+            inboxes: [
+                PushInbox(party: "jcp-leeds", role: "spoc", port: spocPort, caBundle: spoc.caBundle),
+                PushInbox(party: "cwp-a", role: "spoc", port: providerPort, caBundle: provider.caBundle),
+            ])
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+
+        #expect(exchange.send(Messages.cwpReferral(nino: "AB123456C"), as: "jcp-leeds").status == 202)
+        #expect(exchange.send(Messages.cwpStart(nino: "AB123456C"), as: "cwp-a").status == 202)
+        let absence = Messages.sickness(nino: "AB123456C")
+        let answer = exchange.send(absence, as: "cwp-a")
+        #expect(answer.status == 202)
+        #expect(answer.text.contains(#""routedTo":["jcp-leeds/spoc"]"#))
+
+        #expect(await eventually { spoc.deliveries.count == 1 && provider.deliveries.count == 1 })
+        let delivered = try #require(spoc.deliveries.first)
+        #expect(delivered.signatureValid)
+        #expect(delivered.body["id"] == absence["id"])
+        #expect(delivered.body["deliveredTo"] == .string("jcp-leeds/spoc"))
+        #expect(delivered.body["decision"]?["outcome"] == .string("treat-as-available"))
+        #expect(delivered.body["from"] == .string("cwp-a"))
+
+        // The sender can follow its message; another party cannot see it.
+        let id = absence["id"]!.stringValue!
+        #expect(await eventually {
+            exchange.client("cwp-a").perform(exchange.request("GET", "/v1/messages/\(id)", as: "cwp-a")).text.contains(#""state":"delivered""#)
+        })
+        #expect(exchange.client("cwp-b").perform(exchange.request("GET", "/v1/messages/\(id)", as: "cwp-b")).status == 404)
+        let log = try String(contentsOf: exchange.daemon.logPath, encoding: .utf8)
+        #expect(log.contains("nino=AB12****C"))
+        #expect(!log.contains("AB123456C"))
+        await spoc.stop()
+        await provider.stop()
+    }
+
+    @Test func aSinkThatIsDownAndComesBackGetsEverything() async throws {
+        let sink = try WebhookSink(folder: temporaryFolder("down-sink"), secrets: [testSecret])
+        let port = try await sink.start()
+        await sink.stop()
+        let exchange = try Exchange(name: "down", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle)])
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        let messages = (0..<50).map { Messages.cwpReferral(nino: nino($0)) }
+        #expect(exchange.send(messages, as: "jcp-leeds").allSatisfy { $0.status == 202 })
+        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first?.deferred) == 50 })
+        let status = try #require(try queue.status(now: Date().timeIntervalSince1970).first)
+        #expect(status.lastError?.isEmpty == false)
+        #expect(status.nextAttempt != nil)
+
+        try await sink.start(port: port)
+        #expect(await eventually { Set(sink.deliveries.map(\.webhookID)).count == 50 })
+        #expect(Set(sink.deliveries.compactMap { $0.body["id"]?.stringValue }) == Set(messages.compactMap { $0["id"]?.stringValue }))
+        #expect(sink.deliveries.allSatisfy { $0.signatureValid })
+        #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first?.deliveredLast24h) == 50 })
+        await sink.stop()
+    }
+
+    @Test func aGoneInboxIsHeldUntilAnOperatorReleasesIt() async throws {
+        let sink = try WebhookSink(folder: temporaryFolder("gone-sink"), secrets: [testSecret])
+        sink.respond { _ in .init(status: 410) }
+        let port = try await sink.start()
+        let exchange = try Exchange(name: "gone", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle)])
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        #expect(exchange.send((0..<10).map { Messages.cwpReferral(nino: nino($0)) }, as: "jcp-leeds").allSatisfy { $0.status == 202 })
+        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first?.held) == 10 })
+        let attemptsWhileHeld = sink.count
+        try await Task.sleep(for: .seconds(1))
+        #expect(sink.count == attemptsWhileHeld)
+        let held = try queue.status(now: Date().timeIntervalSince1970).first!
+        #expect(held.lastError?.contains("410") == true)
+
+        sink.respond { _ in .init(status: 204) }
+        #expect(try queue.apply(.release, ids: [], inbox: "cwp-a/spoc", now: Date().timeIntervalSince1970) == 10)
+        #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first?.deliveredLast24h) == 10 })
+        let histories = try Set(sink.deliveries.map(\.webhookID)).flatMap { try queue.show($0) }
+        #expect(histories.count == 10)
+        #expect(histories.allSatisfy { $0.events.map(\.state).contains("held") && $0.copy.state == "delivered" })
+        #expect(histories.contains { $0.events.contains { $0.httpStatus == 410 } })
+        await sink.stop()
+    }
+
+    @Test func retryAfterIsHonoured() async throws {
+        let sink = try WebhookSink(folder: temporaryFolder("slow-sink"), secrets: [testSecret])
+        sink.respond { number in number == 1 ? .init(status: 429, retryAfter: 2) : .init(status: 200) }
+        let port = try await sink.start()
+        let exchange = try Exchange(name: "retry-after", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle)])
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        #expect(exchange.send(Messages.cwpReferral(nino: nino(1)), as: "jcp-leeds").status == 202)
+        #expect(await eventually { sink.deliveries.count == 2 })
+        let gap = sink.deliveries[1].at.timeIntervalSince(sink.deliveries[0].at)
+        // The schedule alone would retry after 200 ms; Retry-After says 2 s.
+        #expect(gap >= 1.9)
+        #expect(gap < 4)
+        #expect(sink.deliveries[0].webhookID == sink.deliveries[1].webhookID)
+        await sink.stop()
+    }
+
+    @Test func oneDeadInboxDoesNotSlowAnother() async throws {
+        let live = try WebhookSink(folder: temporaryFolder("live-sink"), secrets: [testSecret], record: false)
+        let livePort = try await live.start()
+        let dead = try WebhookSink(folder: temporaryFolder("dead-sink"), secrets: [testSecret])
+        let deadPort = try await dead.start()
+        await dead.stop()
+        let exchange = try Exchange(
+            name: "dead-live",
+            inboxes: [
+                PushInbox(party: "cwp-a", role: "spoc", port: livePort, caBundle: live.caBundle, concurrency: 32),
+                PushInbox(party: "cwp-b", role: "spoc", port: deadPort, caBundle: dead.caBundle, concurrency: 32),
+            ])
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        let toDead = (0..<1000).map { Messages.cwpReferral(nino: nino(100_000 + $0), to: "cwp-b") }
+        #expect(exchange.send(toDead, as: "jcp-leeds", concurrency: 32).allSatisfy { $0.status == 202 })
+        let started = Date()
+        let toLive = (0..<1000).map { Messages.cwpReferral(nino: nino($0), to: "cwp-a") }
+        #expect(exchange.send(toLive, as: "jcp-leeds", concurrency: 32).allSatisfy { $0.status == 202 })
+        #expect(await eventually(60) { live.count >= 1000 })
+        let seconds = Date().timeIntervalSince(started)
+        print("with cwp-b/spoc dead, 1000 messages accepted and delivered to cwp-a/spoc in \(String(format: "%.2f", seconds)) s")
+        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        let recorded = await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first { $0.inbox == "cwp-a/spoc" }?.deliveredLast24h) == 1000 }
+        #expect(recorded)
+        let status = try queue.status(now: Date().timeIntervalSince1970)
+        #expect(status.first { $0.inbox == "cwp-b/spoc" }.map { $0.deferred + $0.inFlight + $0.queued } == 1000)
+        await live.stop()
+    }
+
+    @Test func copiesForOneClaimantArriveInAcceptanceOrderUnderRetries() async throws {
+        let sink = try WebhookSink(folder: temporaryFolder("order-sink"), secrets: [testSecret])
+        // Every third delivery fails, so copies are retried while later ones wait.
+        sink.respond { number in number % 3 == 0 ? .init(status: 503) : .init(status: 200) }
+        let port = try await sink.start()
+        let exchange = try Exchange(
+            name: "order", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle, concurrency: 16)],
+            retrySchedule: "[100ms, 200ms]")
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        let claimants = (0..<8).map { nino(500 + $0) }
+        var accepted: [String: [String]] = [:]
+        for claimant in claimants {
+            let referral = Messages.cwpReferral(nino: claimant)
+            #expect(exchange.send(referral, as: "jcp-leeds").status == 202)
+            accepted[claimant, default: []].append(referral["id"]!.stringValue!)
+        }
+        for round in 0..<10 {
+            let changes = claimants.map { Messages.change(nino: $0, detail: "round \(round)") }
+            let answers = exchange.send(changes, as: "jcp-leeds", concurrency: 8)
+            #expect(answers.allSatisfy { $0.status == 202 })
+            for (claimant, change) in zip(claimants, changes) { accepted[claimant]!.append(change["id"]!.stringValue!) }
+        }
+        let total = accepted.values.map(\.count).reduce(0, +)
+        #expect(await eventually(30) { Set(sink.deliveries.filter { $0.body != .null }.map(\.webhookID)).count >= total && sink.count >= total })
+        for claimant in claimants {
+            var firstArrival: [String] = []
+            for delivery in sink.deliveries where delivery.body["nino"]?.stringValue == claimant {
+                let id = delivery.body["id"]!.stringValue!
+                if !firstArrival.contains(id) { firstArrival.append(id) }
+            }
+            #expect(firstArrival == accepted[claimant])
+        }
+        await sink.stop()
+    }
+
+    @Test func pushInboxesMayDemandAClientCertificate() async throws {
+        let clientCertificates = LocalCertificatesFixture(folder: temporaryFolder("client-ca"))
+        let sink = try WebhookSink(folder: temporaryFolder("mtls-sink"), secrets: [testSecret], clientCA: clientCertificates.ca)
+        let port = try await sink.start()
+        let exchange = try Exchange(
+            name: "mtls",
+            inboxes: [
+                PushInbox(
+                    party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle,
+                    clientCertificate: clientCertificates.certificate, clientKey: clientCertificates.key),
+                PushInbox(party: "cwp-b", role: "spoc", port: port, caBundle: sink.caBundle),
+            ])
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        #expect(exchange.send(Messages.cwpReferral(nino: nino(1), to: "cwp-a"), as: "jcp-leeds").status == 202)
+        #expect(exchange.send(Messages.cwpReferral(nino: nino(2), to: "cwp-b"), as: "jcp-leeds").status == 202)
+        #expect(await eventually { sink.deliveries.count == 1 })
+        #expect(sink.deliveries.first?.body["deliveredTo"] == .string("cwp-a/spoc"))
+        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first { $0.inbox == "cwp-b/spoc" }?.deferred) == 1 })
+        await sink.stop()
+    }
+
+    @Test func pullInboxesLeaseAndAcknowledge() async throws {
+        let exchange = try Exchange(name: "pull", inboxes: [])
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        let referral = Messages.cwpReferral(nino: nino(7))
+        #expect(exchange.send(referral, as: "jcp-leeds").status == 202)
+        let client = exchange.client("cwp-a")
+        let pulled = try JSONValue.parse(client.perform(exchange.request("GET", "/v1/inbox/spoc?limit=10", as: "cwp-a")).text)
+        let messages = try #require(pulled["messages"]?.arrayValue)
+        #expect(messages.count == 1)
+        #expect(messages.first?["message"]?["id"] == referral["id"])
+        #expect(messages.first?["message"]?["deliveredTo"] == .string("cwp-a/spoc"))
+        // Leased: not offered again until the lease runs out.
+        let again = try JSONValue.parse(client.perform(exchange.request("GET", "/v1/inbox/spoc", as: "cwp-a")).text)
+        #expect(again["messages"]?.arrayValue?.isEmpty == true)
+        try await Task.sleep(for: .milliseconds(2200))
+        let offered = try JSONValue.parse(client.perform(exchange.request("GET", "/v1/inbox/spoc", as: "cwp-a")).text)
+        let copyID = try #require(offered["messages"]?.arrayValue?.first?["id"])
+        let ack = client.perform(exchange.request("POST", "/v1/inbox/spoc/ack", as: "cwp-a", body: .object(["ids": .array([copyID])])))
+        #expect(ack.text.contains(copyID.stringValue!))
+        try await Task.sleep(for: .milliseconds(2200))
+        let empty = try JSONValue.parse(client.perform(exchange.request("GET", "/v1/inbox/spoc", as: "cwp-a")).text)
+        #expect(empty["messages"]?.arrayValue?.isEmpty == true)
+        // Another party cannot pull this inbox: it pulls its own.
+        let other = try JSONValue.parse(exchange.client("cwp-b").perform(exchange.request("GET", "/v1/inbox/spoc", as: "cwp-b")).text)
+        #expect(other["messages"]?.arrayValue?.isEmpty == true)
+    }
+
+    @Test func refusalsOverHTTPSCarryStableCodes() async throws {
+        let exchange = try Exchange(name: "refusals", inboxes: [])
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        let client = exchange.client("jcp-leeds")
+        var anonymous = exchange.request("POST", "/v1/messages", as: "jcp-leeds", body: Messages.cwpReferral(nino: nino(1)))
+        anonymous.headers = ["Content-Type: application/json"]
+        let unauthenticated = client.perform(anonymous)
+        #expect(unauthenticated.status == 401)
+        #expect(unauthenticated.headers["content-type"] == "application/problem+json")
+        var wrongToken = anonymous
+        wrongToken.headers.append("Authorization: Bearer not-a-real-token-at-all")
+        #expect(client.perform(wrongToken).status == 401)
+
+        var malformed = exchange.request("POST", "/v1/messages", as: "jcp-leeds")
+        malformed.body = Array("{not json".utf8)
+        #expect(client.perform(malformed).text.contains(#""code":"malformed-json""#))
+
+        var large = exchange.request("POST", "/v1/messages", as: "jcp-leeds")
+        large.body = Array(repeating: UInt8(ascii: " "), count: 300_000)
+        let tooLarge = client.perform(large)
+        #expect(tooLarge.status == 413)
+        #expect(tooLarge.text.contains(#""code":"too-large""#))
+
+        let referral = Messages.cwpReferral(nino: nino(2))
+        #expect(exchange.send(referral, as: "jcp-leeds").status == 202)
+        let resent = exchange.send(referral, as: "jcp-leeds")
+        #expect(resent.status == 202)
+        #expect(resent.headers["idempotent-replayed"] == "true")
+        let conflict = exchange.send(Messages.cwpReferral(nino: nino(3), id: referral["id"]!.stringValue!), as: "jcp-leeds")
+        #expect(conflict.status == 409)
+        #expect(exchange.send(Messages.cwpStart(nino: nino(2)), as: "cwp-b").text.contains(#""code":"not-case-owner""#))
+        #expect(exchange.send(Messages.cwpStart(nino: nino(2)), as: "jcp-leeds").status == 403)
+        #expect(client.perform(exchange.request("GET", "/healthz", as: "jcp-leeds")).status == 200)
+        #expect(client.perform(exchange.request("GET", "/readyz", as: "jcp-leeds")).status == 200)
+        let metrics = client.perform(exchange.request("GET", "/metrics", as: "jcp-leeds")).text
+        #expect(metrics.contains(#"liaison_messages_accepted_total{type="cwp.referral"} 1"#))
+        #expect(metrics.contains(#"liaison_messages_refused_total{code="too-large"}"#) == false)
+    }
+
+    @Test func sigtermDrainsExitsZeroAndARestartResumesEveryCopy() async throws {
+        let sink = try WebhookSink(folder: temporaryFolder("restart-sink"), secrets: [testSecret])
+        let port = try await sink.start()
+        await sink.stop()
+        let exchange = try Exchange(name: "restart", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle)])
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        let messages = (0..<30).map { Messages.cwpReferral(nino: nino($0)) }
+        #expect(exchange.send(messages, as: "jcp-leeds").allSatisfy { $0.status == 202 })
+        let started = Date()
+        #expect(exchange.daemon.terminate() == 0)
+        #expect(Date().timeIntervalSince(started) < 10)
+
+        try await sink.start(port: port)
+        try exchange.daemon.start()
+        exchange.resetClients()
+        #expect(await eventually { Set(sink.deliveries.map(\.webhookID)).count == 30 })
+        await sink.stop()
+    }
+
+    @Test func configCheckReportsEveryProblemWithItsKey() throws {
+        let folder = temporaryFolder("config")
+        let file = folder.appendingPathComponent("bad.yaml")
+        try """
+            listen: {host: 127.0.0.1, port: 99999}
+            limits: {maxBodyBytes: 10}
+            delivery: {retrySchedule: [soon], lifetime: 5d}
+            parties:
+              - {id: jcp-x, kind: jobcentre, calendar: wales, tokens: [short]}
+              - {id: cwp-x, kind: charity, tokens: [a-long-enough-token-value]}
+              - id: cwp-y
+                kind: cwp
+                tokens: [another-long-enough-token]
+                inboxes: {dma: pull, spoc: {url: http://insecure.example, secrets: []}}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = DaemonProcess.builtBinary()
+        process.arguments = ["config", "check", file.path]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        let report = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus != 0)
+        for key in [
+            "listen.port", "limits.maxBodyBytes", "delivery.retrySchedule[0]", "parties[0].calendar", "parties[0].tokens[0]",
+            "parties[1].kind", "parties[2].inboxes.dma", "parties[2].inboxes.spoc.url", "parties[2].inboxes.spoc.secrets",
+        ] {
+            #expect(report.contains(key + ":"), "missing \(key) in \(report)")
+        }
+    }
+}
+
+/// A CA and a client certificate signed by it, made with the same code as the daemon's local CA.
+struct LocalCertificatesFixture {
+    let ca: String
+    let certificate: String
+    let key: String
+
+    init(folder: URL) {
+        let certificates = LiaisonServer.LocalCertificates(folder: folder)
+        try! certificates.ensure(clientNames: ["liaison-delivery"])
+        ca = certificates.caCertificate.path
+        let (certificate, key) = certificates.client("liaison-delivery")
+        self.certificate = certificate.path
+        self.key = key.path
+    }
+}
