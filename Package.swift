@@ -92,6 +92,7 @@ let package = Package(
             name: "LiaisonCoreTests",
             dependencies: ["LiaisonCore", "LiaisonRuntime"]
         ),
+        .testTarget(name: "LiaisonDeliveryTests", dependencies: ["LiaisonDelivery"]),
         .testTarget(
             name: "LiaisonIntegrationTests",
             dependencies: [

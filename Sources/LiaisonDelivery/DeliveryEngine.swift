@@ -124,7 +124,8 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
 
     private func loop() {
         var lastClaim = 0.0
-        var claimNow = true
+        var lastSettle = 0.0
+        var capacityFreed = false
         while true {
             let now = Date().timeIntervalSince1970
             let (woken, stopping, deadline) = control.withLock { state in
@@ -132,36 +133,58 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
                 return (state.woken, state.stopping, state.drainDeadline)
             }
             if stopping {
+                if let deadline, now >= deadline { abandonAll(now: now) }
                 if transfers.isEmpty { break }
-                if let deadline, now >= deadline {
-                    abandonAll(now: now)
-                    break
+            }
+            // Results are recorded and new copies claimed together, a few milliseconds' worth at a time:
+            // one transaction (one fsync) for many copies.
+            let claim = !stopping && (woken || now - lastClaim >= 0.1 || (capacityFreed && now - lastSettle >= 0.005))
+            let record = results.count >= 64 || (!results.isEmpty && now - lastSettle >= 0.005)
+            if claim || record || !inboxesToHold.isEmpty {
+                settle(now: now, claim: claim)
+                lastSettle = now
+                if claim {
+                    lastClaim = now
+                    capacityFreed = false
                 }
-            } else if woken || claimNow || now - lastClaim >= 0.1 {
-                claimAll(now: now)
-                lastClaim = now
             }
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
-            claimNow = collectCompletions(now: Date().timeIntervalSince1970)
-            flush(now: Date().timeIntervalSince1970)
-            if !claimNow { curl_multi_poll(multi, nil, 0, 50, nil) }
+            if collectCompletions(now: Date().timeIntervalSince1970) { capacityFreed = true }
+            curl_multi_poll(multi, nil, 0, capacityFreed || !results.isEmpty ? 5 : 50, nil)
         }
-        flush(now: Date().timeIntervalSince1970)
+        settle(now: Date().timeIntervalSince1970, claim: false)
     }
 
-    private func claimAll(now: Double) {
-        for endpoint in endpoints {
-            if let until = pausedUntil[endpoint.address], until > now { continue }
-            let room = endpoint.concurrency - inFlight[endpoint.address, default: 0]
-            guard room > 0 else { continue }
-            do {
-                let claimed = try queue.claim(
-                    address: endpoint.address, limit: room, now: now, busy: busy[endpoint.address, default: []])
-                for copy in claimed { start(copy, endpoint: endpoint, now: now) }
-            } catch {
-                logger.error("cannot claim copies", metadata: ["inbox": "\(endpoint.address)", "error": "\(error)"])
+    /// Records what finished and, when asked, claims copies for every inbox with room, in one transaction.
+    private func settle(now: Double, claim: Bool) {
+        var claims: [DeliveryQueue.ClaimRequest] = []
+        if claim {
+            for endpoint in endpoints {
+                if let until = pausedUntil[endpoint.address], until > now { continue }
+                let room = endpoint.concurrency - inFlight[endpoint.address, default: 0]
+                if room > 0 {
+                    claims.append(.init(address: endpoint.address, limit: room, busy: busy[endpoint.address, default: []]))
+                }
             }
+        }
+        guard !claims.isEmpty || !results.isEmpty || !inboxErrors.isEmpty || !pauses.isEmpty || !inboxesToHold.isEmpty else {
+            return
+        }
+        do {
+            let claimed = try queue.settle(
+                results, inboxErrors: inboxErrors, pausedUntil: pauses, hold: inboxesToHold, claims: claims, now: now)
+            results.removeAll()
+            inboxErrors.removeAll()
+            pauses.removeAll()
+            inboxesToHold.removeAll()
+            for endpoint in endpoints {
+                for copy in claimed[endpoint.address] ?? [] { start(copy, endpoint: endpoint, now: now) }
+            }
+        } catch {
+            // Kept in memory and tried again next turn; a crash here leaves the copies in flight, which a
+            // restart sends again.
+            logger.error("cannot record delivery results", metadata: ["error": "\(error)"])
         }
     }
 
@@ -293,23 +316,5 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             results.append(CopyTransition(seq: transfer.copy.seq, to: .queued, at: now, reason: "shutdown before an answer"))
         }
         transfers.removeAll()
-    }
-
-    private func flush(now: Double) {
-        guard !results.isEmpty || !inboxErrors.isEmpty || !pauses.isEmpty || !inboxesToHold.isEmpty else { return }
-        do {
-            try queue.record(results, inboxErrors: inboxErrors, pausedUntil: pauses, at: now)
-            for address in inboxesToHold {
-                try queue.holdInbox(address, at: now, reason: "inbox gone (410): held")
-            }
-            results.removeAll()
-            inboxErrors.removeAll()
-            pauses.removeAll()
-            inboxesToHold.removeAll()
-        } catch {
-            // Kept in memory and tried again next turn; a crash here leaves the copies in flight, which a
-            // restart sends again.
-            logger.error("cannot record delivery results", metadata: ["error": "\(error)"])
-        }
     }
 }

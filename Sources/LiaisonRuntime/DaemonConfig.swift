@@ -117,7 +117,7 @@ extension DaemonConfig {
         let port = collector.attempt { try listen?.optionalInteger("port", in: 0...65535) } ?? 8443
         collector.attempt { try listen?.rejectUnknownKeys() }
 
-        let dataDirectory = path(collector.attempt { try root.string("dataDirectory") } ?? "data")
+        let dataDirectory = path(collector.attempt { try root.optionalString("dataDirectory") } ?? "data")
         let storePath = collector.attempt { root.has("store") ? path(try root.string("store")) : nil }
             ?? (dataDirectory + "/liaison.sqlite")
         let rulesPath = path(collector.attempt { root.has("rules") ? try root.string("rules") : nil } ?? RuleFiles.rulesFileName)

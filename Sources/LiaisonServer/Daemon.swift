@@ -48,7 +48,8 @@ public struct Daemon {
             drainSeconds: config.delivery.drainSeconds, logger: logger)
         let metrics = ExchangeMetrics()
         let state = DaemonState()
-        let committer = GroupCommitter(store: store, router: router, logger: logger) { _ in engine.wake() }
+        let committer = GroupCommitter(
+            store: store, router: router, logger: logger, onHealth: { state.storeHealth($0) }, onCommit: { _ in engine.wake() })
         let server = ExchangeServer(
             config: config, committer: committer, queue: queue, queueOperator: QueueOperator(pool: store.pool),
             authenticator: Authenticator(parties: config.parties),

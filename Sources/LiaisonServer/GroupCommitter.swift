@@ -10,8 +10,7 @@ import Synchronization
 /// One thread does the writing, so SQLite's single writer is never contended by the request handlers.
 final class GroupCommitter: Sendable {
     struct Job: Sendable {
-        let body: [UInt8]
-        let sender: String
+        let prepared: Router.Prepared
         let receivedAt: Date
         let continuation: CheckedContinuation<Router.Answer, any Error>
     }
@@ -27,12 +26,15 @@ final class GroupCommitter: Sendable {
     private let router: Router
     private let maximumBatch: Int
     private let onCommit: @Sendable (_ accepted: Int) -> Void
+    private let onHealth: @Sendable (_ storeWritable: Bool) -> Void
     private let logger: Logger
 
     init(
         store: SQLiteCaseStore, router: Router, maximumBatch: Int = 512, logger: Logger,
+        onHealth: @escaping @Sendable (_ storeWritable: Bool) -> Void,
         onCommit: @escaping @Sendable (_ accepted: Int) -> Void
     ) {
+        self.onHealth = onHealth
         self.store = store
         self.router = router
         self.maximumBatch = maximumBatch
@@ -43,13 +45,15 @@ final class GroupCommitter: Sendable {
         thread.start()
     }
 
-    /// Stores one submission and returns its answer once durable.
+    /// Stores one submission and returns its answer once durable. Parsing and validation happen here, on
+    /// the caller's thread; the writer thread only checks idempotency, decides and stores.
     /// - Throws: the store's error when the batch could not be committed (the caller answers 503).
     func submit(_ body: [UInt8], from sender: String, at receivedAt: Date) async throws -> Router.Answer {
-        try await withCheckedThrowingContinuation { continuation in
+        let prepared = router.prepare(body, from: sender)
+        return try await withCheckedThrowingContinuation { continuation in
             let accepted = pending.withLock { state -> Bool in
                 guard !state.stopped else { return false }
-                state.jobs.append(Job(body: body, sender: sender, receivedAt: receivedAt, continuation: continuation))
+                state.jobs.append(Job(prepared: prepared, receivedAt: receivedAt, continuation: continuation))
                 return true
             }
             if accepted {
@@ -86,13 +90,15 @@ final class GroupCommitter: Sendable {
         let results: [Result<Router.Answer, any Error>]
         do {
             results = try store.batch(jobs) { job, transaction in
-                try router.submit(job.body, from: job.sender, at: job.receivedAt, in: transaction)
+                try router.submit(job.prepared, at: job.receivedAt, in: transaction)
             }
         } catch {
             logger.error("commit failed; answering 503", metadata: ["messages": "\(jobs.count)", "error": "\(error)"])
+            onHealth(false)
             for job in jobs { job.continuation.resume(throwing: error) }
             return
         }
+        onHealth(true)
         var accepted = 0
         for (job, result) in zip(jobs, results) {
             if case .success(let answer) = result, answer.status == 202, !answer.replayed { accepted += 1 }

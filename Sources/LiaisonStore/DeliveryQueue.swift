@@ -100,39 +100,97 @@ public struct DeliveryQueue: Sendable {
     public func claim(address: String, limit: Int, now: Double, busy: Set<String>) throws -> [QueuedCopy] {
         guard limit > 0 else { return [] }
         return try pool.write { db in
-            let queued = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
-                    WHERE c.state = 'queued' AND c.address = ? ORDER BY c.seq LIMIT ?
-                    """, arguments: [address, limit * 4])
-            let deferred = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
-                    WHERE c.state = 'deferred' AND c.address = ? AND c.next_attempt_at <= ? ORDER BY c.seq LIMIT ?
-                    """, arguments: [address, now, limit * 4])
-            var claimed: [QueuedCopy] = []
-            var taken = busy
-            for row in (queued + deferred).sorted(by: { ($0["seq"] as Int64) < ($1["seq"] as Int64) }) {
-                guard claimed.count < limit else { break }
-                let copy = Self.copy(row)
-                if let person = copy.personKey {
-                    guard !taken.contains(person) else { continue }
-                    let earlier = try Bool.fetchOne(
-                        db,
-                        sql: """
-                            SELECT EXISTS (SELECT 1 FROM copy WHERE address = ? AND person_key = ? AND seq < ?
-                                           AND state IN ('queued', 'in-flight', 'deferred', 'held'))
-                            """, arguments: [address, person, copy.seq]) ?? false
-                    taken.insert(person)
-                    guard !earlier else { continue }
-                }
-                try move(db, CopyTransition(seq: copy.seq, to: .inFlight, at: now, reason: "attempt \(copy.attempts + 1)"))
-                claimed.append(copy)
+            try claimCopies(db, ClaimRequest(address: address, limit: limit, busy: busy), now: now)
+        }
+    }
+
+    /// A request to claim copies of one inbox.
+    public struct ClaimRequest: Sendable {
+        public let address: String
+        public let limit: Int
+        /// Claimants with a copy already in flight to this address.
+        public let busy: Set<String>
+
+        public init(address: String, limit: Int, busy: Set<String>) {
+            self.address = address
+            self.limit = limit
+            self.busy = busy
+        }
+    }
+
+    /// Records delivery results, holds gone inboxes, and claims the next copies, all in one transaction
+    /// (one fsync), so that the deliverer's bookkeeping costs little per copy.
+    /// - Returns: the copies claimed, by inbox address.
+    public func settle(
+        _ transitions: [CopyTransition], inboxErrors: [String: String], pausedUntil: [String: Double],
+        hold: Set<String>, claims: [ClaimRequest], now: Double
+    ) throws -> [String: [QueuedCopy]] {
+        try pool.write { db in
+            for transition in transitions { try move(db, transition) }
+            for (address, error) in inboxErrors {
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO inbox_status (address, last_error, last_error_at) VALUES (?, ?, ?)
+                        ON CONFLICT (address) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at
+                        """
+                ).execute(arguments: [address, error, now])
+            }
+            for (address, until) in pausedUntil {
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO inbox_status (address, paused_until) VALUES (?, ?)
+                        ON CONFLICT (address) DO UPDATE SET paused_until = excluded.paused_until
+                        """
+                ).execute(arguments: [address, until])
+            }
+            for address in hold {
+                let seqs = try Int64.fetchAll(
+                    db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state IN ('queued', 'deferred')"),
+                    arguments: [address])
+                for seq in seqs { try move(db, CopyTransition(seq: seq, to: .held, at: now, reason: "inbox gone (410): held")) }
+            }
+            var claimed: [String: [QueuedCopy]] = [:]
+            for claim in claims where claim.limit > 0 {
+                claimed[claim.address] = try claimCopies(db, claim, now: now)
             }
             return claimed
         }
+    }
+
+    private func claimCopies(_ db: Database, _ claim: ClaimRequest, now: Double) throws -> [QueuedCopy] {
+        let queued = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
+                    WHERE c.state = 'queued' AND c.address = ? ORDER BY c.seq LIMIT ?
+                    """), arguments: [claim.address, claim.limit * 4])
+        let deferred = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
+                    WHERE c.state = 'deferred' AND c.address = ? AND c.next_attempt_at <= ? ORDER BY c.seq LIMIT ?
+                    """), arguments: [claim.address, now, claim.limit * 4])
+        var claimed: [QueuedCopy] = []
+        var taken = claim.busy
+        for copy in (queued + deferred).map(Self.copy).sorted(by: { $0.seq < $1.seq }) {
+            guard claimed.count < claim.limit else { break }
+            if let person = copy.personKey {
+                guard !taken.contains(person) else { continue }
+                let earlier = try Bool.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT EXISTS (SELECT 1 FROM copy WHERE address = ? AND person_key = ? AND seq < ?
+                                           AND state IN ('queued', 'in-flight', 'deferred', 'held'))
+                            """), arguments: [claim.address, person, copy.seq]) ?? false
+                taken.insert(person)
+                guard !earlier else { continue }
+            }
+            // The move checks the state again: an operator may have held or expired it meanwhile.
+            if try move(db, CopyTransition(seq: copy.seq, to: .inFlight, at: now, reason: "attempt \(copy.attempts + 1)")) {
+                claimed.append(copy)
+            }
+        }
+        return claimed
     }
 
     /// Records delivery results and inbox errors in one transaction.
@@ -141,18 +199,16 @@ public struct DeliveryQueue: Sendable {
         try pool.write { db in
             for transition in transitions { try move(db, transition) }
             for (address, error) in inboxErrors {
-                try db.execute(
-                    sql: """
+                try db.cachedStatement(sql: """
                         INSERT INTO inbox_status (address, last_error, last_error_at) VALUES (?, ?, ?)
                         ON CONFLICT (address) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at
-                        """, arguments: [address, error, now])
+                        """).execute(arguments: [address, error, now])
             }
             for (address, until) in pausedUntil {
-                try db.execute(
-                    sql: """
+                try db.cachedStatement(sql: """
                         INSERT INTO inbox_status (address, paused_until) VALUES (?, ?)
                         ON CONFLICT (address) DO UPDATE SET paused_until = excluded.paused_until
-                        """, arguments: [address, until])
+                        """).execute(arguments: [address, until])
             }
         }
     }
@@ -161,20 +217,16 @@ public struct DeliveryQueue: Sendable {
     @discardableResult
     func move(_ db: Database, _ transition: CopyTransition) throws -> Bool {
         let sources = CopyState.sources(of: transition.to).map { "'\($0.rawValue)'" }.joined(separator: ",")
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 UPDATE copy SET state = ?, updated_at = ?, attempts = COALESCE(?, attempts),
                     next_attempt_at = ?, last_error = COALESCE(?, last_error)
                 WHERE seq = ? AND state IN (\(sources))
-                """,
-            arguments: [
+                """).execute(arguments: [
                 transition.to.rawValue, transition.at, transition.attempts, transition.nextAttemptAt,
                 transition.error ?? transition.httpStatus.map { "HTTP \($0)" }, transition.seq,
             ])
         guard db.changesCount > 0 else { return false }
-        try db.execute(
-            sql: "INSERT INTO copy_event (copy_seq, at, state, reason, http_status, error) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [transition.seq, transition.at, transition.to.rawValue, transition.reason, transition.httpStatus, transition.error])
+        try db.cachedStatement(sql: "INSERT INTO copy_event (copy_seq, at, state, reason, http_status, error) VALUES (?, ?, ?, ?, ?, ?)").execute(arguments: [transition.seq, transition.at, transition.to.rawValue, transition.reason, transition.httpStatus, transition.error])
         return true
     }
 
@@ -183,7 +235,7 @@ public struct DeliveryQueue: Sendable {
     public func holdInbox(_ address: String, at now: Double, reason: String) throws -> Int {
         try pool.write { db in
             let seqs = try Int64.fetchAll(
-                db, sql: "SELECT seq FROM copy WHERE address = ? AND state IN ('queued', 'deferred')", arguments: [address])
+                db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state IN ('queued', 'deferred')"), arguments: [address])
             var moved = 0
             for seq in seqs where try move(db, CopyTransition(seq: seq, to: .held, at: now, reason: reason)) { moved += 1 }
             return moved
@@ -197,15 +249,13 @@ public struct DeliveryQueue: Sendable {
     public func lease(address: String, limit: Int, now: Double, lease: Double) throws -> [QueuedCopy] {
         try pool.write { db in
             let expired = try Int64.fetchAll(
-                db, sql: "SELECT seq FROM copy WHERE address = ? AND state = 'in-flight' AND next_attempt_at <= ?",
-                arguments: [address, now])
+                db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state = 'in-flight' AND next_attempt_at <= ?"), arguments: [address, now])
             for seq in expired { try move(db, CopyTransition(seq: seq, to: .queued, at: now, reason: "pull lease expired")) }
             let rows = try Row.fetchAll(
-                db,
-                sql: """
+                db.cachedStatement(sql: """
                     SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
                     WHERE c.state = 'queued' AND c.address = ? ORDER BY c.seq LIMIT ?
-                    """, arguments: [address, limit])
+                    """), arguments: [address, limit])
             var leased: [QueuedCopy] = []
             for row in rows {
                 let copy = Self.copy(row)
@@ -227,7 +277,7 @@ public struct DeliveryQueue: Sendable {
             var done: [String] = []
             for id in ids {
                 guard let seq = try Int64.fetchOne(
-                    db, sql: "SELECT seq FROM copy WHERE id = ? AND address = ? AND state = 'in-flight'", arguments: [id, address])
+                db.cachedStatement(sql: "SELECT seq FROM copy WHERE id = ? AND address = ? AND state = 'in-flight'"), arguments: [id, address])
                 else { continue }
                 if try move(db, CopyTransition(seq: seq, to: .delivered, at: now, reason: "acknowledged")) { done.append(id) }
             }

@@ -71,14 +71,15 @@ struct SQLiteTransaction: CaseStoreTransaction {
 
     func acceptedMessage(id: String) throws -> StoredAnswer? {
         guard let row = try Row.fetchOne(
-            db, sql: "SELECT content, status, answer FROM message WHERE id = ? AND origin = 'submitted'", arguments: [id])
+                db.cachedStatement(sql: "SELECT envelope AS content, status, answer FROM message WHERE id = ? AND origin = 'submitted'"), arguments: [id])
         else { return nil }
         let answer: String = row["answer"]
         return StoredAnswer(content: row["content"], status: row["status"], response: try JSONValue.parse(answer))
     }
 
     func person(key: String) throws -> PersonRecord? {
-        guard let text = try String.fetchOne(db, sql: "SELECT record FROM person WHERE key = ?", arguments: [key]) else {
+        guard let text = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT record FROM person WHERE key = ?"), arguments: [key]) else {
             return nil
         }
         do {
@@ -90,27 +91,22 @@ struct SQLiteTransaction: CaseStoreTransaction {
 
     func save(_ person: PersonRecord) throws {
         let record = String(decoding: try Self.encoder.encode(person), as: UTF8.self)
-        try db.execute(
-            sql: "INSERT INTO person (key, record) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET record = excluded.record",
-            arguments: [person.key, record])
-        try db.execute(sql: "DELETE FROM timer WHERE person_key = ?", arguments: [person.key])
+        try db.cachedStatement(sql: "INSERT INTO person (key, record) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET record = excluded.record").execute(arguments: [person.key, record])
+        try db.cachedStatement(sql: "DELETE FROM timer WHERE person_key = ?").execute(arguments: [person.key])
         for timer in person.timers where timer.blocked == nil {
-            try db.execute(
-                sql: "INSERT INTO timer (id, person_key, kind, fire_at) VALUES (?, ?, ?, ?)",
-                arguments: [timer.id, person.key, timer.kind.rawValue, timer.fireAt.timeIntervalSince1970])
+            try db.cachedStatement(sql: "INSERT INTO timer (id, person_key, kind, fire_at) VALUES (?, ?, ?, ?)").execute(arguments: [timer.id, person.key, timer.kind.rawValue, timer.fireAt.timeIntervalSince1970])
         }
     }
 
     func recordAccepted(_ message: AcceptedMessage) throws {
         let envelope = message.envelope
-        try db.execute(
-            sql: """
-                INSERT INTO message (id, type, sender, person_key, received_at, origin, content, envelope, decision, answer, status)
-                VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?)
-                """,
-            arguments: [
+        try db.cachedStatement(sql: """
+                INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, decision, answer, status)
+                VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?)
+                """).execute(arguments: [
+                // The stored envelope is the canonical content that resubmissions are compared with.
                 envelope.id, envelope.type.rawValue, envelope.from, envelope.nino.personKey,
-                message.receivedAt.timeIntervalSince1970, message.answer.content, envelope.json.canonicalText,
+                message.receivedAt.timeIntervalSince1970, message.answer.content,
                 message.decision.json.canonicalText, message.answer.response.canonicalText, message.answer.status,
             ])
         let messageSeq = db.lastInsertedRowID
@@ -120,12 +116,10 @@ struct SQLiteTransaction: CaseStoreTransaction {
     }
 
     func recordGenerated(_ message: GeneratedMessage, personKey: String?, cause: String) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO message (id, type, sender, person_key, received_at, origin, content, envelope, decision, answer, status)
-                VALUES (?, ?, ?, ?, ?, 'generated', NULL, ?, NULL, NULL, NULL)
-                """,
-            arguments: [
+        try db.cachedStatement(sql: """
+                INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, decision, answer, status)
+                VALUES (?, ?, ?, ?, ?, 'generated', ?, NULL, NULL, NULL)
+                """).execute(arguments: [
                 message.id, message.type.rawValue, Router.routerPartyID, personKey, message.sentAt.timeIntervalSince1970,
                 message.json.canonicalText,
             ])
@@ -133,24 +127,20 @@ struct SQLiteTransaction: CaseStoreTransaction {
     }
 
     private func insertCopy(messageSeq: Int64, address: Address, personKey: String?, at instant: Date) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO copy (id, message_seq, address, party, person_key, state, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
-                """,
-            arguments: [
+                """).execute(arguments: [
                 "cp_" + UUID().uuidString.lowercased(), messageSeq, address.description, address.party, personKey,
                 instant.timeIntervalSince1970, instant.timeIntervalSince1970,
             ])
     }
 
     func recordRefusal(_ refusal: RefusalRecord) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO refusal (message_id, sender, type, code, detail, masked_nino, received_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
+                """).execute(arguments: [
                 refusal.messageID, refusal.sender, refusal.type, refusal.code.rawValue, refusal.detail,
                 refusal.maskedNINO, refusal.receivedAt.timeIntervalSince1970,
             ])
@@ -158,9 +148,7 @@ struct SQLiteTransaction: CaseStoreTransaction {
 
     func personKeysWithTimers(dueBy instant: Date) throws -> [String] {
         try String.fetchAll(
-            db,
-            sql: "SELECT person_key FROM timer WHERE fire_at <= ? GROUP BY person_key ORDER BY MIN(fire_at), person_key",
-            arguments: [instant.timeIntervalSince1970])
+                db.cachedStatement(sql: "SELECT person_key FROM timer WHERE fire_at <= ? GROUP BY person_key ORDER BY MIN(fire_at), person_key"), arguments: [instant.timeIntervalSince1970])
     }
 }
 

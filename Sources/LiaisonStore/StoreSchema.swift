@@ -16,8 +16,7 @@ enum StoreSchema {
                         person_key TEXT,
                         received_at REAL NOT NULL,
                         origin TEXT NOT NULL CHECK (origin IN ('submitted', 'generated')),
-                        content TEXT,
-                        envelope TEXT NOT NULL,
+                        envelope TEXT NOT NULL,  -- canonical JSON: what is delivered and compared on resubmission
                         decision TEXT,
                         answer TEXT,
                         status INTEGER

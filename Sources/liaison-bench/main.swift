@@ -1,1 +1,172 @@
-print("bench")
+import Foundation
+import LiaisonCore
+import LiaisonLoad
+import LiaisonRuntime
+import LiaisonServer
+import LiaisonStore
+
+// liaison-bench: drives the release daemon over HTTPS and prints figures; no assertions.
+//
+//   swift run -c release liaison-bench [--accept N] [--relay N] [--queued N] [--connections C]
+//
+// 1. accepted messages/s with p50/p99 acknowledgement latency: 1 KB messages over C keep-alive HTTPS
+//    connections, to a pull inbox so that nothing else competes;
+// 2. relayed messages/s: messages to a push inbox served by a loopback HTTPS sink that verifies every
+//    signature, from first submission to the last delivery;
+// 3. with N copies queued, the time of `liaison queue status` and the daemon's resident memory.
+
+func argument(_ name: String, _ fallback: Int) -> Int {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1])
+    else { return fallback }
+    return value
+}
+
+let acceptCount = argument("--accept", 50_000)
+let relayCount = argument("--relay", 20_000)
+let queuedCount = argument("--queued", 1_000_000)
+let connections = argument("--connections", 64)
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let folder = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-bench-\(UUID().uuidString.prefix(8))")
+try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: folder) }
+let secret = "whsec_" + Data("liaison-benchmark-secret".utf8).base64EncodedString()
+let token = "bench-token-jcp-leeds-0123456789"
+let today = UKTime.localDate(at: Date())
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+func residentMegabytes(_ pid: Int32) -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+    else { return 0 }
+    return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+}
+
+/// A ~1 KB CWP referral for claimant `n` to `provider`.
+func referral(_ n: Int, to provider: String) -> [UInt8] {
+    let nino = String(format: "%@%06dC", n >= 1_000_000 ? "CE" : "AB", n % 1_000_000)
+    let message: JSONValue = .object([
+        "id": .string(UUID().uuidString.lowercased()), "type": .string("cwp.referral"), "to": .string(provider),
+        "nino": .string(nino), "sentAt": .string(Timestamp.format(Date())),
+        "body": .object([
+            "referralDate": .string(today.description), "wpciDate": .string(today.adding(days: -14).description),
+            "engagementMeeting": .string(Timestamp.format(Date().addingTimeInterval(7 * 86_400))),
+            "restrictions": .string(String(repeating: "Available weekdays only; no heavy lifting; ", count: 16)),
+            "alerts": .array([.string("restricted-availability")]), "hoursAvailable": .number(30),
+        ]),
+    ])
+    return Array(message.canonicalText.utf8)
+}
+
+let sink = try WebhookSink(folder: folder.appendingPathComponent("sink"), secrets: [secret], record: false)
+let sinkPort = try await sink.start()
+let config = """
+    listen: {host: 127.0.0.1, port: 0}
+    dataDirectory: data
+    rules: \(repository.path)/config/rules.yaml
+    holidays: \(repository.path)/config/uk-bank-holidays.json
+    limits: {requestsPerSecondPerParty: 10000000, burstPerParty: 10000000}
+    parties:
+      - {id: jcp-leeds, kind: jobcentre, calendar: england-and-wales, tokens: [\(token)]}
+      - id: cwp-a
+        kind: cwp
+        tokens: [bench-token-cwp-a-0123456789]
+        inboxes:
+          spoc: {url: "https://127.0.0.1:\(sinkPort)/hook", secrets: [\(secret)], caBundle: \(sink.caBundle), concurrency: 64}
+      - {id: cwp-b, kind: cwp, tokens: [bench-token-cwp-b-0123456789]}
+    """
+let daemon = try DaemonProcess(binary: DaemonProcess.builtBinary(), folder: folder.appendingPathComponent("daemon"), config: config)
+let port = try daemon.start()
+let url = "https://127.0.0.1:\(port)/v1/messages"
+let caBundle = daemon.folder.appendingPathComponent("data/tls/ca.pem").path
+let headers = ["Authorization: Bearer \(token)", "Content-Type: application/json"]
+print("liaison-bench: daemon \(daemon.binary.path), pid \(daemon.processID ?? 0), \(connections) connections")
+
+// 1. Accepted messages/s.
+do {
+    let client = HTTPSClient(caBundle: caBundle, connections: connections)
+    let warmup = (0..<1000).map { HTTPSRequest(url: url, headers: headers, body: referral(900_000 + $0, to: "cwp-b")) }
+    _ = client.perform(warmup, concurrency: connections)
+    let requests = (0..<acceptCount).map { HTTPSRequest(url: url, headers: headers, body: referral($0, to: "cwp-b")) }
+    let bytes = requests.map { $0.body!.count }.reduce(0, +) / max(1, requests.count)
+    let started = Date()
+    let results = client.perform(requests, concurrency: connections)
+    let elapsed = Date().timeIntervalSince(started)
+    let accepted = results.filter { $0.status == 202 }.count
+    let latencies = results.map(\.latency).sorted()
+    print(String(
+        format: "accept: %d of %d messages (%d bytes each) accepted in %.2f s = %.0f accepted/s; ack latency p50 %.1f ms, p99 %.1f ms",
+        accepted, acceptCount, bytes, elapsed, Double(accepted) / elapsed, percentile(latencies, 0.5) * 1000,
+        percentile(latencies, 0.99) * 1000))
+}
+
+// 2. Relayed messages/s to the loopback HTTPS sink. The sink first answers 503 with Retry-After, which
+// pauses the inbox while a backlog is accepted; then the drain alone is timed.
+do {
+    let client = HTTPSClient(caBundle: caBundle, connections: connections)
+    let pause = max(10, relayCount / 1500 + 5)
+    sink.respond { number in number == 1 ? .init(status: 503, retryAfter: pause) : .init(status: 200) }
+    _ = client.perform(HTTPSRequest(url: url, headers: headers, body: referral(1_999_999, to: "cwp-a")))
+    while sink.count < 1 { try await Task.sleep(for: .milliseconds(5)) }
+    let requests = (0..<relayCount).map { HTTPSRequest(url: url, headers: headers, body: referral(1_000_000 + $0, to: "cwp-a")) }
+    let acceptStarted = Date()
+    let accepted = client.perform(requests, concurrency: connections).filter { $0.status == 202 }.count
+    let acceptSeconds = Date().timeIntervalSince(acceptStarted)
+    while sink.count < 2 { try await Task.sleep(for: .milliseconds(2)) }
+    let drainStarted = Date()
+    while sink.count < accepted + 2, Date().timeIntervalSince(drainStarted) < 600 { try await Task.sleep(for: .milliseconds(5)) }
+    let drainSeconds = Date().timeIntervalSince(drainStarted)
+    print(String(
+        format: "relay: %d messages queued (accepted in %.1f s while the inbox was paused by Retry-After), then delivered with verified signatures to the HTTPS sink in %.2f s = %.0f relayed/s",
+        accepted, acceptSeconds, drainSeconds, Double(accepted) / drainSeconds))
+}
+print(String(format: "daemon resident memory after load: %.0f MB", residentMegabytes(daemon.processID ?? 0)))
+daemon.terminate()
+
+// 3. A million copies queued: fill the store through the same router and store code, in shared commits.
+do {
+    let daemonConfig = try DaemonConfig.load(from: daemon.configPath)
+    let router = Router(context: RuleContext(
+        directory: try daemonConfig.directory(), rules: try RuleFiles.loadRules(at: URL(fileURLWithPath: daemonConfig.rulesPath)),
+        calendars: try RuleFiles.loadCalendars(at: URL(fileURLWithPath: daemonConfig.holidaysPath))))
+    let store = try SQLiteCaseStore(path: daemon.storePath)
+    let queued = try QueueOperator(pool: store.pool).status(now: Date().timeIntervalSince1970).map(\.queued).reduce(0, +)
+    var remaining = max(0, queuedCount - queued)
+    var next = 2_000_000
+    let started = Date()
+    while remaining > 0 {
+        let batch = (0..<min(2000, remaining)).map { index in referral(next + index, to: "cwp-b") }
+        next += batch.count
+        remaining -= batch.count
+        _ = try store.batch(batch) { body, transaction in try router.submit(body, from: "jcp-leeds", at: Date(), in: transaction) }
+    }
+    print(String(format: "queued: store filled to %d copies in %.0f s (in-process, same router and store code)", queuedCount, Date().timeIntervalSince(started)))
+}
+try daemon.start()
+_ = HTTPSClient(caBundle: caBundle, connections: 4).perform(
+    (0..<1000).map { HTTPSRequest(url: "https://127.0.0.1:\(daemon.port)/v1/messages", headers: headers, body: referral(3_000_000 + $0, to: "cwp-b")) },
+    concurrency: 4)
+var timings: [Double] = []
+var statusLine = ""
+for _ in 0..<5 {
+    let process = Process()
+    process.executableURL = daemon.binary
+    process.arguments = ["queue", "status", "--config", daemon.configPath.path]
+    let output = Pipe()
+    process.standardOutput = output
+    let started = Date()
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    timings.append(Date().timeIntervalSince(started))
+    statusLine = text.split(separator: "\n").first { $0.hasPrefix("cwp-b/spoc") }.map(String.init) ?? ""
+}
+timings.sort()
+print(String(format: "queue status with %@ queued: median %.0f ms (of 5 runs, whole command)", statusLine.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init) ?? "?", percentile(timings, 0.5) * 1000))
+print("  \(statusLine)")
+print(String(format: "daemon resident memory with the queue full: %.0f MB", residentMegabytes(daemon.processID ?? 0)))
+daemon.terminate()
+await sink.stop()

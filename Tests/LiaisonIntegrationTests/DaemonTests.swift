@@ -91,12 +91,22 @@ import Testing
         #expect(held.lastError?.contains("410") == true)
 
         sink.respond { _ in .init(status: 204) }
-        #expect(try queue.apply(.release, ids: [], inbox: "cwp-a/spoc", now: Date().timeIntervalSince1970) == 10)
+        // The operator releases the inbox with the CLI, reading the store the daemon is using.
+        let release = try runLiaison(["queue", "release", "--inbox", "cwp-a/spoc", "--store", exchange.daemon.storePath])
+        #expect(release.output == "release: 10 copies\n")
+        #expect(release.status == 0)
         #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first?.deliveredLast24h) == 10 })
         let histories = try Set(sink.deliveries.map(\.webhookID)).flatMap { try queue.show($0) }
         #expect(histories.count == 10)
         #expect(histories.allSatisfy { $0.events.map(\.state).contains("held") && $0.copy.state == "delivered" })
         #expect(histories.contains { $0.events.contains { $0.httpStatus == 410 } })
+        let status = try runLiaison(["queue", "status", "--json", "--store", exchange.daemon.storePath])
+        let report = try JSONValue.parse(status.output)
+        #expect(report["totals"]?["deliveredLast24h"] == .number(10))
+        #expect(report["inboxes"]?.arrayValue?.first?["inbox"] == .string("cwp-a/spoc"))
+        let shown = try runLiaison(["queue", "show", histories[0].copy.messageID, "--store", exchange.daemon.storePath])
+        #expect(shown.output.contains("held"))
+        #expect(shown.output.contains("HTTP 410") || histories[0].events.allSatisfy { $0.httpStatus != 410 })
         await sink.stop()
     }
 
@@ -326,6 +336,20 @@ import Testing
             #expect(report.contains(key + ":"), "missing \(key) in \(report)")
         }
     }
+}
+
+/// Runs the built `liaison` command. - Returns: its standard output and exit status.
+func runLiaison(_ arguments: [String]) throws -> (output: String, status: Int32) {
+    let process = Process()
+    process.executableURL = DaemonProcess.builtBinary()
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (text, process.terminationStatus)
 }
 
 /// A CA and a client certificate signed by it, made with the same code as the daemon's local CA.

@@ -31,27 +31,75 @@ public struct Router: Sendable {
         public let refusal: Refusal?
     }
 
+    /// A submission read and validated ahead of its store transaction: the work that needs no store, so
+    /// that request handlers can do it in parallel and the single writer only decides and stores.
+    public struct Prepared: Sendable {
+        let sender: String
+        /// The parsed body, or why it is not JSON.
+        let document: Result<JSONValue, JSONValue.ParseError>
+        /// The canonical content compared on resubmission.
+        let content: String
+        /// The envelope, or the validation refusal (applied only if the id is not already accepted).
+        let envelope: Result<Envelope, Refusal>?
+    }
+
+    /// Parses and validates a request body from `sender`.
+    public func prepare(_ body: [UInt8], from sender: String) -> Prepared {
+        do {
+            return prepare(try JSONValue.parse(String(decoding: body, as: UTF8.self)), from: sender)
+        } catch let error as JSONValue.ParseError {
+            return Prepared(sender: sender, document: .failure(error), content: "", envelope: nil)
+        } catch {
+            return Prepared(
+                sender: sender, document: .failure(JSONValue.ParseError(offset: 0, reason: "\(error)")), content: "",
+                envelope: nil)
+        }
+    }
+
+    /// Validates an already-parsed document from `sender`.
+    public func prepare(_ document: JSONValue, from sender: String) -> Prepared {
+        let envelope: Result<Envelope, Refusal>
+        do {
+            envelope = .success(try reader.read(document, sender: sender))
+        } catch let refusal as Refusal {
+            envelope = .failure(refusal)
+        } catch {
+            envelope = .failure(Refusal(.invalidMessage, "\(error)"))
+        }
+        return Prepared(
+            sender: sender, document: .success(document),
+            content: EnvelopeReader.withSender(document, sender: sender).canonicalText, envelope: envelope)
+    }
+
     /// Submits `body` from `sender`, received at `now`, inside the store transaction `store`.
     /// - Throws: only store errors; every refusal is an `Answer`.
     public func submit(_ body: [UInt8], from sender: String, at now: Date, in store: any CaseStoreTransaction) throws
         -> Answer
     {
-        let document: JSONValue
-        do {
-            document = try JSONValue.parse(String(decoding: body, as: UTF8.self))
-        } catch {
-            return try refuse(Refusal(.malformedJSON, "the body is not JSON: \(error)"), document: nil, sender: sender, at: now, in: store)
-        }
-        return try submit(document, from: sender, at: now, in: store)
+        try submit(prepare(body, from: sender), at: now, in: store)
     }
 
     /// Submits an already-parsed document.
     public func submit(_ document: JSONValue, from sender: String, at now: Date, in store: any CaseStoreTransaction)
         throws -> Answer
     {
-        let content = EnvelopeReader.withSender(document, sender: sender).canonicalText
+        try submit(prepare(document, from: sender), at: now, in: store)
+    }
+
+    /// Submits a prepared submission, received at `now`, inside the store transaction `store`: idempotency,
+    /// then validation's verdict, then the case rules, in CATALOGUE.md's order.
+    /// - Throws: only store errors; every refusal is an `Answer`.
+    public func submit(_ prepared: Prepared, at now: Date, in store: any CaseStoreTransaction) throws -> Answer {
+        let sender = prepared.sender
+        let document: JSONValue
+        switch prepared.document {
+        case .failure(let error):
+            return try refuse(Refusal(.malformedJSON, "the body is not JSON: \(error)"), document: nil, sender: sender, at: now, in: store)
+        case .success(let parsed):
+            document = parsed
+        }
         if let id = document["id"]?.stringValue, let earlier = try store.acceptedMessage(id: id) {
-            guard earlier.content == content else {
+            guard earlier.content == prepared.content else {
                 return try refuse(
                     Refusal(.idConflict, "id \(id) was already accepted with different content"), document: document,
                     sender: sender, at: now, in: store)
@@ -62,11 +110,13 @@ public struct Router: Sendable {
         }
 
         let envelope: Envelope
-        do {
-            envelope = try reader.read(document, sender: sender)
-        } catch let refusal as Refusal {
+        switch prepared.envelope ?? .failure(Refusal(.invalidMessage, "not validated")) {
+        case .failure(let refusal):
             return try refuse(refusal, document: document, sender: sender, at: now, in: store)
+        case .success(let valid):
+            envelope = valid
         }
+        let content = prepared.content
 
         var person = try store.person(key: envelope.nino.personKey)
         var emitted: [GeneratedMessage] = []

@@ -1,0 +1,47 @@
+import Foundation
+import LiaisonCore
+import LiaisonRuntime
+import Testing
+
+@Suite struct DaemonConfigTests {
+    @Test func theShippedConfigurationLoadsWithDefaults() throws {
+        let config = try DaemonConfig.load(from: configFolder.appendingPathComponent("liaison.yaml"))
+        #expect(config.port == 8443)
+        #expect(config.maxBodyBytes == 262_144)
+        #expect(config.delivery.lifetimeSeconds == 5 * 86_400)
+        #expect(config.delivery.retrySchedule.first == 10)
+        #expect(config.parties.count == 8)
+        #expect(config.storePath.hasSuffix("/data/liaison.sqlite"))
+        if case .pull = config.inbox(Address("jcp-leeds", .spoc))! {} else { Issue.record("unlisted inboxes are pull inboxes") }
+        #expect(config.inbox(Address("cwp-a", .dma)) == nil)
+        #expect(try RuleFiles.loadRules(at: URL(fileURLWithPath: config.rulesPath)).workProgramme.programmeWeeks == 104)
+    }
+
+    @Test func everyProblemIsReportedWithItsKey() throws {
+        let tree = try JSONValue.parse(
+            #"""
+            {"listen": {"port": "eighty"}, "colour": "blue",
+             "delivery": {"lifetime": "forever", "jitterPercent": 150},
+             "parties": [{"id": "jcp-x", "kind": "jobcentre"},
+                         {"id": "p", "kind": "prime", "tokens": ["a-token-long-enough-1"], "inboxes": {"contact": {"url": "https://x", "secrets": ["s"], "clientCertificate": "c.pem"}}},
+                         {"id": "p", "kind": "prime", "tokens": ["a-token-long-enough-1"]}]}
+            """#)
+        let error = #expect(throws: ConfigProblems.self) { try DaemonConfig.parse(tree, base: URL(fileURLWithPath: "/etc/liaison")) }
+        let keys = Set(error?.problems.map(\.key) ?? [])
+        for key in [
+            "listen.port", "colour", "delivery.lifetime", "delivery.jitterPercent", "parties[0].calendar", "parties[0]",
+            "parties[1].inboxes.contact.clientKey", "parties[2].id", "parties[2].tokens",
+        ] {
+            #expect(keys.contains(key), "\(key) not in \(keys.sorted())")
+        }
+    }
+
+    @Test func durationsTakeUnits() throws {
+        let tree = try JSONValue.parse(
+            #"{"delivery": {"retrySchedule": ["250ms", "10s", "5m", "2h"], "lifetime": "5d"}, "parties": [{"id": "p", "kind": "prime", "tokens": ["a-token-long-enough-1"]}]}"#)
+        let config = try DaemonConfig.parse(tree, base: URL(fileURLWithPath: "/etc/liaison"))
+        #expect(config.delivery.retrySchedule == [0.25, 10, 300, 7200])
+        #expect(config.delivery.lifetimeSeconds == 432_000)
+        #expect(config.rulesPath == "/etc/liaison/rules.yaml")
+    }
+}
