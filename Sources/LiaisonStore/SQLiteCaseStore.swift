@@ -172,6 +172,9 @@ extension SQLiteCaseStore {
                         }
                         outputs.append(.success(output!))
                     } catch {
+                        // Some errors (full disk, I/O) make SQLite roll back the whole transaction; then
+                        // nothing of the batch may be reported as stored.
+                        guard db.isInsideTransaction else { throw error }
                         outputs.append(.failure(error))
                     }
                 }

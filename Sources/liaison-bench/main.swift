@@ -47,7 +47,9 @@ func residentMegabytes(_ pid: Int32) -> Double {
 
 /// A ~1 KB CWP referral for claimant `n` to `provider`.
 func referral(_ n: Int, to provider: String) -> [UInt8] {
-    let nino = String(format: "%@%06dC", n >= 1_000_000 ? "CE" : "AB", n % 1_000_000)
+    // A distinct valid prefix for each million, so no two messages of a run share a claimant.
+    let prefixes = ["AB", "CE", "HJ", "JK", "KL", "LM", "MN", "NP", "PR", "RS"]
+    let nino = String(format: "%@%06dC", prefixes[(n / 1_000_000) % prefixes.count], n % 1_000_000)
     let message: JSONValue = .object([
         "id": .string(UUID().uuidString.lowercased()), "type": .string("cwp.referral"), "to": .string(provider),
         "nino": .string(nino), "sentAt": .string(Timestamp.format(Date())),

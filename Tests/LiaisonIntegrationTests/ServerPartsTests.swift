@@ -1,0 +1,127 @@
+import Foundation
+import GRDB
+import LiaisonCore
+import LiaisonRuntime
+@testable import LiaisonServer
+import LiaisonStore
+import Logging
+import Synchronization
+import Testing
+
+/// The daemon's parts driven directly, with an injected clock or a store that cannot write.
+@Suite struct ServerPartsTests {
+    private func makeRouter() throws -> LiaisonCore.Router {
+        let rules = try RuleFiles.loadRules(at: repository.appendingPathComponent("config/rules.yaml"))
+        let calendars = try RuleFiles.loadCalendars(at: repository.appendingPathComponent("config/uk-bank-holidays.json"))
+        let directory = try PartyDirectory([
+            Party(id: "jcp-leeds", kind: .jobcentre, calendar: .englandAndWales), Party(id: "prime-a", kind: .prime),
+            Party(id: "cwp-a", kind: .cwp),
+        ])
+        return LiaisonCore.Router(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
+    }
+
+    private func referral(id: String = UUID().uuidString.lowercased()) -> [UInt8] {
+        let message: JSONValue = .object([
+            "id": .string(id), "type": .string("wp.referral"), "to": .string("prime-a"), "nino": .string("AB123456C"),
+            "sentAt": .string("2024-12-02T09:00:00Z"),
+            "body": .object(["referralDate": .string("2024-12-02"), "benefit": .string("JSA"), "mandatory": .bool(true)]),
+        ])
+        return message.canonicalBytes
+    }
+
+    /// A CWP referral with 64 KB of restrictions: it needs new database pages.
+    private func largeReferral() -> [UInt8] {
+        let message: JSONValue = .object([
+            "id": .string(UUID().uuidString.lowercased()), "type": .string("cwp.referral"), "to": .string("cwp-a"),
+            "nino": .string("AB123456C"), "sentAt": .string("2026-01-12T09:00:00Z"),
+            "body": .object([
+                "referralDate": .string("2026-01-12"), "wpciDate": .string("2025-12-01"),
+                "engagementMeeting": .string("2026-01-19T10:00:00Z"), "alerts": .array([]),
+                "restrictions": .string(String(repeating: "no heavy lifting; ", count: 3600)),
+            ]),
+        ])
+        return message.canonicalBytes
+    }
+
+    @Test func theTimerServiceFiresDueTimersOnceOnItsClock() throws {
+        let folder = temporaryFolder("timer-service")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
+        let router = try makeRouter()
+        let answer = try store.transaction {
+            try router.submit(referral(), from: "jcp-leeds", at: Timestamp.parse("2024-12-02T09:00:00Z")!, in: $0)
+        }
+        #expect(answer.status == 202)
+        let wakes = Atomic<Int>(0)
+        let service = TimerService(
+            store: store, router: router, metrics: ExchangeMetrics(), logger: Logger(label: "test"),
+            onEmit: { wakes.add(1, ordering: .relaxed) })
+        service.tick(at: Timestamp.parse("2024-12-23T23:59:59Z")!)
+        #expect(wakes.load(ordering: .relaxed) == 0)
+        service.tick(at: Timestamp.parse("2024-12-24T00:00:00Z")!)
+        #expect(wakes.load(ordering: .relaxed) == 1)
+        service.tick(at: Timestamp.parse("2024-12-24T00:00:01Z")!)
+        service.tick(at: Timestamp.parse("2024-12-25T00:00:00Z")!)
+        #expect(wakes.load(ordering: .relaxed) == 1)
+        let generated = try store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT type FROM message WHERE origin = 'generated' ORDER BY seq")
+        }
+        #expect(generated == ["wp.attachment.overdue", "wp.attachment.overdue"])
+    }
+
+    @Test func aSubmissionThatCannotBeStoredFailsWholeAndTheDaemonIsNotReady() async throws {
+        let folder = temporaryFolder("store-full")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
+        // A database that may not grow is what a full disk looks like to SQLite (SQLITE_FULL).
+        let pages = try await store.pool.writeWithoutTransaction { db -> Int in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count")!
+            try db.execute(sql: "PRAGMA max_page_count = \(pages)")
+            return pages
+        }
+        let state = DaemonState()
+        let committer = GroupCommitter(
+            store: store, router: try makeRouter(), logger: Logger(label: "test"), onHealth: { state.storeHealth($0) },
+            onCommit: { _ in })
+        await #expect(throws: (any Error).self) {
+            _ = try await committer.submit(largeReferral(), from: "jcp-leeds", at: Timestamp.parse("2026-01-12T09:00:00Z")!)
+        }
+        #expect(!state.isReady)
+        let counts = try await store.pool.read { db in
+            try ["message", "person", "copy", "timer", "copy_event"].map { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \($0)")! }
+        }
+        #expect(counts == [0, 0, 0, 0, 0])
+
+        try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(pages * 1000)") }
+        let answer = try await committer.submit(largeReferral(), from: "jcp-leeds", at: Timestamp.parse("2026-01-12T09:00:00Z")!)
+        #expect(answer.status == 202)
+        #expect(state.isReady)
+        committer.stop()
+    }
+
+    @Test func concurrentSubmissionsShareCommits() async throws {
+        let folder = temporaryFolder("group-commit")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
+        let commits = Atomic<Int>(0)
+        let committer = GroupCommitter(
+            store: store, router: try makeRouter(), logger: Logger(label: "test"), onHealth: { _ in },
+            onCommit: { _ in commits.add(1, ordering: .relaxed) })
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for n in 0..<400 {
+                let body = JSONValue.object([
+                    "id": .string(UUID().uuidString.lowercased()), "type": .string("wp.referral"), "to": .string("prime-a"),
+                    "nino": .string(nino(n)), "sentAt": .string("2024-12-02T09:00:00Z"),
+                    "body": .object(["referralDate": .string("2024-12-02"), "benefit": .string("JSA"), "mandatory": .bool(true)]),
+                ]).canonicalBytes
+                group.addTask { try await committer.submit(body, from: "jcp-leeds", at: at).status }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses.allSatisfy { $0 == 202 })
+        print("group commit: 400 concurrent submissions stored in \(commits.load(ordering: .relaxed)) commits")
+        #expect(commits.load(ordering: .relaxed) < 400)
+        committer.stop()
+    }
+}
