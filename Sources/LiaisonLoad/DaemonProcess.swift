@@ -40,6 +40,7 @@ public final class DaemonProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = binary
         process.arguments = ["serve", "--config", configPath.path]
+            + (ProcessInfo.processInfo.environment["LIAISON_BENCH_LOG_LEVEL"].map { ["--log-level", $0] } ?? [])
         let output = Pipe()
         process.standardOutput = output
         if !FileManager.default.fileExists(atPath: logPath.path) { _ = FileManager.default.createFile(atPath: logPath.path, contents: nil) }
