@@ -284,6 +284,22 @@ import Testing
         #expect(metrics.contains(#"liaison_messages_refused_total{code="too-large"}"#) == false)
     }
 
+    @Test func aPartyOverItsRateIsToldToWait() async throws {
+        let exchange = try Exchange(name: "rate", inboxes: [], extra: "limits: {requestsPerSecondPerParty: 1, burstPerParty: 3}")
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        let answers = (0..<5).map { exchange.send(Messages.cwpReferral(nino: nino($0)), as: "jcp-leeds") }
+        #expect(answers.prefix(3).allSatisfy { $0.status == 202 })
+        let limited = answers[3]
+        #expect(limited.status == 429)
+        #expect(limited.text.contains(#""code":"rate-limited""#))
+        #expect(Int(limited.headers["retry-after"] ?? "") ?? 0 >= 1)
+        // Another party has its own allowance.
+        #expect(exchange.send(Messages.cwpReferral(nino: nino(9), to: "cwp-b"), as: "jcp-york").status == 202)
+        try await Task.sleep(for: .milliseconds(1100))
+        #expect(exchange.send(Messages.cwpReferral(nino: nino(3)), as: "jcp-leeds").status == 202)
+    }
+
     @Test func sigtermDrainsExitsZeroAndARestartResumesEveryCopy() async throws {
         let sink = try WebhookSink(folder: temporaryFolder("restart-sink"), secrets: [testSecret])
         let port = try await sink.start()
