@@ -94,16 +94,6 @@ public struct DeliveryQueue: Sendable {
         }
     }
 
-    /// Claims up to `limit` copies of `address` that are due, oldest first, keeping each claimant's copies
-    /// in acceptance order: a copy waits while an earlier one for the same NINO is undelivered.
-    /// - Parameter busy: claimants with a copy already in flight to this address.
-    public func claim(address: String, limit: Int, now: Double, busy: Set<String>) throws -> [QueuedCopy] {
-        guard limit > 0 else { return [] }
-        return try pool.write { db in
-            try claimCopies(db, ClaimRequest(address: address, limit: limit, busy: busy), now: now)
-        }
-    }
-
     /// A request to claim copies of one inbox.
     public struct ClaimRequest: Sendable {
         public let address: String
@@ -193,26 +183,6 @@ public struct DeliveryQueue: Sendable {
         return claimed
     }
 
-    /// Records delivery results and inbox errors in one transaction.
-    public func record(_ transitions: [CopyTransition], inboxErrors: [String: String] = [:], pausedUntil: [String: Double] = [:], at now: Double) throws {
-        guard !transitions.isEmpty || !inboxErrors.isEmpty || !pausedUntil.isEmpty else { return }
-        try pool.write { db in
-            for transition in transitions { try move(db, transition) }
-            for (address, error) in inboxErrors {
-                try db.cachedStatement(sql: """
-                        INSERT INTO inbox_status (address, last_error, last_error_at) VALUES (?, ?, ?)
-                        ON CONFLICT (address) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at
-                        """).execute(arguments: [address, error, now])
-            }
-            for (address, until) in pausedUntil {
-                try db.cachedStatement(sql: """
-                        INSERT INTO inbox_status (address, paused_until) VALUES (?, ?)
-                        ON CONFLICT (address) DO UPDATE SET paused_until = excluded.paused_until
-                        """).execute(arguments: [address, until])
-            }
-        }
-    }
-
     /// Moves one copy, recording the event; a move the state machine does not allow is skipped.
     @discardableResult
     func move(_ db: Database, _ transition: CopyTransition) throws -> Bool {
@@ -228,18 +198,6 @@ public struct DeliveryQueue: Sendable {
         guard db.changesCount > 0 else { return false }
         try db.cachedStatement(sql: "INSERT INTO copy_event (copy_seq, at, state, reason, http_status, error) VALUES (?, ?, ?, ?, ?, ?)").execute(arguments: [transition.seq, transition.at, transition.to.rawValue, transition.reason, transition.httpStatus, transition.error])
         return true
-    }
-
-    /// Holds every waiting copy of an inbox (a 410 from it, or an operator).
-    @discardableResult
-    public func holdInbox(_ address: String, at now: Double, reason: String) throws -> Int {
-        try pool.write { db in
-            let seqs = try Int64.fetchAll(
-                db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state IN ('queued', 'deferred')"), arguments: [address])
-            var moved = 0
-            for seq in seqs where try move(db, CopyTransition(seq: seq, to: .held, at: now, reason: reason)) { moved += 1 }
-            return moved
-        }
     }
 
     // MARK: Pull inboxes
