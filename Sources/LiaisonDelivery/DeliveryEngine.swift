@@ -55,11 +55,8 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     private var inboxesToHold: Set<String> = []
     private var freeHandles: [UnsafeMutableRawPointer] = []
 
-    /// Set once per process before any thread touches curl.
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
-
     public init(queue: DeliveryQueue, endpoints: [InboxEndpoint], policy: RetryPolicy, drainSeconds: Double, logger: Logger) {
-        _ = Self.globalInit
+        _ = CurlRequest.globalInit
         self.queue = queue
         self.endpoints = endpoints
         self.policy = policy
@@ -192,33 +189,14 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         let handle = freeHandles.popLast() ?? curl_easy_init()!
         let body = Array(copy.deliveryBody().utf8)
         let timestamp = Int(now)
-        var headers: UnsafeMutablePointer<curl_slist>?
-        for header in [
-            "Content-Type: application/json", "Expect:", "webhook-id: \(copy.id)", "webhook-timestamp: \(timestamp)",
+        let headers = CurlRequest.headers([
+            "Content-Type: application/json", "webhook-id: \(copy.id)", "webhook-timestamp: \(timestamp)",
             "webhook-signature: \(endpoint.signer.signature(id: copy.id, timestamp: timestamp, body: body))",
-        ] {
-            headers = curl_slist_append(headers, header)
-        }
-        liaison_easy_setopt_string(handle, CURLOPT_URL, endpoint.url)
-        liaison_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        liaison_easy_setopt_long(handle, CURLOPT_POST, 1)
-        liaison_easy_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, body.count)
-        body.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { pointer in
-                _ = liaison_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: pointer))
-            }
-        }
-        liaison_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
-        liaison_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(endpoint.timeoutSeconds * 1000))
-        liaison_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(endpoint.timeoutSeconds, 10) * 1000))
-        liaison_easy_setopt_long(handle, CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
-        liaison_easy_setopt_long(handle, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTPS))
+        ])
+        CurlRequest.configure(
+            handle, url: endpoint.url, method: "POST", body: body, headers: headers, timeoutSeconds: endpoint.timeoutSeconds,
+            caBundle: endpoint.caBundle, clientCertificate: endpoint.clientCertificate, clientKey: endpoint.clientKey)
         liaison_easy_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }
-        if let caBundle = endpoint.caBundle { liaison_easy_setopt_string(handle, CURLOPT_CAINFO, caBundle) }
-        if let certificate = endpoint.clientCertificate, let key = endpoint.clientKey {
-            liaison_easy_setopt_string(handle, CURLOPT_SSLCERT, certificate)
-            liaison_easy_setopt_string(handle, CURLOPT_SSLKEY, key)
-        }
         transfers[handle] = Transfer(copy: copy, endpoint: endpoint, handle: handle, headers: headers)
         inFlight[endpoint.address, default: 0] += 1
         if let person = copy.personKey { busy[endpoint.address, default: []].insert(person) }
@@ -228,20 +206,10 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     /// Reads finished transfers. - Returns: whether capacity was freed.
     private func collectCompletions(now: Double) -> Bool {
         var freed = false
-        var remaining: Int32 = 0
-        while let message = curl_multi_info_read(multi, &remaining) {
-            guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle,
-                let transfer = transfers.removeValue(forKey: handle)
-            else { continue }
-            let code = message.pointee.data.result
-            var status = 0
-            var retryAfter: curl_off_t = 0
-            if code == CURLE_OK {
-                liaison_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-                liaison_easy_getinfo_offset(handle, CURLINFO_RETRY_AFTER, &retryAfter)
-            }
-            let error = code == CURLE_OK ? nil : String(cString: curl_easy_strerror(code))
-            finish(transfer, status: status, retryAfter: retryAfter > 0 ? Double(retryAfter) : nil, error: error, now: now)
+        while let done = CurlRequest.nextCompletion(multi) {
+            let handle = done.handle
+            guard let transfer = transfers.removeValue(forKey: handle) else { continue }
+            finish(transfer, status: done.status, retryAfter: done.retryAfter, error: done.error, now: now)
             curl_multi_remove_handle(multi, handle)
             curl_slist_free_all(transfer.headers)
             curl_easy_reset(handle)

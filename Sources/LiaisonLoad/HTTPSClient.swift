@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import LiaisonDelivery
 
 /// One HTTPS request.
 public struct HTTPSRequest: Sendable {
@@ -40,8 +41,6 @@ public final class HTTPSClient {
     private let clientKey: String?
     private var idle: [UnsafeMutableRawPointer] = []
 
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
-
     private final class Box {
         var body: [UInt8] = []
         var headers: [String: String] = [:]
@@ -56,7 +55,7 @@ public final class HTTPSClient {
     ///   - clientCertificate/clientKey: for mutual TLS.
     ///   - connections: connections kept open to one host.
     public init(caBundle: String?, clientCertificate: String? = nil, clientKey: String? = nil, connections: Int = 64) {
-        _ = Self.globalInit
+        _ = CurlRequest.globalInit
         self.caBundle = caBundle
         self.clientCertificate = clientCertificate
         self.clientKey = clientKey
@@ -91,17 +90,11 @@ public final class HTTPSClient {
                 next += 1
             }
             curl_multi_perform(multi, &running)
-            var remaining: Int32 = 0
-            while let message = curl_multi_info_read(multi, &remaining) {
-                guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle,
-                    let box = boxes.removeValue(forKey: handle)
-                else { continue }
-                let code = message.pointee.data.result
-                var status = 0
-                if code == CURLE_OK { liaison_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status) }
+            while let done = CurlRequest.nextCompletion(multi) {
+                let handle = done.handle
+                guard let box = boxes.removeValue(forKey: handle) else { continue }
                 let result = HTTPSResult(
-                    status: status, body: box.body, headers: box.headers,
-                    error: code == CURLE_OK ? nil : String(cString: curl_easy_strerror(code)),
+                    status: done.status, body: box.body, headers: box.headers, error: done.error,
                     latency: Date().timeIntervalSince1970 - box.started)
                 results[box.index] = result
                 onResult?(box.index, result)
@@ -120,24 +113,10 @@ public final class HTTPSClient {
         let handle = idle.popLast() ?? curl_easy_init()!
         let box = Box(index: index)
         box.started = Date().timeIntervalSince1970
-        for header in request.headers + ["Expect:"] { box.list = curl_slist_append(box.list, header) }
-        liaison_easy_setopt_string(handle, CURLOPT_URL, request.url)
-        liaison_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        liaison_easy_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
-        if let body = request.body {
-            liaison_easy_setopt_long(handle, CURLOPT_POST, 1)
-            liaison_easy_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, body.count)
-            body.withUnsafeBufferPointer { buffer in
-                _ = liaison_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress!))
-            }
-        }
-        liaison_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, box.list)
-        liaison_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, 30_000)
-        if let caBundle { liaison_easy_setopt_string(handle, CURLOPT_CAINFO, caBundle) }
-        if let clientCertificate, let clientKey {
-            liaison_easy_setopt_string(handle, CURLOPT_SSLCERT, clientCertificate)
-            liaison_easy_setopt_string(handle, CURLOPT_SSLKEY, clientKey)
-        }
+        box.list = CurlRequest.headers(request.headers)
+        CurlRequest.configure(
+            handle, url: request.url, method: request.method, body: request.body, headers: box.list, timeoutSeconds: 30,
+            caBundle: caBundle, clientCertificate: clientCertificate, clientKey: clientKey)
         let context = Unmanaged.passRetained(box).toOpaque()
         liaison_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
         liaison_easy_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
