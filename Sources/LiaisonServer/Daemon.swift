@@ -49,7 +49,7 @@ public struct Daemon {
         let metrics = ExchangeMetrics()
         let state = DaemonState()
         let committer = GroupCommitter(
-            store: store, router: router, logger: logger, onHealth: { state.storeHealth($0) }, onCommit: { _ in engine.wake() })
+            store: store, router: router, logger: logger, onHealth: { state.storeHealth($0) }, onCommit: { engine.wake() })
         let server = ExchangeServer(
             config: config, committer: committer, queue: queue, queueOperator: QueueOperator(pool: store.pool),
             authenticator: Authenticator(parties: config.parties),

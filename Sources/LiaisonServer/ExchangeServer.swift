@@ -103,22 +103,20 @@ struct ExchangeServer: Sendable {
     /// `GET /v1/messages/{id}`: for the sender or a recipient only; anyone else is told it does not exist.
     private func lookUp(_ id: String, context: ExchangeContext) throws -> Response {
         let party = context.party!
-        let found = try queueOperator.pool.read { db -> (Row, [Row])? in
-            guard let message = try Row.fetchOne(
-                db, sql: "SELECT seq, id, type, sender, received_at, decision, answer, origin FROM message WHERE id = ?",
-                arguments: [id])
-            else { return nil }
-            let copies = try Row.fetchAll(
-                db, sql: "SELECT seq, id, address, party, state, attempts FROM copy WHERE message_seq = ? ORDER BY seq",
-                arguments: [message["seq"] as Int64])
-            return (message, copies)
+        let message = try queueOperator.pool.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT id, type, sender, received_at, json_extract(answer, '$.decision') AS decision
+                    FROM message WHERE id = ?
+                    """, arguments: [id])
         }
-        guard let (message, copies) = found,
-            (message["sender"] as String) == party || copies.contains(where: { ($0["party"] as String) == party })
+        let details = message == nil ? [] : try queueOperator.show(id)
+        guard let message,
+            (message["sender"] as String) == party || details.contains(where: { Address($0.copy.inbox)?.party == party })
         else {
             return problem(Refusal(.notFound, "no message \(id) that this party sent or received"))
         }
-        let details = try queueOperator.show(id)
         let routes: [JSONValue] = details.map { detail in
             .object([
                 "copyId": .string(detail.copy.id), "address": .string(detail.copy.inbox), "state": .string(detail.copy.state),

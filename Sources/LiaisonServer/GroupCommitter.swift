@@ -25,14 +25,15 @@ final class GroupCommitter: Sendable {
     private let store: SQLiteCaseStore
     private let router: Router
     private let maximumBatch: Int
-    private let onCommit: @Sendable (_ accepted: Int) -> Void
+    /// Called after a commit that stored something to deliver.
+    private let onCommit: @Sendable () -> Void
     private let onHealth: @Sendable (_ storeWritable: Bool) -> Void
     private let logger: Logger
 
     init(
         store: SQLiteCaseStore, router: Router, maximumBatch: Int = 512, logger: Logger,
         onHealth: @escaping @Sendable (_ storeWritable: Bool) -> Void,
-        onCommit: @escaping @Sendable (_ accepted: Int) -> Void
+        onCommit: @escaping @Sendable () -> Void
     ) {
         self.onHealth = onHealth
         self.store = store
@@ -99,12 +100,13 @@ final class GroupCommitter: Sendable {
             return
         }
         onHealth(true)
-        var accepted = 0
+        var toDeliver = false
         for (job, result) in zip(jobs, results) {
-            if case .success(let answer) = result, answer.status == 202, !answer.replayed { accepted += 1 }
-            if case .success(let answer) = result, !answer.emitted.isEmpty { accepted += 1 }
+            if case .success(let answer) = result, (answer.status == 202 && !answer.replayed) || !answer.emitted.isEmpty {
+                toDeliver = true
+            }
             job.continuation.resume(with: result)
         }
-        if accepted > 0 { onCommit(accepted) }
+        if toDeliver { onCommit() }
     }
 }

@@ -16,7 +16,7 @@ public struct QueuedCopy: Sendable {
     public let type: String
     /// The envelope (or generated message) as stored.
     public let envelope: String
-    /// The decision, for accepted messages.
+    /// The decision, for accepted messages (read from the stored answer).
     public let decision: String?
 
     /// The JSON body delivered: the envelope plus `deliveredTo` and the `decision`.
@@ -70,7 +70,7 @@ public struct DeliveryQueue: Sendable {
 
     private static let copyColumns = """
         c.seq, c.id, c.address, c.person_key, c.state, c.attempts, c.created_at,
-        m.id AS message_id, m.type, m.envelope, m.decision
+        m.id AS message_id, m.type, m.envelope, json_extract(m.answer, '$.decision') AS decision
         """
 
     private static func copy(_ row: Row) -> QueuedCopy {

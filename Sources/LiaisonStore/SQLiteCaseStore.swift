@@ -101,13 +101,13 @@ struct SQLiteTransaction: CaseStoreTransaction {
     func recordAccepted(_ message: AcceptedMessage) throws {
         let envelope = message.envelope
         try db.cachedStatement(sql: """
-                INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, decision, answer, status)
-                VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?)
+                INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, answer, status)
+                VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?)
                 """).execute(arguments: [
                 // The stored envelope is the canonical content that resubmissions are compared with.
                 envelope.id, envelope.type.rawValue, envelope.from, envelope.nino.personKey,
                 message.receivedAt.timeIntervalSince1970, message.answer.content,
-                message.decision.json.canonicalText, message.answer.response.canonicalText, message.answer.status,
+                message.answer.response.canonicalText, message.answer.status,
             ])
         let messageSeq = db.lastInsertedRowID
         for address in message.routes {
@@ -117,8 +117,8 @@ struct SQLiteTransaction: CaseStoreTransaction {
 
     func recordGenerated(_ message: GeneratedMessage, personKey: String?, cause: String) throws {
         try db.cachedStatement(sql: """
-                INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, decision, answer, status)
-                VALUES (?, ?, ?, ?, ?, 'generated', ?, NULL, NULL, NULL)
+                INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, answer, status)
+                VALUES (?, ?, ?, ?, ?, 'generated', ?, NULL, NULL)
                 """).execute(arguments: [
                 message.id, message.type.rawValue, Router.routerPartyID, personKey, message.sentAt.timeIntervalSince1970,
                 message.json.canonicalText,

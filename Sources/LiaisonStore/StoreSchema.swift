@@ -17,7 +17,6 @@ enum StoreSchema {
                         received_at REAL NOT NULL,
                         origin TEXT NOT NULL CHECK (origin IN ('submitted', 'generated')),
                         envelope TEXT NOT NULL,  -- canonical JSON: what is delivered and compared on resubmission
-                        decision TEXT,
                         answer TEXT,
                         status INTEGER
                     );

@@ -82,7 +82,7 @@ import Testing
         let state = DaemonState()
         let committer = GroupCommitter(
             store: store, router: try makeRouter(), logger: Logger(label: "test"), onHealth: { state.storeHealth($0) },
-            onCommit: { _ in })
+            onCommit: {})
         await #expect(throws: (any Error).self) {
             _ = try await committer.submit(largeReferral(), from: "jcp-leeds", at: Timestamp.parse("2026-01-12T09:00:00Z")!)
         }
@@ -106,7 +106,7 @@ import Testing
         let commits = Atomic<Int>(0)
         let committer = GroupCommitter(
             store: store, router: try makeRouter(), logger: Logger(label: "test"), onHealth: { _ in },
-            onCommit: { _ in commits.add(1, ordering: .relaxed) })
+            onCommit: { commits.add(1, ordering: .relaxed) })
         let at = Timestamp.parse("2024-12-02T09:00:00Z")!
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for n in 0..<400 {

@@ -39,11 +39,10 @@ public struct StoredAnswer: Sendable, Equatable {
     }
 }
 
-/// An accepted message, ready to store.
+/// An accepted message, ready to store. Its decision is in `answer`.
 public struct AcceptedMessage: Sendable {
     public let envelope: Envelope
     public let receivedAt: Date
-    public let decision: Decision
     public let routes: [Address]
     public let answer: StoredAnswer
 }

@@ -66,9 +66,10 @@ public struct Router: Sendable {
         } catch {
             envelope = .failure(Refusal(.invalidMessage, "\(error)"))
         }
+        // A valid envelope already holds the document with `from` filled in; build it only otherwise.
+        let withSender = (try? envelope.get().json) ?? EnvelopeReader.withSender(document, sender: sender)
         return Prepared(
-            sender: sender, document: .success(document),
-            content: EnvelopeReader.withSender(document, sender: sender).canonicalText, envelope: envelope)
+            sender: sender, document: .success(document), content: withSender.canonicalText, envelope: envelope)
     }
 
     /// Submits `body` from `sender`, received at `now`, inside the store transaction `store`.
@@ -148,7 +149,7 @@ public struct Router: Sendable {
             try store.save(ruling.person)
             try store.recordAccepted(
                 AcceptedMessage(
-                    envelope: envelope, receivedAt: now, decision: ruling.decision, routes: ruling.routes, answer: stored))
+                    envelope: envelope, receivedAt: now, routes: ruling.routes, answer: stored))
             for message in emitted + fired {
                 try store.recordGenerated(message, personKey: ruling.person.key, cause: "timer")
             }
