@@ -22,7 +22,6 @@ import Testing
 
     @Test func anExpiredCopyCanBeReplayed() {
         #expect(CopyState.expired.canMove(to: .queued))
-        #expect(!CopyState.expired.isUndelivered)
-        #expect(CopyState.held.isUndelivered)
+        #expect(!CopyState.expired.canMove(to: .inFlight))
     }
 }

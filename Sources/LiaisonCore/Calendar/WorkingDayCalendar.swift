@@ -41,11 +41,6 @@ public struct WorkingDayCalendar: Sendable {
         return current
     }
 
-    /// The first working day after `date`.
-    public func firstWorkingDay(after date: LocalDate) throws -> LocalDate {
-        try adding(workingDays: 1, to: date)
-    }
-
     private func check(_ date: LocalDate) throws {
         guard years.contains(date.year) else { throw CalendarError.outsideData(date: date, region: region, years: years) }
     }
@@ -54,14 +49,11 @@ public struct WorkingDayCalendar: Sendable {
 /// A working-day question the calendar data cannot answer.
 public enum CalendarError: Error, Sendable, Equatable, CustomStringConvertible {
     case outsideData(date: LocalDate, region: CalendarRegion, years: ClosedRange<Int>)
-    case noData(region: CalendarRegion)
 
     public var description: String {
         switch self {
         case .outsideData(let date, let region, let years):
             "\(date) is outside the \(region.rawValue) bank-holiday data (\(years.lowerBound)–\(years.upperBound))"
-        case .noData(let region):
-            "no bank-holiday data for \(region.rawValue)"
         }
     }
 }

@@ -30,9 +30,6 @@ public enum CopyState: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// Copies in these states still wait to be delivered.
-    public var isUndelivered: Bool { self == .queued || self == .inFlight || self == .deferred || self == .held }
-
     /// The states a copy may be in before an operator action moves it to `target`.
     public static func sources(of target: CopyState) -> [CopyState] {
         allCases.filter { $0.canMove(to: target) }

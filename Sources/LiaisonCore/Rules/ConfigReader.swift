@@ -76,15 +76,6 @@ public struct ConfigReader {
         return text
     }
 
-    /// A Boolean.
-    public mutating func bool(_ name: String) throws -> Bool {
-        let raw = try value(name)
-        guard let flag = raw.boolValue else {
-            throw ConfigError(key: key(name), problem: "must be true or false, not \(raw.kindName)")
-        }
-        return flag
-    }
-
     /// A list of non-empty strings.
     public mutating func strings(_ name: String) throws -> [String] {
         let raw = try value(name)
