@@ -112,7 +112,7 @@ extension DaemonConfig {
             throw ConfigProblems(problems: collector.problems)
         }
 
-        var listen = collector.attempt { root.has("listen") ? try root.section("listen") : root.optionalValue("listen").map { _ in nil } ?? nil }
+        var listen = collector.attempt { try root.optionalSection("listen") }
         let host = collector.attempt { try listen?.optionalString("host") } ?? "127.0.0.1"
         let port = collector.attempt { try listen?.optionalInteger("port", in: 0...65535) } ?? 8443
         collector.attempt { try listen?.rejectUnknownKeys() }
@@ -124,29 +124,22 @@ extension DaemonConfig {
         let holidaysPath = path(
             collector.attempt { root.has("holidays") ? try root.string("holidays") : nil } ?? RuleFiles.holidaysFileName)
 
-        var serverCertificate: String?
-        var serverKey: String?
-        var clientCA: String?
-        if root.has("tls") {
-            var tls = collector.attempt { try root.section("tls") }
-            serverCertificate = collector.attempt { tls?.has("certificate") == true ? path(try tls!.string("certificate")) : nil }
-            serverKey = collector.attempt { tls?.has("key") == true ? path(try tls!.string("key")) : nil }
-            clientCA = collector.attempt { tls?.has("clientCA") == true ? path(try tls!.string("clientCA")) : nil }
-            if (serverCertificate == nil) != (serverKey == nil) {
-                collector.problems.append(ConfigError(key: "tls", problem: "certificate and key go together"))
-            }
-            collector.attempt { try tls?.rejectUnknownKeys() }
-        } else {
-            _ = root.optionalValue("tls")
+        var tls = collector.attempt { try root.optionalSection("tls") }
+        let serverCertificate = collector.attempt { try tls?.optionalString("certificate").map(path) }
+        let serverKey = collector.attempt { try tls?.optionalString("key").map(path) }
+        let clientCA = collector.attempt { try tls?.optionalString("clientCA").map(path) }
+        if (serverCertificate == nil) != (serverKey == nil) {
+            collector.problems.append(ConfigError(key: "tls", problem: "certificate and key go together"))
         }
+        collector.attempt { try tls?.rejectUnknownKeys() }
 
-        var limits = collector.attempt { root.has("limits") ? try root.section("limits") : root.optionalValue("limits").map { _ in nil } ?? nil }
+        var limits = collector.attempt { try root.optionalSection("limits") }
         let maxBodyBytes = collector.attempt { try limits?.optionalInteger("maxBodyBytes", in: 1024...(64 << 20)) } ?? 262_144
         let rate = Double(collector.attempt { try limits?.optionalInteger("requestsPerSecondPerParty", in: 1...10_000_000) } ?? 50_000)
         let burst = Double(collector.attempt { try limits?.optionalInteger("burstPerParty", in: 1...10_000_000) } ?? 100_000)
         collector.attempt { try limits?.rejectUnknownKeys() }
 
-        var deliverySection = collector.attempt { root.has("delivery") ? try root.section("delivery") : root.optionalValue("delivery").map { _ in nil } ?? nil }
+        var deliverySection = collector.attempt { try root.optionalSection("delivery") }
         var delivery = Delivery(
             retrySchedule: [10, 30, 120, 600, 1800, 3600], jitter: 0.2, lifetimeSeconds: 5 * 86_400,
             pullLeaseSeconds: 300, drainSeconds: 10)
@@ -237,8 +230,7 @@ extension DaemonConfig {
         for (index, token) in tokens.enumerated() where token.utf8.count < 16 {
             collector.problems.append(ConfigError(key: "\(reader.key("tokens"))[\(index)]", problem: "is shorter than 16 characters"))
         }
-        let certificateName = reader.has("certificateName") ? collector.attempt { try reader.string("certificateName") } : nil
-        _ = reader.optionalValue("certificateName")
+        let certificateName = collector.attempt { try reader.optionalString("certificateName") }
         if tokens.isEmpty, certificateName == nil {
             collector.problems.append(ConfigError(key: key, problem: "needs tokens or a certificateName to authenticate"))
         }
@@ -284,7 +276,7 @@ extension DaemonConfig {
             collector.problems.append(ConfigError(key: reader.key("secrets"), problem: "needs at least one signing secret"))
         }
         func optionalPath(_ name: String) -> String? {
-            reader.has(name) ? collector.attempt { path(try reader.string(name)) } : { _ = reader.optionalValue(name); return nil }()
+            collector.attempt { try reader.optionalString(name).map(path) }
         }
         let certificate = optionalPath("clientCertificate")
         let key = optionalPath("clientKey")
@@ -292,13 +284,11 @@ extension DaemonConfig {
             collector.problems.append(ConfigError(key: reader.key("clientKey"), problem: "clientCertificate and clientKey go together"))
         }
         let caBundle = optionalPath("caBundle")
-        let concurrency = reader.has("concurrency") ? (collector.attempt { try reader.integer("concurrency", in: 1...1024) } ?? 8) : 8
-        _ = reader.optionalValue("concurrency")
+        let concurrency = collector.attempt { try reader.optionalInteger("concurrency", in: 1...1024) } ?? 8
         var timeout = 30.0
-        if reader.has("timeout"), let text = collector.attempt({ try reader.string("timeout") }) {
+        if let text = collector.attempt({ try reader.optionalString("timeout") }) {
             timeout = collector.attempt { try duration(text, key: reader.key("timeout")) } ?? timeout
         }
-        _ = reader.optionalValue("timeout")
         try reader.rejectUnknownKeys()
         return PushEndpoint(
             url: url, secrets: secrets, clientCertificate: certificate, clientKey: key, caBundle: caBundle,

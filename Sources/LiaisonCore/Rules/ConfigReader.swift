@@ -90,6 +90,15 @@ public struct ConfigReader {
         }
     }
 
+    /// A nested mapping, or nil when the key is absent.
+    public mutating func optionalSection(_ name: String) throws -> ConfigReader? {
+        guard has(name) else {
+            consumed.insert(name)
+            return nil
+        }
+        return try section(name)
+    }
+
     /// A nested mapping.
     public mutating func section(_ name: String) throws -> ConfigReader {
         try ConfigReader(try value(name), path: key(name))
