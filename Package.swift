@@ -64,6 +64,8 @@ let package = Package(
             name: "LiaisonLoad",
             dependencies: [
                 "CCurl", "LiaisonCore", "LiaisonDelivery", "LiaisonServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -88,14 +88,15 @@ let headers = ["Authorization: Bearer \(token)", "Content-Type: application/json
 print("liaison-bench: daemon \(daemon.binary.path), pid \(daemon.processID ?? 0), \(connections) connections")
 
 // 1. Accepted messages/s.
+let load = try LoadClient(port: port, caBundle: caBundle)
+func posts(_ bodies: [[UInt8]]) -> [[UInt8]] { bodies.map { load.post(path: "/v1/messages", headers: headers, body: $0) } }
 do {
-    let client = HTTPSClient(caBundle: caBundle, connections: connections)
-    let warmup = (0..<1000).map { HTTPSRequest(url: url, headers: headers, body: referral(900_000 + $0, to: "cwp-b")) }
-    _ = client.perform(warmup, concurrency: connections)
-    let requests = (0..<acceptCount).map { HTTPSRequest(url: url, headers: headers, body: referral($0, to: "cwp-b")) }
-    let bytes = requests.map { $0.body!.count }.reduce(0, +) / max(1, requests.count)
+    _ = try await load.run(posts((0..<1000).map { referral(900_000 + $0, to: "cwp-b") }), connections: connections)
+    let bodies = (0..<acceptCount).map { referral($0, to: "cwp-b") }
+    let bytes = bodies.map(\.count).reduce(0, +) / max(1, bodies.count)
+    let requests = posts(bodies)
     let started = Date()
-    let results = client.perform(requests, concurrency: connections)
+    let results = try await load.run(requests, connections: connections)
     let elapsed = Date().timeIntervalSince(started)
     let accepted = results.filter { $0.status == 202 }.count
     let latencies = results.map(\.latency).sorted()
@@ -113,9 +114,9 @@ do {
     sink.respond { number in number == 1 ? .init(status: 503, retryAfter: pause) : .init(status: 200) }
     _ = client.perform(HTTPSRequest(url: url, headers: headers, body: referral(1_999_999, to: "cwp-a")))
     while sink.count < 1 { try await Task.sleep(for: .milliseconds(5)) }
-    let requests = (0..<relayCount).map { HTTPSRequest(url: url, headers: headers, body: referral(1_000_000 + $0, to: "cwp-a")) }
+    let requests = posts((0..<relayCount).map { referral(1_000_000 + $0, to: "cwp-a") })
     let acceptStarted = Date()
-    let accepted = client.perform(requests, concurrency: connections).filter { $0.status == 202 }.count
+    let accepted = try await load.run(requests, connections: connections).filter { $0.status == 202 }.count
     let acceptSeconds = Date().timeIntervalSince(acceptStarted)
     while sink.count < 2 { try await Task.sleep(for: .milliseconds(2)) }
     let drainStarted = Date()

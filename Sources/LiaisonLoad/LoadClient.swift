@@ -1,0 +1,159 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// A lean HTTPS load generator for the benchmark: keeps `connections` keep-alive TLS connections to one
+/// server and sends pre-encoded HTTP/1.1 requests, one in flight per connection, recording each response's
+/// status and latency. It costs far less per request than a general client, so that on a small machine the
+/// figures measure the daemon rather than the load generator.
+public final class LoadClient: Sendable {
+    /// One response: its HTTP status (0 when the connection failed) and seconds from write to last byte.
+    public struct Outcome: Sendable {
+        public var status: Int
+        public var latency: Double
+    }
+
+    private let host: String
+    private let port: Int
+    private let sslContext: NIOSSLContext
+    private let group: MultiThreadedEventLoopGroup
+
+    /// - Parameters:
+    ///   - caBundle: the PEM file of the CA that signed the server's certificate.
+    ///   - threads: event loop threads; one is enough for tens of thousands of requests per second.
+    public init(host: String = "127.0.0.1", port: Int, caBundle: String, threads: Int = 1) throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(caBundle)
+        tls.minimumTLSVersion = .tlsv12
+        self.host = host
+        self.port = port
+        sslContext = try NIOSSLContext(configuration: tls)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    }
+
+    deinit { try? group.syncShutdownGracefully() }
+
+    /// The bytes of one HTTP/1.1 POST with a JSON body.
+    public func post(path: String, headers: [String], body: [UInt8]) -> [UInt8] {
+        var head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
+        for header in headers { head += header + "\r\n" }
+        head += "Content-Length: \(body.count)\r\n\r\n"
+        return Array(head.utf8) + body
+    }
+
+    /// Sends every request over `connections` connections, each taking the next unsent request as soon as its
+    /// previous response is complete. Outcomes are in request order.
+    public func run(_ requests: [[UInt8]], connections: Int) async throws -> [Outcome] {
+        let shared = Shared(requests: requests)
+        let count = min(connections, requests.count)
+        var closed: [EventLoopFuture<Void>] = []
+        for _ in 0..<count {
+            let channel = try await ClientBootstrap(group: group)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { [sslContext] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let tls = try NIOSSLClientHandler(context: sslContext, serverHostname: nil)
+                        try channel.pipeline.syncOperations.addHandler(tls)
+                        try channel.pipeline.syncOperations.addHandler(Connection(shared: shared))
+                    }
+                }
+                .connect(host: host, port: port).get()
+            closed.append(channel.closeFuture)
+        }
+        for future in closed { try await future.get() }
+        return shared.outcomes.withLock { $0 }
+    }
+
+    /// What the connections share: the next request to send and the outcomes so far.
+    final class Shared: Sendable {
+        let requests: [[UInt8]]
+        let next = Atomic<Int>(0)
+        let outcomes: Mutex<[Outcome]>
+
+        init(requests: [[UInt8]]) {
+            self.requests = requests
+            outcomes = Mutex(Array(repeating: Outcome(status: 0, latency: 0), count: requests.count))
+        }
+
+        /// The index of the next request to send, or nil when all are taken.
+        func take() -> Int? {
+            let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            return index < requests.count ? index : nil
+        }
+    }
+
+    /// One connection: writes a request, parses its response (status line, headers, Content-Length body),
+    /// then writes the next; closes when there is nothing left to send.
+    final class Connection: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+
+        private let shared: Shared
+        private var buffer = ByteBuffer()
+        private var current: Int?
+        private var started: ContinuousClock.Instant = .now
+
+        init(shared: Shared) { self.shared = shared }
+
+        func channelActive(context: ChannelHandlerContext) {
+            sendNext(context: context)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var incoming = unwrapInboundIn(data)
+            buffer.writeBuffer(&incoming)
+            while let status = takeResponse(context: context) {
+                if let index = current {
+                    let latency = started.duration(to: .now)
+                    let seconds = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
+                    shared.outcomes.withLock { $0[index] = Outcome(status: status, latency: seconds) }
+                    current = nil
+                }
+                sendNext(context: context)
+            }
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            context.close(promise: nil)
+        }
+
+        private func sendNext(context: ChannelHandlerContext) {
+            guard let index = shared.take() else {
+                context.close(promise: nil)
+                return
+            }
+            current = index
+            started = .now
+            var out = context.channel.allocator.buffer(capacity: shared.requests[index].count)
+            out.writeBytes(shared.requests[index])
+            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        }
+
+        /// Removes one complete response from the buffer and returns its status, or nil if incomplete.
+        private func takeResponse(context: ChannelHandlerContext) -> Int? {
+            let view = buffer.readableBytesView
+            guard let end = view.firstRange(of: [13, 10, 13, 10]) else { return nil }
+            let headLength = end.upperBound - view.startIndex
+            let head = String(decoding: view[view.startIndex..<end.lowerBound], as: UTF8.self)
+            let lines = head.split(separator: "\r\n")
+            guard let statusLine = lines.first, statusLine.count >= 12,
+                let status = Int(statusLine.dropFirst(9).prefix(3))
+            else {
+                // Not HTTP: give up on this connection; its request keeps status 0.
+                buffer.clear()
+                context.close(promise: nil)
+                return nil
+            }
+            var length = 0
+            for line in lines.dropFirst() where line.lowercased().hasPrefix("content-length:") {
+                length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+            }
+            guard buffer.readableBytes >= headLength + length else { return nil }
+            buffer.moveReaderIndex(forwardBy: headLength + length)
+            buffer.discardReadBytes()
+            return status
+        }
+    }
+}
