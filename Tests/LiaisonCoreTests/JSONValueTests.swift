@@ -12,6 +12,24 @@ import Testing
         #expect(value["e"] == .object([:]))
     }
 
+    @Test func invalidUTF8IsRefusedNotRepaired() throws {
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse([0x22, 0xFF, 0x22] as [UInt8]) }
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse([0x7B, 0x22, 0xC3, 0x22, 0x3A, 0x31, 0x7D] as [UInt8]) }
+        #expect(try JSONValue.parse(Array("\"caf\u{e9}\"".utf8)) == .string("caf\u{e9}"))
+    }
+
+    @Test func randomUUIDsAreVersion4AndDistinct() {
+        let ids = (0..<1000).map { _ in RandomUUID.make() }
+        #expect(Set(ids).count == 1000)
+        for id in ids.prefix(50) {
+            #expect(UUID(uuidString: id) != nil)
+            #expect(id == id.lowercased())
+            let characters = Array(id)
+            #expect(characters[14] == "4")
+            #expect("89ab".contains(characters[19]))
+        }
+    }
+
     @Test func booleansAreNotNumbers() throws {
         let value = try JSONValue.parse(#"{"t": true, "one": 1}"#)
         #expect(value["t"]?.boolValue == true)

@@ -24,7 +24,12 @@ struct JSONParser {
     }
 
     private mutating func skipWhiteSpace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
     private mutating func parseValue() throws -> JSONValue {
@@ -125,6 +130,12 @@ struct JSONParser {
         while true {
             guard index < bytes.count else { throw fail("unterminated string") }
             let byte = bytes[index]
+            if byte == UInt8(ascii: "\""), scalars.isEmpty {
+                // No escape in the string (the common case): the bytes are the string.
+                guard let text = String(validating: bytes[runStart..<index], as: UTF8.self) else { throw fail("invalid UTF-8") }
+                index += 1
+                return text
+            }
             if byte == UInt8(ascii: "\"") {
                 try flushRun(self, upTo: index)
                 index += 1

@@ -97,7 +97,12 @@ extension JSONValue {
     /// Parses JSON text strictly (RFC 8259): one value, no trailing data, objects with unique keys.
     /// - Throws: `JSONValue.ParseError` when the bytes are not one JSON value.
     public static func parse(_ data: Data) throws -> JSONValue {
-        var parser = JSONParser(bytes: [UInt8](data))
+        try parse([UInt8](data))
+    }
+
+    /// Parses JSON text from its UTF-8 bytes (invalid UTF-8 is refused, not repaired).
+    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        var parser = JSONParser(bytes: bytes)
         return try parser.parseDocument()
     }
 
@@ -155,8 +160,14 @@ extension JSONValue {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    private static func writeString(_ text: String, to out: inout [UInt8]) {
+    static func writeString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings need no escaping: copy them whole.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

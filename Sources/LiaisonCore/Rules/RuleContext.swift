@@ -11,7 +11,7 @@ public struct RuleContext: Sendable {
 
     public init(
         directory: PartyDirectory, rules: RuleSet, calendars: CalendarSet,
-        makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }
+        makeID: @escaping @Sendable () -> String = RandomUUID.make
     ) {
         self.directory = directory
         self.rules = rules
