@@ -36,6 +36,9 @@ public struct Daemon {
         for file in created { logger.notice("created \(file.path)") }
 
         let store = try SQLiteCaseStore(path: config.storePath)
+        let checkpointer = try Checkpointer(path: config.storePath)
+        checkpointer.start()
+        defer { checkpointer.stop() }
         let queue = DeliveryQueue(store: store)
         let now = Date().timeIntervalSince1970
         let endpoints = pushEndpoints()

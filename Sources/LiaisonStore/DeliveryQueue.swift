@@ -72,7 +72,7 @@ public struct DeliveryQueue: Sendable {
     }
 
     private static let copyColumns = """
-        c.seq, c.id, c.address, c.person_key, c.state, c.attempts, c.created_at,
+        c.seq, \(CopyID.sql) AS id, c.address, c.person_key, c.state, c.attempts, c.created_at,
         m.id AS message_id, m.type, m.envelope, json_extract(m.answer, '$.decision') AS decision
         """
 
@@ -168,13 +168,13 @@ public struct DeliveryQueue: Sendable {
         for copy in (queued + deferred).map(Self.copy).sorted(by: { $0.seq < $1.seq }) {
             guard claimed.count < claim.limit else { break }
             if let person = copy.personKey {
+                // Per-NINO order: an earlier queued copy of the claimant came first in this scan (and is in
+                // `taken`); earlier ones in flight, deferred or held are in copy_waiting.
                 guard !taken.contains(person) else { continue }
                 let earlier = try Bool.fetchOne(
                     db.cachedStatement(
-                        sql: """
-                            SELECT EXISTS (SELECT 1 FROM copy WHERE address = ? AND person_key = ? AND seq < ?
-                                           AND state IN ('queued', 'in-flight', 'deferred', 'held'))
-                            """), arguments: [claim.address, person, copy.seq]) ?? false
+                        sql: "SELECT EXISTS (SELECT 1 FROM copy_waiting WHERE address = ? AND person_key = ? AND seq < ?)"),
+                    arguments: [claim.address, person, copy.seq]) ?? false
                 taken.insert(person)
                 guard !earlier else { continue }
             }
@@ -237,8 +237,12 @@ public struct DeliveryQueue: Sendable {
         try pool.write { db in
             var done: [String] = []
             for id in ids {
-                guard let seq = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT seq FROM copy WHERE id = ? AND address = ? AND state = 'in-flight'"), arguments: [id, address])
+                let (messageID, copyAddress) = CopyID.parse(id)
+                guard copyAddress == address, let seq = try Int64.fetchOne(
+                    db.cachedStatement(sql: """
+                        SELECT c.seq FROM copy c JOIN message m ON m.seq = c.message_seq
+                        WHERE m.id = ? AND c.address = ? AND c.state = 'in-flight'
+                        """), arguments: [messageID, address])
                 else { continue }
                 if try move(db, CopyTransition(seq: seq, to: .delivered, at: now, reason: "acknowledged")) { done.append(id) }
             }

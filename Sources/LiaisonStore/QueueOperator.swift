@@ -168,7 +168,7 @@ public struct QueueOperator: Sendable {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT c.id, m.id AS message_id, m.type, c.address, c.state, c.attempts, c.created_at,
+                    SELECT \(CopyID.sql) AS id, m.id AS message_id, m.type, c.address, c.state, c.attempts, c.created_at,
                         c.next_attempt_at, c.last_error
                     FROM copy c JOIN message m ON m.seq = c.message_seq \(condition) ORDER BY c.seq LIMIT ?
                     """, arguments: StatementArguments(arguments)
@@ -187,15 +187,19 @@ public struct QueueOperator: Sendable {
     /// Every copy of a copy id or message id, with each change of state.
     public func show(_ id: String) throws -> [CopyDetail] {
         try pool.read { db in
+            let match = CopyID.condition(id)
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT c.seq, c.id, m.id AS message_id, m.type, c.address, c.state, c.attempts, c.created_at,
+                    SELECT c.seq, \(CopyID.sql) AS id, m.id AS message_id, m.type, c.address, c.state, c.attempts, c.created_at,
                         c.next_attempt_at, c.last_error, c.person_key
                     FROM copy c JOIN message m ON m.seq = c.message_seq
-                    WHERE c.id = ? OR m.id = ? ORDER BY c.seq
-                    """, arguments: [id, id])
+                    WHERE \(match.sql) ORDER BY c.seq
+                    """, arguments: StatementArguments(match.arguments))
             return try rows.map { row in
+                let accepted = CopyEvent(
+                    at: Timestamp.format(Date(timeIntervalSince1970: row["created_at"])), state: CopyState.queued.rawValue,
+                    reason: "accepted", httpStatus: nil, error: nil)
                 let events = try Row.fetchAll(
                     db, sql: "SELECT at, state, reason, http_status, error FROM copy_event WHERE copy_seq = ? ORDER BY seq",
                     arguments: [row["seq"] as Int64]
@@ -206,7 +210,7 @@ public struct QueueOperator: Sendable {
                 }
                 let personKey: String? = row["person_key"]
                 return CopyDetail(
-                    copy: Self.summary(row), maskedNINO: personKey.map { NINO.mask($0 + "?") }, events: events)
+                    copy: Self.summary(row), maskedNINO: personKey.map { NINO.mask($0 + "?") }, events: [accepted] + events)
             }
         }
     }
@@ -249,12 +253,13 @@ public struct QueueOperator: Sendable {
                     db, sql: "SELECT seq FROM copy WHERE \(column) = ? AND state IN (\(states))", arguments: [inbox])
             }
             for id in ids {
+                let match = CopyID.condition(id)
                 seqs += try Int64.fetchAll(
                     db,
                     sql: """
                         SELECT c.seq FROM copy c JOIN message m ON m.seq = c.message_seq
-                        WHERE (c.id = ? OR m.id = ?) AND c.state IN (\(states))
-                        """, arguments: [id, id])
+                        WHERE \(match.sql) AND c.state IN (\(states))
+                        """, arguments: StatementArguments(match.arguments))
             }
             var moved = 0
             for seq in Set(seqs).sorted() {

@@ -7,6 +7,9 @@ import LiaisonCore
 public final class SQLiteCaseStore: CaseStore {
     /// The database, for the queue and operator views built on the same file.
     public let pool: DatabasePool
+    /// The writer checkpoints the log itself only once it holds this many pages (64 MB at 4 KB pages):
+    /// normally `Checkpointer` does it on another thread long before.
+    public static let writerCheckpointPages = 16_384
 
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     /// - Throws: `StoreError.notDurable` when SQLite will not run with `synchronous=FULL`, or any SQLite error.
@@ -15,6 +18,14 @@ public final class SQLiteCaseStore: CaseStore {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(SQLiteCaseStore.writerCheckpointPages)")
+            // After a checkpoint lets the log start over, it is cut back to this size.
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+            // A shared commit holds thousands of dirty pages: a cache that holds them all keeps SQLite from
+            // spilling them into the log mid-transaction (and writing them again at commit), and savepoint
+            // journals stay in memory instead of temporary files.
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         // DatabasePool sets synchronous=NORMAL when it enables WAL; durability needs FULL on every connection.
@@ -63,11 +74,6 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
 /// One write transaction's view of the store.
 struct SQLiteTransaction: CaseStoreTransaction {
     let db: Database
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
 
     func acceptedMessage(id: String) throws -> StoredAnswer? {
         guard let row = try Row.fetchOne(
@@ -89,13 +95,23 @@ struct SQLiteTransaction: CaseStoreTransaction {
         }
     }
 
-    func save(_ person: PersonRecord) throws {
-        let record = String(decoding: try Self.encoder.encode(person), as: UTF8.self)
+    func save(_ person: PersonRecord, replacing previous: PersonRecord?) throws {
+        guard person != previous else { return }
+        let record = String(decoding: try RecordEncoder.encode(person), as: UTF8.self)
         try db.cachedStatement(sql: "INSERT INTO person (key, record) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET record = excluded.record").execute(arguments: [person.key, record])
-        try db.cachedStatement(sql: "DELETE FROM timer WHERE person_key = ?").execute(arguments: [person.key])
-        for timer in person.timers where timer.blocked == nil {
-            try db.cachedStatement(sql: "INSERT INTO timer (id, person_key, kind, fire_at) VALUES (?, ?, ?, ?)").execute(arguments: [timer.id, person.key, timer.kind.rawValue, timer.fireAt.timeIntervalSince1970])
+        // The timer index holds each claimant's distinct due times; only the difference is written.
+        let before = previous.map(Self.dueTimes) ?? []
+        let after = Self.dueTimes(person)
+        for fireAt in before.subtracting(after) {
+            try db.cachedStatement(sql: "DELETE FROM timer WHERE fire_at = ? AND person_key = ?").execute(arguments: [fireAt, person.key])
         }
+        for fireAt in after.subtracting(before) {
+            try db.cachedStatement(sql: "INSERT INTO timer (fire_at, person_key) VALUES (?, ?)").execute(arguments: [fireAt, person.key])
+        }
+    }
+
+    private static func dueTimes(_ person: PersonRecord) -> Set<Double> {
+        Set(person.timers.lazy.filter { $0.blocked == nil }.map(\.fireAt.timeIntervalSince1970))
     }
 
     func recordAccepted(_ message: AcceptedMessage) throws {
@@ -128,10 +144,10 @@ struct SQLiteTransaction: CaseStoreTransaction {
 
     private func insertCopy(messageSeq: Int64, address: Address, personKey: String?, at instant: Date) throws {
         try db.cachedStatement(sql: """
-                INSERT INTO copy (id, message_seq, address, party, person_key, state, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
+                INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
+                VALUES (?, ?, ?, ?, 'queued', ?, ?)
                 """).execute(arguments: [
-                "cp_" + UUID().uuidString.lowercased(), messageSeq, address.description, address.party, personKey,
+                messageSeq, address.description, address.party, personKey,
                 instant.timeIntervalSince1970, instant.timeIntervalSince1970,
             ])
     }
@@ -163,18 +179,22 @@ extension SQLiteCaseStore {
             var outputs: [Result<Output, any Error>] = []
             try db.inTransaction(.immediate) {
                 outputs.removeAll()
+                // Savepoint statements prepared once per connection, not once per item.
+                let begin = try db.cachedStatement(sql: "SAVEPOINT item")
+                let release = try db.cachedStatement(sql: "RELEASE SAVEPOINT item")
+                let rollback = try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT item")
                 for item in items {
+                    try begin.execute()
                     do {
-                        var output: Output?
-                        try db.inSavepoint {
-                            output = try work(item, SQLiteTransaction(db: db))
-                            return .commit
-                        }
-                        outputs.append(.success(output!))
+                        let output = try work(item, SQLiteTransaction(db: db))
+                        try release.execute()
+                        outputs.append(.success(output))
                     } catch {
                         // Some errors (full disk, I/O) make SQLite roll back the whole transaction; then
                         // nothing of the batch may be reported as stored.
                         guard db.isInsideTransaction else { throw error }
+                        try rollback.execute()
+                        try release.execute()
                         outputs.append(.failure(error))
                     }
                 }

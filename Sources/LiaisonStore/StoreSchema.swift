@@ -5,11 +5,12 @@ enum StoreSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            // Every accepted and generated message, in acceptance order (seq).
+            // Every accepted and generated message, in acceptance order (seq). Rows are never deleted, so a
+            // plain INTEGER PRIMARY KEY keeps growing without AUTOINCREMENT's extra bookkeeping per insert.
             try db.execute(
                 sql: """
                     CREATE TABLE message (
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        seq INTEGER PRIMARY KEY,
                         id TEXT NOT NULL UNIQUE,
                         type TEXT NOT NULL,
                         sender TEXT NOT NULL,
@@ -20,10 +21,10 @@ enum StoreSchema {
                         answer TEXT,
                         status INTEGER
                     );
-                    -- One routed copy per address: the unit of delivery.
+                    -- One routed copy per address: the unit of delivery. Its id is not stored: it is the
+                    -- message id and the address (CopyID), unique and stable even across a restored store.
                     CREATE TABLE copy (
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                        id TEXT NOT NULL UNIQUE,
+                        seq INTEGER PRIMARY KEY,
                         message_seq INTEGER NOT NULL REFERENCES message(seq),
                         address TEXT NOT NULL,
                         party TEXT NOT NULL,
@@ -37,11 +38,11 @@ enum StoreSchema {
                     );
                     CREATE INDEX copy_by_state ON copy(state, address, seq);
                     CREATE INDEX copy_by_address ON copy(address, seq);
-                    CREATE INDEX copy_by_person ON copy(address, person_key, seq);
                     CREATE INDEX copy_by_next_attempt ON copy(state, address, next_attempt_at);
-                    -- Every change of a copy's state, with its time, reason, HTTP status or curl error.
+                    -- Every change of a copy's state, with its time, reason, HTTP status or curl error. The
+                    -- first (queued on acceptance, at copy.created_at) is implied and not stored.
                     CREATE TABLE copy_event (
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        seq INTEGER PRIMARY KEY,
                         copy_seq INTEGER NOT NULL,
                         at REAL NOT NULL,
                         state TEXT NOT NULL,
@@ -63,7 +64,6 @@ enum StoreSchema {
                     CREATE TRIGGER copy_created AFTER INSERT ON copy BEGIN
                         INSERT INTO queue_count (address, state, n) VALUES (NEW.address, NEW.state, 1)
                             ON CONFLICT (address, state) DO UPDATE SET n = n + 1;
-                        INSERT INTO copy_event (copy_seq, at, state, reason) VALUES (NEW.seq, NEW.created_at, NEW.state, 'accepted');
                     END;
                     CREATE TRIGGER copy_moved AFTER UPDATE OF state ON copy WHEN OLD.state <> NEW.state BEGIN
                         UPDATE queue_count SET n = n - 1 WHERE address = OLD.address AND state = OLD.state;
@@ -76,18 +76,34 @@ enum StoreSchema {
                             ON CONFLICT (address, hour) DO UPDATE SET n = n + 1;
                     END;
                     CREATE INDEX copy_by_message ON copy(message_seq);
-                    CREATE TABLE person (key TEXT PRIMARY KEY, record TEXT NOT NULL);
+                    -- Copies a claimant's later copies to the same inbox must wait behind (per-NINO order):
+                    -- those in flight, deferred or held. Small, and untouched while deliveries succeed.
+                    CREATE TABLE copy_waiting (
+                        address TEXT NOT NULL, person_key TEXT NOT NULL, seq INTEGER NOT NULL,
+                        PRIMARY KEY (address, person_key, seq)
+                    ) WITHOUT ROWID;
+                    CREATE TRIGGER copy_waits AFTER UPDATE OF state ON copy
+                        WHEN NEW.person_key IS NOT NULL AND NEW.state IN ('in-flight', 'deferred', 'held')
+                            AND OLD.state NOT IN ('in-flight', 'deferred', 'held') BEGIN
+                        INSERT OR IGNORE INTO copy_waiting (address, person_key, seq) VALUES (NEW.address, NEW.person_key, NEW.seq);
+                    END;
+                    CREATE TRIGGER copy_stops_waiting AFTER UPDATE OF state ON copy
+                        WHEN OLD.person_key IS NOT NULL AND OLD.state IN ('in-flight', 'deferred', 'held')
+                            AND NEW.state NOT IN ('in-flight', 'deferred', 'held') BEGIN
+                        DELETE FROM copy_waiting WHERE address = OLD.address AND person_key = OLD.person_key AND seq = OLD.seq;
+                    END;
+                    -- One record per claimant, stored in the key's own B-tree (no separate rowid table).
+                    CREATE TABLE person (key TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
+                    -- When each claimant's unblocked timers fall due: an index over the timers kept in the
+                    -- person records, changed only when a record's due times change.
                     CREATE TABLE timer (
-                        id TEXT PRIMARY KEY,
+                        fire_at REAL NOT NULL,
                         person_key TEXT NOT NULL,
-                        kind TEXT NOT NULL,
-                        fire_at REAL NOT NULL
-                    );
-                    CREATE INDEX timer_by_due ON timer(fire_at);
-                    CREATE INDEX timer_by_person ON timer(person_key);
+                        PRIMARY KEY (fire_at, person_key)
+                    ) WITHOUT ROWID;
                     -- Refused messages: who, what and why, never the body.
                     CREATE TABLE refusal (
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        seq INTEGER PRIMARY KEY,
                         message_id TEXT,
                         sender TEXT NOT NULL,
                         type TEXT,

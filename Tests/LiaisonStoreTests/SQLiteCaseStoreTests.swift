@@ -49,6 +49,40 @@ private final class TemporaryStore {
         #expect(mode == "wal")
     }
 
+    @Test func theCheckpointerCopiesTheLogIntoTheDatabaseOnItsOwnConnection() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        for n in 1...20 {
+            let answer = try store.transaction {
+                try router.submit(referral(id: String(format: "00000000-0000-4000-8000-%012d", n), nino: String(format: "AB%06dC", n)), from: "jcp-leeds", at: at, in: $0)
+            }
+            #expect(answer.status == 202)
+        }
+        let checkpointer = try Checkpointer(path: temporary.path)
+        let first = try checkpointer.checkpoint()
+        #expect(first.log > 0)
+        #expect(first.copied == first.log)
+        // Readers still see everything, and the timer index holds each claimant's due times.
+        let people = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT person_key) FROM timer") }
+        #expect(people == 20)
+    }
+
+    @Test func theTimerIndexChangesOnlyWithTheDueTimes() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000001"), from: "jcp-leeds", at: at, in: $0) }
+        let before = try store.pool.read { db in try Double.fetchAll(db, sql: "SELECT fire_at FROM timer ORDER BY fire_at") }
+        #expect(!before.isEmpty)
+        // Firing everything due far in the future empties the index for the claimant.
+        let later = Timestamp.parse("2026-12-31T09:00:00Z")!
+        let fired = try store.transaction { try router.fireDueTimers(at: later, in: $0) }
+        #expect(!fired.isEmpty)
+        let dueNow = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer WHERE fire_at <= ?", arguments: [later.timeIntervalSince1970]) }
+        #expect(dueNow == 0)
+    }
+
     @Test func theRegistryAndItsTimersSurviveAReopenAndFireOnce() throws {
         let temporary = TemporaryStore()
         let at = Timestamp.parse("2024-12-02T09:00:00Z")!

@@ -14,7 +14,9 @@ public protocol CaseStoreTransaction {
     /// The claimant's record.
     func person(key: String) throws -> PersonRecord?
     /// Stores the claimant's record and re-indexes its timers.
-    func save(_ person: PersonRecord) throws
+    /// - Parameter previous: the record as read in this transaction (nil for a new claimant), so that only
+    ///   what changed is written.
+    func save(_ person: PersonRecord, replacing previous: PersonRecord?) throws
     /// Stores an accepted message with its answer and one routed copy per address.
     func recordAccepted(_ message: AcceptedMessage) throws
     /// Stores a message Liaison generated, with its one copy.

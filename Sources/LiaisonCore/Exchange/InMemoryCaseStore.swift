@@ -37,7 +37,7 @@ public final class InMemoryCaseStore: CaseStore {
 
         func acceptedMessage(id: String) throws -> StoredAnswer? { contents.answers[id] }
         func person(key: String) throws -> PersonRecord? { contents.people[key] }
-        func save(_ person: PersonRecord) throws { contents.people[person.key] = person }
+        func save(_ person: PersonRecord, replacing previous: PersonRecord?) throws { contents.people[person.key] = person }
 
         func recordAccepted(_ message: AcceptedMessage) throws {
             contents.answers[message.envelope.id] = message.answer

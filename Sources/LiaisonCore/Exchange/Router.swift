@@ -46,7 +46,7 @@ public struct Router: Sendable {
     /// Parses and validates a request body from `sender`.
     public func prepare(_ body: [UInt8], from sender: String) -> Prepared {
         do {
-            return prepare(try JSONValue.parse(String(decoding: body, as: UTF8.self)), from: sender)
+            return prepare(try JSONValue.parse(body), from: sender)
         } catch let error as JSONValue.ParseError {
             return Prepared(sender: sender, document: .failure(error), content: "", envelope: nil)
         } catch {
@@ -119,7 +119,8 @@ public struct Router: Sendable {
         }
         let content = prepared.content
 
-        var person = try store.person(key: envelope.nino.personKey)
+        let stored = try store.person(key: envelope.nino.personKey)
+        var person = stored
         var emitted: [GeneratedMessage] = []
         if var due = person {
             emitted += rules.fireDueTimers(&due, at: now)
@@ -128,7 +129,7 @@ public struct Router: Sendable {
 
         switch rules.decide(envelope, person: person, at: now) {
         case .refused(let refusal, let generated):
-            if let person, !emitted.isEmpty { try store.save(person) }
+            if let person, !emitted.isEmpty { try store.save(person, replacing: stored) }
             for message in emitted { try store.recordGenerated(message, personKey: envelope.nino.personKey, cause: "timer") }
             for message in generated { try store.recordGenerated(message, personKey: nil, cause: envelope.id) }
             var answer = try refuse(refusal, document: document, sender: sender, at: now, in: store)
@@ -144,12 +145,12 @@ public struct Router: Sendable {
                 "routedTo": .array(ruling.routes.map { .string($0.description) }),
                 "decision": ruling.decision.json,
             ])
-            let stored = StoredAnswer(content: content, status: 202, response: response)
             let fired = rules.fireDueTimers(&ruling.person, at: now)
-            try store.save(ruling.person)
+            try store.save(ruling.person, replacing: stored)
             try store.recordAccepted(
                 AcceptedMessage(
-                    envelope: envelope, receivedAt: now, routes: ruling.routes, answer: stored))
+                    envelope: envelope, receivedAt: now, routes: ruling.routes,
+                    answer: StoredAnswer(content: content, status: 202, response: response)))
             for message in emitted + fired {
                 try store.recordGenerated(message, personKey: ruling.person.key, cause: "timer")
             }
@@ -164,9 +165,10 @@ public struct Router: Sendable {
     public func fireDueTimers(at now: Date, in store: any CaseStoreTransaction) throws -> [GeneratedMessage] {
         var emitted: [GeneratedMessage] = []
         for key in try store.personKeysWithTimers(dueBy: now) {
-            guard var person = try store.person(key: key) else { continue }
+            guard let stored = try store.person(key: key) else { continue }
+            var person = stored
             let fired = rules.fireDueTimers(&person, at: now)
-            try store.save(person)
+            try store.save(person, replacing: stored)
             for message in fired { try store.recordGenerated(message, personKey: key, cause: "timer") }
             emitted += fired
         }
