@@ -28,7 +28,10 @@ struct Authenticator: Sendable {
     func party(forAuthorization header: String) -> String? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return partiesByToken[Self.digest(String(parts[1]).trimmingCharacters(in: .whitespaces))]
+        var token = parts[1]
+        while token.first == " " || token.first == "\t" { token.removeFirst() }
+        while token.last == " " || token.last == "\t" { token.removeLast() }
+        return partiesByToken[Self.digest(String(token))]
     }
 
     /// The party of a verified client certificate.

@@ -10,6 +10,11 @@ import Testing
 
 /// The daemon's parts driven directly, with an injected clock or a store that cannot write.
 @Suite struct ServerPartsTests {
+    @Test func logLinesCarryAUTCTimestampToTheMillisecond() {
+        #expect(LineLogHandler.timestamp(Date(timeIntervalSince1970: 1_795_000_000.123)) == "2026-11-18T11:06:40.123Z")
+        #expect(LineLogHandler.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+    }
+
     private func makeRouter() throws -> LiaisonCore.Router {
         let rules = try RuleFiles.loadRules(at: repository.appendingPathComponent("config/rules.yaml"))
         let calendars = try RuleFiles.loadCalendars(at: repository.appendingPathComponent("config/uk-bank-holidays.json"))
