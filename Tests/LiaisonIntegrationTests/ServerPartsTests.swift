@@ -10,9 +10,15 @@ import Testing
 
 /// The daemon's parts driven directly, with an injected clock or a store that cannot write.
 @Suite struct ServerPartsTests {
-    @Test func logLinesCarryAUTCTimestampToTheMillisecond() {
-        #expect(LineLogHandler.timestamp(Date(timeIntervalSince1970: 1_795_000_000.123)) == "2026-11-18T11:06:40.123Z")
-        #expect(LineLogHandler.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+    @Test func logLinesCarryTheTimeLevelMessageAndSortedMetadata() {
+        var handler = LineLogHandler(label: "liaison")
+        handler.metadata = ["sender": "jcp-leeds", "id": "x"]
+        let event = LogEvent(
+            level: .info, message: "accepted", metadata: ["nino": "AB12****C", "id": "m-1"], source: "LiaisonServer",
+            file: #fileID, function: #function, line: #line)
+        #expect(
+            handler.line(event, at: Date(timeIntervalSince1970: 1_795_000_000.123))
+                == "2026-11-18T11:06:40.123Z info liaison: accepted id=m-1 nino=AB12****C sender=jcp-leeds\n")
     }
 
     private func makeRouter() throws -> LiaisonCore.Router {
