@@ -93,7 +93,7 @@ public final class LoadClient: Sendable {
         private let shared: Shared
         private var buffer = ByteBuffer()
         private var current: Int?
-        private var started: ContinuousClock.Instant = .now
+        private var startedNanoseconds: UInt64 = 0
 
         init(shared: Shared) { self.shared = shared }
 
@@ -106,8 +106,7 @@ public final class LoadClient: Sendable {
             buffer.writeBuffer(&incoming)
             while let status = takeResponse(context: context) {
                 if let index = current {
-                    let latency = started.duration(to: .now)
-                    let seconds = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
+                    let seconds = Double(DispatchTime.now().uptimeNanoseconds - startedNanoseconds) / 1e9
                     shared.outcomes.withLock { $0[index] = Outcome(status: status, latency: seconds) }
                     current = nil
                 }
@@ -125,7 +124,7 @@ public final class LoadClient: Sendable {
                 return
             }
             current = index
-            started = .now
+            startedNanoseconds = DispatchTime.now().uptimeNanoseconds
             var out = context.channel.allocator.buffer(capacity: shared.requests[index].count)
             out.writeBytes(shared.requests[index])
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)

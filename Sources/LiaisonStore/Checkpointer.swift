@@ -9,13 +9,12 @@ import GRDB
 /// `SQLiteCaseStore.writerCheckpointPages`, in case this one falls behind or is not running.
 public final class Checkpointer: @unchecked Sendable {
     private let connection: DatabaseQueue
-    private let interval: Duration
+    private let interval: TimeInterval
     private let lock = NSCondition()
     private var stopped = false
-    private var thread: Thread?
 
     /// Opens a second connection to the store at `path` (already created and migrated by `SQLiteCaseStore`).
-    public init(path: String, interval: Duration = .milliseconds(100)) throws {
+    public init(path: String, interval: TimeInterval = 0.1) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         connection = try DatabaseQueue(path: path, configuration: configuration)
@@ -27,7 +26,6 @@ public final class Checkpointer: @unchecked Sendable {
     public func start() {
         let thread = Thread { [self] in loop() }
         thread.name = "liaison-checkpoint"
-        self.thread = thread
         thread.start()
     }
 
@@ -50,10 +48,9 @@ public final class Checkpointer: @unchecked Sendable {
     }
 
     private func loop() {
-        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         while true {
             lock.lock()
-            if !stopped { _ = lock.wait(until: Date().addingTimeInterval(seconds)) }
+            if !stopped { _ = lock.wait(until: Date().addingTimeInterval(interval)) }
             let done = stopped
             lock.unlock()
             // A busy or failed checkpoint is retried on the next round; the writer's backstop remains.

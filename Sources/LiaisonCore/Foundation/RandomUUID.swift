@@ -1,6 +1,8 @@
 /// Version 4 UUIDs in lower case, from the system's secure random source (`getrandom`). Foundation's
 /// `UUID()` opens, reads and closes `/dev/urandom` for each one on Linux; this is one call per half.
 public enum RandomUUID {
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
     public static func make() -> String {
         var generator = SystemRandomNumberGenerator()
         var high = generator.next() as UInt64
@@ -8,7 +10,6 @@ public enum RandomUUID {
         high = (high & ~0xF000) | 0x4000  // version 4
         low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // variant 10xx
         var text = [UInt8](repeating: 0, count: 36)
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var position = 0
         for nibble in 0..<32 {
             if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
