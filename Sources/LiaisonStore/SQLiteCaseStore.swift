@@ -37,6 +37,9 @@ public final class SQLiteCaseStore: CaseStore {
             guard mode?.lowercased() == "wal" else { throw StoreError.notWAL(mode: mode ?? "?") }
         }
         try StoreSchema.migrator.migrate(pool)
+        // Stores made by builds before the v1 schema settled (copies with a stored random id) cannot be read.
+        let preRelease = try pool.read { db in try db.columns(in: "copy").contains { $0.name == "id" } }
+        if preRelease { throw StoreError.incompatible("made by a pre-release build (copies with a stored id)") }
     }
 
     /// The `PRAGMA synchronous` level of the writer connection (2 = FULL).
@@ -61,12 +64,14 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case notDurable(synchronous: Int)
     case notWAL(mode: String)
     case corruptRecord(String)
+    case incompatible(String)
 
     public var description: String {
         switch self {
         case .notDurable(let level): "SQLite synchronous is \(level), not FULL (2): commits would not be durable"
         case .notWAL(let mode): "SQLite journal mode is \(mode), not WAL"
         case .corruptRecord(let what): "stored record cannot be read: \(what)"
+        case .incompatible(let why): "the store's layout is not this version's: \(why); move the file aside and start afresh"
         }
     }
 }

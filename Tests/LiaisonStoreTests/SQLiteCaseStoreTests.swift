@@ -49,6 +49,24 @@ private final class TemporaryStore {
         #expect(mode == "wal")
     }
 
+    @Test func aStoreFromAPreReleaseBuildIsRefusedNotMisread() throws {
+        let temporary = TemporaryStore()
+        let old = try DatabaseQueue(path: temporary.path)
+        try old.write { db in
+            try db.execute(sql: """
+                CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                INSERT INTO grdb_migrations VALUES ('v1');
+                CREATE TABLE copy (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE);
+                """)
+        }
+        try old.close()
+        #expect {
+            _ = try SQLiteCaseStore(path: temporary.path)
+        } throws: { error in
+            "\(error)".contains("pre-release build")
+        }
+    }
+
     @Test func theCheckpointerCopiesTheLogIntoTheDatabaseOnItsOwnConnection() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
