@@ -83,6 +83,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     /// Runs until graceful shutdown, then lets transfers in flight finish within the drain bound.
     public func run() async throws {
         let thread = Thread { [self] in
+            Thread.current.name = "liaison-delivery"
             loop()
             control.withLock { state in
                 state.finished = true
@@ -90,7 +91,6 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
                 state.waiter = nil
             }
         }
-        thread.name = "liaison-delivery"
         thread.start()
         await withGracefulShutdownHandler {
             await finished()
@@ -121,8 +121,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
 
     private func loop() {
         var lastClaim = 0.0
-        var lastSettle = 0.0
         var capacityFreed = false
+        // After the store refused a settle, wait before trying again rather than spin on it.
+        var settleAgainAt = 0.0
         while true {
             let now = Date().timeIntervalSince1970
             let (woken, stopping, deadline) = control.withLock { state in
@@ -133,13 +134,14 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
                 if let deadline, now >= deadline { abandonAll(now: now) }
                 if transfers.isEmpty { break }
             }
-            // Results are recorded and new copies claimed together, a few milliseconds' worth at a time:
-            // one transaction (one fsync) for many copies.
-            let claim = !stopping && (woken || now - lastClaim >= 0.1 || (capacityFreed && now - lastSettle >= 0.005))
-            let record = results.count >= 64 || (!results.isEmpty && now - lastSettle >= 0.005)
-            if claim || record || !inboxesToHold.isEmpty {
-                settle(now: now, claim: claim)
-                lastSettle = now
+            // Results are recorded and new copies claimed together in one transaction (one fsync), as soon
+            // as the last one is done: what finished while it ran makes the next batch, so batches grow
+            // with the load and a quiet inbox is not kept waiting.
+            let claim = !stopping && (woken || now - lastClaim >= 0.1 || capacityFreed)
+            let record = !results.isEmpty
+            let settleNow = now >= settleAgainAt && (claim || record || !inboxesToHold.isEmpty)
+            if settleNow {
+                if !settle(now: now, claim: claim) { settleAgainAt = now + 0.25 }
                 if claim {
                     lastClaim = now
                     capacityFreed = false
@@ -148,13 +150,16 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
             if collectCompletions(now: Date().timeIntervalSince1970) { capacityFreed = true }
-            curl_multi_poll(multi, nil, 0, capacityFreed || !results.isEmpty ? 5 : 50, nil)
+            let pending = (capacityFreed || !results.isEmpty) && Date().timeIntervalSince1970 >= settleAgainAt
+            curl_multi_poll(multi, nil, 0, pending ? 0 : 50, nil)
         }
         settle(now: Date().timeIntervalSince1970, claim: false)
     }
 
     /// Records what finished and, when asked, claims copies for every inbox with room, in one transaction.
-    private func settle(now: Double, claim: Bool) {
+    /// - Returns: false when the store could not record it (the results are kept for the next try).
+    @discardableResult
+    private func settle(now: Double, claim: Bool) -> Bool {
         var claims: [DeliveryQueue.ClaimRequest] = []
         if claim {
             for endpoint in endpoints {
@@ -166,7 +171,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             }
         }
         guard !claims.isEmpty || !results.isEmpty || !inboxErrors.isEmpty || !pauses.isEmpty || !inboxesToHold.isEmpty else {
-            return
+            return true
         }
         do {
             let claimed = try queue.settle(
@@ -178,16 +183,18 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             for endpoint in endpoints {
                 for copy in claimed[endpoint.address] ?? [] { start(copy, endpoint: endpoint, now: now) }
             }
+            return true
         } catch {
             // Kept in memory and tried again next turn; a crash here leaves the copies in flight, which a
             // restart sends again.
             logger.error("cannot record delivery results", metadata: ["error": "\(error)"])
+            return false
         }
     }
 
     private func start(_ copy: QueuedCopy, endpoint: InboxEndpoint, now: Double) {
         let handle = freeHandles.popLast() ?? curl_easy_init()!
-        let body = Array(copy.deliveryBody().utf8)
+        let body = copy.deliveryBody()
         let timestamp = Int(now)
         let headers = CurlRequest.headers([
             "Content-Type: application/json", "webhook-id: \(copy.id)", "webhook-timestamp: \(timestamp)",

@@ -41,9 +41,11 @@ final class GroupCommitter: Sendable {
         self.maximumBatch = maximumBatch
         self.logger = logger
         self.onCommit = onCommit
-        let thread = Thread { [self] in self.loop() }
-        thread.name = "liaison-commit"
-        thread.start()
+        // Named from inside: on Linux a name set before start() does not reach the kernel (ps, perf).
+        Thread { [self] in
+            Thread.current.name = "liaison-commit"
+            self.loop()
+        }.start()
     }
 
     /// Stores one submission and returns its answer once durable. Parsing and validation happen here, on

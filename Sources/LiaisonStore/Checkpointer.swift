@@ -24,9 +24,10 @@ public final class Checkpointer: @unchecked Sendable {
     }
 
     public func start() {
-        let thread = Thread { [self] in loop() }
-        thread.name = "liaison-checkpoint"
-        thread.start()
+        Thread { [self] in
+            Thread.current.name = "liaison-checkpoint"
+            loop()
+        }.start()
     }
 
     /// Stops after the checkpoint in progress, with one last one so the log is short for the next start.

@@ -22,12 +22,20 @@ public struct QueuedCopy: Sendable {
     /// The JSON body delivered: the envelope plus `deliveredTo` and the `decision`. The stored envelope is
     /// a JSON object written by Liaison, so the two fields are spliced in before its closing brace rather
     /// than parsing and re-writing it for every attempt.
-    public func deliveryBody() -> String {
-        guard envelope.hasSuffix("}"), envelope.count > 2 else { return envelope }
-        var body = String(envelope.dropLast())
-        body += ",\"deliveredTo\":" + JSONValue.string(address).canonicalText
-        if let decision { body += ",\"decision\":" + decision }
-        return body + "}"
+    public func deliveryBody() -> [UInt8] {
+        var body = Array(envelope.utf8)
+        guard body.count > 2, body.last == UInt8(ascii: "}") else { return body }
+        let address = JSONValue.string(address).canonicalText
+        body.reserveCapacity(body.count + address.utf8.count + (decision?.utf8.count ?? 0) + 32)
+        body.removeLast()
+        body.append(contentsOf: ",\"deliveredTo\":".utf8)
+        body.append(contentsOf: address.utf8)
+        if let decision {
+            body.append(contentsOf: ",\"decision\":".utf8)
+            body.append(contentsOf: decision.utf8)
+        }
+        body.append(UInt8(ascii: "}"))
+        return body
     }
 }
 
@@ -76,11 +84,12 @@ public struct DeliveryQueue: Sendable {
         m.id AS message_id, m.type, m.envelope, json_extract(m.answer, '$.decision') AS decision
         """
 
+    /// Reads a row of `copyColumns` by position (a lookup by name folds the case of every column name).
     private static func copy(_ row: Row) -> QueuedCopy {
         QueuedCopy(
-            seq: row["seq"], id: row["id"], address: row["address"], personKey: row["person_key"],
-            state: CopyState(rawValue: row["state"]) ?? .queued, attempts: row["attempts"], createdAt: row["created_at"],
-            messageID: row["message_id"], type: row["type"], envelope: row["envelope"], decision: row["decision"])
+            seq: row[0], id: row[1], address: row[2], personKey: row[3],
+            state: CopyState(rawValue: row[4]) ?? .queued, attempts: row[5], createdAt: row[6],
+            messageID: row[7], type: row[8], envelope: row[9], decision: row[10])
     }
 
     /// After a restart, copies left in flight go back to the queue: they may have been delivered, so the
@@ -101,7 +110,8 @@ public struct DeliveryQueue: Sendable {
     public struct ClaimRequest: Sendable {
         public let address: String
         public let limit: Int
-        /// Claimants with a copy already in flight to this address.
+        /// Claimants with a copy in flight to this address. The store does not track them for ordering
+        /// (copy_waiting holds only deferred and held copies), so this set must be complete.
         public let busy: Set<String>
 
         public init(address: String, limit: Int, busy: Set<String>) {
@@ -151,36 +161,43 @@ public struct DeliveryQueue: Sendable {
     }
 
     private func claimCopies(_ db: Database, _ claim: ClaimRequest, now: Double) throws -> [QueuedCopy] {
-        let queued = try Row.fetchAll(
+        // Candidates first, from the state index and without the message: a claimant's later copies are
+        // skipped, so a few more than the room are read, and only those claimed are read in full.
+        var candidates = try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT seq, person_key, attempts FROM copy WHERE state = 'queued' AND address = ? ORDER BY seq LIMIT ?"),
+            arguments: [claim.address, claim.limit * 4])
+        candidates += try Row.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
-                    WHERE c.state = 'queued' AND c.address = ? ORDER BY c.seq LIMIT ?
-                    """), arguments: [claim.address, claim.limit * 4])
-        let deferred = try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
-                    WHERE c.state = 'deferred' AND c.address = ? AND c.next_attempt_at <= ? ORDER BY c.seq LIMIT ?
+                    SELECT seq, person_key, attempts FROM copy
+                    WHERE state = 'deferred' AND address = ? AND next_attempt_at <= ? ORDER BY seq LIMIT ?
                     """), arguments: [claim.address, now, claim.limit * 4])
+        candidates.sort { ($0[0] as Int64) < ($1[0] as Int64) }
         var claimed: [QueuedCopy] = []
         var taken = claim.busy
-        for copy in (queued + deferred).map(Self.copy).sorted(by: { $0.seq < $1.seq }) {
+        for candidate in candidates {
             guard claimed.count < claim.limit else { break }
-            if let person = copy.personKey {
-                // Per-NINO order: an earlier queued copy of the claimant came first in this scan (and is in
-                // `taken`); earlier ones in flight, deferred or held are in copy_waiting.
+            let seq: Int64 = candidate[0]
+            let attempts: Int = candidate[2]
+            if let person: String = candidate[1] {
+                // Per-NINO order: an earlier queued copy of the claimant came first in this scan, and one in
+                // flight is in `busy` (both end up in `taken`); earlier deferred or held ones are in copy_waiting.
                 guard !taken.contains(person) else { continue }
                 let earlier = try Bool.fetchOne(
                     db.cachedStatement(
                         sql: "SELECT EXISTS (SELECT 1 FROM copy_waiting WHERE address = ? AND person_key = ? AND seq < ?)"),
-                    arguments: [claim.address, person, copy.seq]) ?? false
+                    arguments: [claim.address, person, seq]) ?? false
                 taken.insert(person)
                 guard !earlier else { continue }
             }
             // The move checks the state again: an operator may have held or expired it meanwhile.
-            if try move(db, CopyTransition(seq: copy.seq, to: .inFlight, at: now, reason: "attempt \(copy.attempts + 1)")) {
-                claimed.append(copy)
+            guard try move(db, CopyTransition(seq: seq, to: .inFlight, at: now, reason: "attempt \(attempts + 1)")) else { continue }
+            if let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq WHERE c.seq = ?"),
+                arguments: [seq])
+            {
+                claimed.append(Self.copy(row))
             }
         }
         return claimed

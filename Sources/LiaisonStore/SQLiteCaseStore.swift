@@ -36,10 +36,13 @@ public final class SQLiteCaseStore: CaseStore {
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode")
             guard mode?.lowercased() == "wal" else { throw StoreError.notWAL(mode: mode ?? "?") }
         }
-        try StoreSchema.migrator.migrate(pool)
-        // Stores made by builds before the v1 schema settled (copies with a stored random id) cannot be read.
-        let preRelease = try pool.read { db in try db.columns(in: "copy").contains { $0.name == "id" } }
+        // Stores made by builds before the v1 schema settled (copies with a stored random id) cannot be read
+        // or upgraded.
+        let preRelease = try pool.read { db in
+            try db.tableExists("copy") && db.columns(in: "copy").contains { $0.name == "id" }
+        }
         if preRelease { throw StoreError.incompatible("made by a pre-release build (copies with a stored id)") }
+        try StoreSchema.migrator.migrate(pool)
     }
 
     /// The `PRAGMA synchronous` level of the writer connection (2 = FULL).

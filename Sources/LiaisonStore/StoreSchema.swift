@@ -114,6 +114,35 @@ enum StoreSchema {
                     );
                     """)
         }
+        migrator.registerMigration("v2") { db in
+            // Cheaper state changes on the delivery path (measured: 76 to 42 µs per delivered copy, 33 to 18 µs
+            // per accepted copy). Only deferred copies have a next attempt worth indexing; queued, in-flight
+            // and delivered ones no longer touch that index.
+            try db.execute(
+                sql: """
+                    DROP INDEX copy_by_next_attempt;
+                    CREATE INDEX copy_by_next_attempt ON copy(address, next_attempt_at) WHERE state = 'deferred';
+                    """)
+            // Copies in flight leave copy_waiting: the deliverer keeps the claimants it has in flight in
+            // memory, records a finished attempt before it claims again, and a restart puts copies left in
+            // flight back in the queue. Deferred and held copies, which outlive an attempt, still wait there.
+            try db.execute(
+                sql: """
+                    DROP TRIGGER copy_waits;
+                    DROP TRIGGER copy_stops_waiting;
+                    CREATE TRIGGER copy_waits AFTER UPDATE OF state ON copy
+                        WHEN NEW.person_key IS NOT NULL AND NEW.state IN ('deferred', 'held')
+                            AND OLD.state NOT IN ('deferred', 'held') BEGIN
+                        INSERT OR IGNORE INTO copy_waiting (address, person_key, seq) VALUES (NEW.address, NEW.person_key, NEW.seq);
+                    END;
+                    CREATE TRIGGER copy_stops_waiting AFTER UPDATE OF state ON copy
+                        WHEN OLD.person_key IS NOT NULL AND OLD.state IN ('deferred', 'held')
+                            AND NEW.state NOT IN ('deferred', 'held') BEGIN
+                        DELETE FROM copy_waiting WHERE address = OLD.address AND person_key = OLD.person_key AND seq = OLD.seq;
+                    END;
+                    DELETE FROM copy_waiting WHERE seq IN (SELECT seq FROM copy WHERE state = 'in-flight');
+                    """)
+        }
         return migrator
     }
 }

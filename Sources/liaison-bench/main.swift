@@ -15,6 +15,12 @@ import LiaisonStore
 //    signature, from first submission to the last delivery;
 // 3. with N copies queued, the time of `liaison queue status` and the daemon's resident memory.
 
+/// Prints a figure as soon as it is known (stdout to a file is otherwise flushed only at exit).
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
+}
+
 func argument(_ name: String, _ fallback: Int) -> Int {
     let arguments = CommandLine.arguments
     guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1])
@@ -85,7 +91,7 @@ let port = try daemon.start()
 let url = "https://127.0.0.1:\(port)/v1/messages"
 let caBundle = daemon.folder.appendingPathComponent("data/tls/ca.pem").path
 let headers = ["Authorization: Bearer \(token)", "Content-Type: application/json"]
-print("liaison-bench: daemon \(daemon.binary.path), pid \(daemon.processID ?? 0), \(connections) connections")
+say("liaison-bench: daemon \(daemon.binary.path), pid \(daemon.processID ?? 0), \(connections) connections")
 
 // 1. Accepted messages/s.
 let load = try LoadClient(port: port, caBundle: caBundle)
@@ -100,7 +106,7 @@ do {
     let elapsed = Date().timeIntervalSince(started)
     let accepted = results.filter { $0.status == 202 }.count
     let latencies = results.map(\.latency).sorted()
-    print(String(
+    say(String(
         format: "accept: %d of %d messages (%d bytes each) accepted in %.2f s = %.0f accepted/s; ack latency p50 %.1f ms, p99 %.1f ms",
         accepted, acceptCount, bytes, elapsed, Double(accepted) / elapsed, percentile(latencies, 0.5) * 1000,
         percentile(latencies, 0.99) * 1000))
@@ -119,14 +125,15 @@ do {
     let accepted = try await load.run(requests, connections: connections).filter { $0.status == 202 }.count
     let acceptSeconds = Date().timeIntervalSince(acceptStarted)
     while sink.count < 2 { try await Task.sleep(for: .milliseconds(2)) }
+    say("relay: inbox resumed, draining \(accepted) copies")
     let drainStarted = Date()
     while sink.count < accepted + 2, Date().timeIntervalSince(drainStarted) < 600 { try await Task.sleep(for: .milliseconds(5)) }
     let drainSeconds = Date().timeIntervalSince(drainStarted)
-    print(String(
+    say(String(
         format: "relay: %d messages queued (accepted in %.1f s while the inbox was paused by Retry-After), then delivered with verified signatures to the HTTPS sink in %.2f s = %.0f relayed/s",
         accepted, acceptSeconds, drainSeconds, Double(accepted) / drainSeconds))
 }
-print(String(format: "daemon resident memory after load: %.0f MB", residentMegabytes(daemon.processID ?? 0)))
+say(String(format: "daemon resident memory after load: %.0f MB", residentMegabytes(daemon.processID ?? 0)))
 daemon.terminate()
 
 // 3. A million copies queued: fill the store through the same router and store code, in shared commits.
@@ -146,7 +153,7 @@ do {
         remaining -= batch.count
         _ = try store.batch(batch) { body, transaction in try router.submit(body, from: "jcp-leeds", at: Date(), in: transaction) }
     }
-    print(String(format: "queued: store filled to %d copies in %.0f s (in-process, same router and store code)", queuedCount, Date().timeIntervalSince(started)))
+    say(String(format: "queued: store filled to %d copies in %.0f s (in-process, same router and store code)", queuedCount, Date().timeIntervalSince(started)))
 }
 try daemon.start()
 _ = HTTPSClient(caBundle: caBundle, connections: 4).perform(
@@ -168,8 +175,8 @@ for _ in 0..<5 {
     statusLine = text.split(separator: "\n").first { $0.hasPrefix("cwp-b/spoc") }.map(String.init) ?? ""
 }
 timings.sort()
-print(String(format: "queue status with %@ queued: median %.0f ms (of 5 runs, whole command)", statusLine.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init) ?? "?", percentile(timings, 0.5) * 1000))
-print("  \(statusLine)")
-print(String(format: "daemon resident memory with the queue full: %.0f MB", residentMegabytes(daemon.processID ?? 0)))
+say(String(format: "queue status with %@ queued: median %.0f ms (of 5 runs, whole command)", statusLine.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init) ?? "?", percentile(timings, 0.5) * 1000))
+say("  \(statusLine)")
+say(String(format: "daemon resident memory with the queue full: %.0f MB", residentMegabytes(daemon.processID ?? 0)))
 daemon.terminate()
 await sink.stop()

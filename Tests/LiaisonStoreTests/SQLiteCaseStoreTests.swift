@@ -119,6 +119,43 @@ private final class TemporaryStore {
         #expect(copies == 3)
     }
 
+    @Test func aClaimantsLaterCopyWaitsBehindOneInFlightOrDeferred() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000003"), from: "jcp-leeds", at: at, in: $0) }
+        // A second copy for the same claimant to the same inbox, after the first.
+        let (address, person) = try store.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
+                SELECT message_seq, address, party, person_key, 'queued', created_at, updated_at FROM copy
+                """)
+            let row = try Row.fetchOne(db, sql: "SELECT address, person_key FROM copy WHERE seq = 1")!
+            return (row["address"] as String, row["person_key"] as String)
+        }
+        let now = at.timeIntervalSince1970
+        func claim(busy: Set<String> = [], _ transitions: [CopyTransition] = []) throws -> [Int64] {
+            let claimed = try queue.settle(
+                transitions, inboxErrors: [:], pausedUntil: [:], hold: [],
+                claims: [.init(address: address, limit: 10, busy: busy)], now: now)
+            return (claimed[address] ?? []).map(\.seq)
+        }
+        func waiting() throws -> [Int64] { try store.pool.read { db in try Int64.fetchAll(db, sql: "SELECT seq FROM copy_waiting") } }
+
+        #expect(try claim() == [1])
+        // In flight, the first copy is the deliverer's to remember (busy), not the store's.
+        #expect(try waiting() == [])
+        #expect(try claim(busy: [person]) == [])
+        // Deferred, it waits in the store, and the later copy with it.
+        #expect(try claim([CopyTransition(seq: 1, to: .deferred, at: now, attempts: 1, nextAttemptAt: now + 60, reason: "HTTP 500")]) == [])
+        #expect(try waiting() == [1])
+        // Due again, the first goes before the second.
+        #expect(try claim([CopyTransition(seq: 1, to: .queued, at: now, reason: "operator retry")]) == [1])
+        #expect(try waiting() == [])
+        #expect(try claim([CopyTransition(seq: 1, to: .delivered, at: now, reason: "delivered", httpStatus: 200)]) == [2])
+    }
+
     @Test func idempotencyHoldsAcrossAReopen() throws {
         let temporary = TemporaryStore()
         let at = Timestamp.parse("2024-12-02T09:00:00Z")!
