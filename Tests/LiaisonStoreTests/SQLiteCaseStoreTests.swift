@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import LiaisonCore
 import LiaisonRuntime
-import LiaisonStore
+@testable import LiaisonStore
 import Testing
 
 private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -64,6 +64,37 @@ private final class TemporaryStore {
             _ = try SQLiteCaseStore(path: temporary.path)
         } throws: { error in
             "\(error)".contains("pre-release build")
+        }
+    }
+
+    @Test func aV1StoreIsUpgradedWithItsCopiesInFlightNoLongerWaiting() throws {
+        let temporary = TemporaryStore()
+        let old = try DatabaseQueue(path: temporary.path)
+        try StoreSchema.migrator.migrate(old, upTo: "v1")
+        try old.write { db in
+            try db.execute(sql: """
+                INSERT INTO message (seq, id, type, sender, person_key, received_at, origin, envelope)
+                VALUES (1, 'm1', 'cwp.referral', 'jcp-leeds', 'AB123456', 0, 'submitted', '{}');
+                INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
+                VALUES (1, 'cwp-a/spoc', 'cwp-a', 'AB123456', 'queued', 0, 0), (1, 'cwp-a/spoc', 'cwp-a', 'AB123456', 'queued', 0, 0);
+                UPDATE copy SET state = 'in-flight' WHERE seq = 1;
+                UPDATE copy SET state = 'deferred', next_attempt_at = 60 WHERE seq = 2;
+                """)
+            // Under v1 a copy in flight waited in copy_waiting too.
+            #expect(try Int64.fetchAll(db, sql: "SELECT seq FROM copy_waiting ORDER BY seq") == [1, 2])
+        }
+        try old.close()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        try store.pool.read { db in
+            #expect(try Int64.fetchAll(db, sql: "SELECT seq FROM copy_waiting") == [2])
+            let index = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'copy_by_next_attempt'")
+            #expect(index?.contains("WHERE state = 'deferred'") == true)
+            // Counters carried over untouched.
+            #expect(try Int.fetchOne(db, sql: "SELECT n FROM queue_count WHERE state = 'in-flight'") == 1)
+        }
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE copy SET state = 'queued' WHERE seq = 2")
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM copy_waiting") == 0)
         }
     }
 
