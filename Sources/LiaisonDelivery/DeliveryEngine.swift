@@ -83,7 +83,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     /// Runs until graceful shutdown, then lets transfers in flight finish within the drain bound.
     public func run() async throws {
         let thread = Thread { [self] in
-            Thread.current.name = "liaison-delivery"
+            Thread.current.name = "liaison-deliver"
             loop()
             control.withLock { state in
                 state.finished = true

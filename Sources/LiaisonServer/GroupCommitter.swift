@@ -41,7 +41,8 @@ final class GroupCommitter: Sendable {
         self.maximumBatch = maximumBatch
         self.logger = logger
         self.onCommit = onCommit
-        // Named from inside: on Linux a name set before start() does not reach the kernel (ps, perf).
+        // Named from inside, and in at most 15 characters: otherwise on Linux the name never reaches the
+        // kernel (ps, top -H, perf).
         Thread { [self] in
             Thread.current.name = "liaison-commit"
             self.loop()

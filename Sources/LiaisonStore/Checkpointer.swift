@@ -25,7 +25,7 @@ public final class Checkpointer: @unchecked Sendable {
 
     public func start() {
         Thread { [self] in
-            Thread.current.name = "liaison-checkpoint"
+            Thread.current.name = "liaison-ckpt"
             loop()
         }.start()
     }
