@@ -9,7 +9,7 @@ public struct QueuedCopy: Sendable {
     public let id: String
     public let address: String
     public let personKey: String?
-    public let state: CopyState
+    /// Attempts made before this one.
     public let attempts: Int
     public let createdAt: Double
     public let messageID: String
@@ -80,16 +80,15 @@ public struct DeliveryQueue: Sendable {
     }
 
     private static let copyColumns = """
-        c.seq, \(CopyID.sql) AS id, c.address, c.person_key, c.state, c.attempts, c.created_at,
+        c.seq, \(CopyID.sql) AS id, c.address, c.person_key, c.attempts, c.created_at,
         m.id AS message_id, m.type, m.envelope, json_extract(m.answer, '$.decision') AS decision
         """
 
     /// Reads a row of `copyColumns` by position (a lookup by name folds the case of every column name).
     private static func copy(_ row: Row) -> QueuedCopy {
         QueuedCopy(
-            seq: row[0], id: row[1], address: row[2], personKey: row[3],
-            state: CopyState(rawValue: row[4]) ?? .queued, attempts: row[5], createdAt: row[6],
-            messageID: row[7], type: row[8], envelope: row[9], decision: row[10])
+            seq: row[0], id: row[1], address: row[2], personKey: row[3], attempts: row[4], createdAt: row[5],
+            messageID: row[6], type: row[7], envelope: row[8], decision: row[9])
     }
 
     /// After a restart, copies left in flight go back to the queue: they may have been delivered, so the
@@ -180,7 +179,8 @@ public struct DeliveryQueue: Sendable {
             guard claimed.count < claim.limit else { break }
             let seq: Int64 = candidate[0]
             let attempts: Int = candidate[2]
-            if let person: String = candidate[1] {
+            let person: String? = candidate[1]  // none for a message about no claimant
+            if let person {
                 // Per-NINO order: an earlier queued copy of the claimant came first in this scan, and one in
                 // flight is in `busy` (both end up in `taken`); earlier deferred or held ones are in copy_waiting.
                 guard !taken.contains(person) else { continue }
@@ -193,12 +193,13 @@ public struct DeliveryQueue: Sendable {
             }
             // The move checks the state again: an operator may have held or expired it meanwhile.
             guard try move(db, CopyTransition(seq: seq, to: .inFlight, at: now, reason: "attempt \(attempts + 1)")) else { continue }
-            if let row = try Row.fetchOne(
+            // Claimed in this transaction, so it is there; were it not, the whole settle rolls back rather
+            // than leave a copy in flight that nothing sends.
+            guard let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq WHERE c.seq = ?"),
                 arguments: [seq])
-            {
-                claimed.append(Self.copy(row))
-            }
+            else { throw StoreError.corruptRecord("copy \(seq) claimed but not readable with its message") }
+            claimed.append(Self.copy(row))
         }
         return claimed
     }
