@@ -21,10 +21,13 @@ public final class SQLiteCaseStore: CaseStore {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(SQLiteCaseStore.writerCheckpointPages)")
             // After a checkpoint lets the log start over, it is cut back to this size.
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
-            // A shared commit holds thousands of dirty pages: a cache that holds them all keeps SQLite from
-            // spilling them into the log mid-transaction (and writing them again at commit), and savepoint
-            // journals stay in memory instead of temporary files.
-            try db.execute(sql: "PRAGMA cache_size = -65536")
+            // A modest cache (8 MB): SQLite walks the page cache's hash table at the end of every write
+            // transaction, so a large cache costs every commit (measured: with 64 MB, 3-7% of the writer's
+            // time went into that walk alone, and the writer was 15-20% slower per message). Dirty pages are
+            // never spilled into the log mid-transaction, so a shared commit larger than the cache still
+            // writes each page once, at commit. Savepoint journals stay in memory, not in temporary files.
+            try db.execute(sql: "PRAGMA cache_size = -8192")
+            try db.execute(sql: "PRAGMA cache_spill = OFF")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
