@@ -73,8 +73,8 @@ struct ExchangeServer: Sendable {
             return problem(Refusal(.unavailable, "the message could not be stored durably; nothing was kept"), retryAfter: 5)
         }
         var metadata: Logger.Metadata = [
-            "id": "\(answer.messageID ?? "-")", "type": "\(answer.type ?? "-")", "nino": "\(answer.maskedNINO ?? "-")",
-            "sender": "\(sender)", "status": "\(answer.status)",
+            "id": .string(answer.messageID ?? "-"), "type": .string(answer.type ?? "-"),
+            "nino": .string(answer.maskedNINO ?? "-"), "sender": .string(sender), "status": .string(String(answer.status)),
         ]
         if answer.replayed {
             metrics.replayed()
@@ -85,8 +85,8 @@ struct ExchangeServer: Sendable {
             logger.info("refused", metadata: metadata)
         } else {
             metrics.accepted(type: answer.type ?? "?")
-            metadata["outcome"] = "\(answer.response["decision"]?["outcome"]?.stringValue ?? "-")"
-            metadata["routedTo"] = "\(answer.response["routedTo"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? "")"
+            metadata["outcome"] = .string(answer.response["decision"]?["outcome"]?.stringValue ?? "-")
+            metadata["routedTo"] = .string(answer.response["routedTo"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? "")
             logger.info("accepted", metadata: metadata)
         }
         for message in answer.emitted {

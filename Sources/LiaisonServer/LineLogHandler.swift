@@ -24,8 +24,8 @@ public struct LineLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var bytes = Array(line(event, at: Date()).utf8)
-        bytes.withUnsafeMutableBytes { buffer in
+        let bytes = lineBytes(event, at: Date())
+        bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
@@ -40,9 +40,35 @@ public struct LineLogHandler: LogHandler {
 
     /// The line written for `event` at `instant`, newline included.
     func line(_ event: LogEvent, at instant: Date) -> String {
-        var line = "\(Timestamp.format(instant)) \(event.level) \(label): \(event.message)"
-        let all = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
-        for key in all.keys.sorted() { line += " \(key)=\(all[key]!)" }
-        return line + "\n"
+        String(decoding: lineBytes(event, at: instant), as: UTF8.self)
+    }
+
+    /// The line as bytes, built in one buffer: this runs once per accepted message and per delivery attempt.
+    private func lineBytes(_ event: LogEvent, at instant: Date) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
+        append(Timestamp.format(instant))
+        bytes.append(UInt8(ascii: " "))
+        append(event.level.rawValue)
+        bytes.append(UInt8(ascii: " "))
+        append(label)
+        append(": ")
+        append(event.message.description)
+        // The handler's own metadata is usually empty: merge only when there is something to merge.
+        let all: Logger.Metadata
+        switch (metadata.isEmpty, event.metadata) {
+        case (_, nil): all = metadata
+        case (true, let given?): all = given
+        case (false, let given?): all = metadata.merging(given) { $1 }
+        }
+        for key in all.keys.sorted() {
+            bytes.append(UInt8(ascii: " "))
+            append(key)
+            bytes.append(UInt8(ascii: "="))
+            if case .string(let text) = all[key]! { append(text) } else { append(all[key]!.description) }
+        }
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
     }
 }

@@ -6,6 +6,16 @@ import Testing
         #expect(NINO("ab 12 34 56 c")?.value == "AB123456C")
     }
 
+    @Test(arguments: ["ab\t12 34\n56c", "AB 123 456 C", "AB\u{00A0}123456C", " ab123456c ", "Ab12\r\n3456C"])
+    func ignoresSpacesOfEveryKindAndCase(text: String) {
+        #expect(NINO(text)?.value == "AB123456C")
+    }
+
+    @Test(arguments: ["AB123456C\u{0301}", "AB12345\u{0661}C", "A\u{0042}\u{200B}123456C", "AB123456CC", "AB123456 C D"])
+    func refusesWhatOnlyLooksLikeANumber(text: String) {
+        #expect(NINO(text) == nil)
+    }
+
     @Test(arguments: ["AB123456C", "CE654321A", "ZY000000D", "JH123456B"])
     func acceptsValidNumbers(text: String) {
         #expect(NINO(text) != nil)

@@ -34,9 +34,14 @@ public struct Envelope: Sendable {
 public struct EnvelopeReader: Sendable {
     private static let envelopeKeys: Set<String> = ["id", "type", "from", "to", "sentAt", "nino", "scr", "body"]
     let rules: RuleSet
+    /// Each submittable type's body schema, built once from the rules rather than for every message.
+    private let schemas: [MessageType: BodySchema]
 
     public init(rules: RuleSet) {
         self.rules = rules
+        var schemas: [MessageType: BodySchema] = [:]
+        for type in MessageType.allCases { schemas[type] = BodySchema.of(type, rules: rules) }
+        self.schemas = schemas
     }
 
     /// The submission with `from` filled in from the authenticated party, for idempotency comparison.
@@ -122,7 +127,7 @@ public struct EnvelopeReader: Sendable {
         if let given = fields["body"], given != .null {
             if let object = given.objectValue {
                 body = object
-                if let schema = BodySchema.of(type, rules: rules) {
+                if let schema = schemas[type] {
                     problems += schema.problems(in: object)
                 }
                 problems += crossFieldProblems(type: type, body: object)

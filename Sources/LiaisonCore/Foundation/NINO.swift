@@ -10,6 +10,13 @@ public struct NINO: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Normalises and validates `text`; nil when it is not a valid NINO.
     public init?(_ text: String) {
+        // Nearly every NINO arrives as plain ASCII: check its bytes directly. Anything else takes the general
+        // path below, which normalises Unicode spaces and case first.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            guard let value = NINO.validatedASCII(text) else { return nil }
+            self.value = value
+            return
+        }
         let normalised = String(text.filter { !$0.isWhitespace }).uppercased()
         let characters = Array(normalised)
         guard characters.count == 9,
@@ -19,6 +26,28 @@ public struct NINO: Sendable, Hashable, Codable, CustomStringConvertible {
             NINO.suffixes.contains(characters[8])
         else { return nil }
         self.value = normalised
+    }
+
+    /// The ASCII `text` without its spaces, in upper case, when it is a valid NINO.
+    private static func validatedASCII(_ text: String) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(9)
+        for byte in text.utf8 {
+            switch byte {
+            case 0x09...0x0D, 0x20: continue  // ASCII whitespace, as Character.isWhitespace has it
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): bytes.append(byte - 0x20)
+            default: bytes.append(byte)
+            }
+            if bytes.count > 9 { return nil }
+        }
+        func isLetter(_ byte: UInt8, in letters: StaticString) -> Bool {
+            letters.withUTF8Buffer { $0.contains(byte) }
+        }
+        guard bytes.count == 9, isLetter(bytes[0], in: "ABCEGHJKLMNOPRSTWXYZ"), isLetter(bytes[1], in: "ABCEGHJKLMNPRSTWXYZ"),
+            bytes[2...7].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), isLetter(bytes[8], in: "ABCD")
+        else { return nil }
+        let value = String(decoding: bytes, as: UTF8.self)
+        return forbiddenPrefixes.contains(String(value.prefix(2))) ? nil : value
     }
 
     /// The key a person's records are filed under: the first 8 characters, so that the suffix letter
