@@ -69,9 +69,9 @@ func referral(_ n: Int, to provider: String) -> [UInt8] {
     return Array(message.canonicalText.utf8)
 }
 
-let sink = try WebhookSink(folder: folder.appendingPathComponent("sink"), secrets: [secret], record: false)
-let sinkPort = try await sink.start()
-let config = """
+/// The benchmark's configuration, with the push inbox at `sinkPort`.
+func benchConfig(sinkPort: Int, caBundle: String) -> String {
+    """
     listen: {host: 127.0.0.1, port: 0}
     dataDirectory: data
     rules: \(repository.path)/config/rules.yaml
@@ -83,9 +83,52 @@ let config = """
         kind: cwp
         tokens: [bench-token-cwp-a-0123456789]
         inboxes:
-          spoc: {url: "https://127.0.0.1:\(sinkPort)/hook", secrets: [\(secret)], caBundle: \(sink.caBundle), concurrency: 64}
+          spoc: {url: "https://127.0.0.1:\(sinkPort)/hook", secrets: [\(secret)], caBundle: \(caBundle), concurrency: 64}
       - {id: cwp-b, kind: cwp, tokens: [bench-token-cwp-b-0123456789]}
     """
+}
+
+/// A router and store for in-process runs, configured as the daemon is.
+func inProcess(configPath: URL, storePath: String) throws -> (Router, SQLiteCaseStore) {
+    let daemonConfig = try DaemonConfig.load(from: configPath)
+    let router = Router(context: RuleContext(
+        directory: try daemonConfig.directory(), rules: try RuleFiles.loadRules(at: URL(fileURLWithPath: daemonConfig.rulesPath)),
+        calendars: try RuleFiles.loadCalendars(at: URL(fileURLWithPath: daemonConfig.holidaysPath))))
+    return (router, try SQLiteCaseStore(path: storePath))
+}
+
+// 0. `--store N`: only the writer's share, in-process and single-threaded: N messages decided and stored in
+// shared commits of 32 (each with its fsync), as the daemon's writer thread does under load.
+let storeCount = argument("--store", 0)
+if storeCount > 0 {
+    let configPath = folder.appendingPathComponent("liaison.yaml")
+    try benchConfig(sinkPort: 1, caBundle: "/dev/null").write(to: configPath, atomically: true, encoding: .utf8)
+    let storePath = folder.appendingPathComponent("store.sqlite").path
+    let (router, store) = try inProcess(configPath: configPath, storePath: storePath)
+    let checkpointer = try Checkpointer(path: storePath)
+    checkpointer.start()
+    func stored(_ first: Int, _ count: Int) throws -> TimeInterval {
+        var seconds: TimeInterval = 0
+        for start in stride(from: first, to: first + count, by: 32) {
+            // Prepared just before, as request handlers do; only the writer's part is timed.
+            let prepared = (start..<min(start + 32, first + count)).map { router.prepare(referral($0, to: "cwp-b"), from: "jcp-leeds") }
+            let started = Date()
+            _ = try store.batch(prepared) { item, transaction in try router.submit(item, at: Date(), in: transaction) }
+            seconds += Date().timeIntervalSince(started)
+        }
+        return seconds
+    }
+    // A first, untimed round grows the log file to its working size, as in a daemon that has been running.
+    _ = try stored(4_000_000, 10_000)
+    let seconds = try stored(5_000_000, storeCount)
+    checkpointer.stop()
+    say(String(format: "store: %d messages decided and stored in commits of 32 in %.2f s = %.0f µs each (in-process, one writer thread and the checkpointer)", storeCount, seconds, seconds / Double(storeCount) * 1e6))
+    exit(0)
+}
+
+let sink = try WebhookSink(folder: folder.appendingPathComponent("sink"), secrets: [secret], record: false)
+let sinkPort = try await sink.start()
+let config = benchConfig(sinkPort: sinkPort, caBundle: sink.caBundle)
 let daemon = try DaemonProcess(binary: DaemonProcess.builtBinary(), folder: folder.appendingPathComponent("daemon"), config: config)
 let port = try daemon.start()
 let url = "https://127.0.0.1:\(port)/v1/messages"
@@ -138,11 +181,7 @@ daemon.terminate()
 
 // 3. A million copies queued: fill the store through the same router and store code, in shared commits.
 do {
-    let daemonConfig = try DaemonConfig.load(from: daemon.configPath)
-    let router = Router(context: RuleContext(
-        directory: try daemonConfig.directory(), rules: try RuleFiles.loadRules(at: URL(fileURLWithPath: daemonConfig.rulesPath)),
-        calendars: try RuleFiles.loadCalendars(at: URL(fileURLWithPath: daemonConfig.holidaysPath))))
-    let store = try SQLiteCaseStore(path: daemon.storePath)
+    let (router, store) = try inProcess(configPath: daemon.configPath, storePath: daemon.storePath)
     let queued = try QueueOperator(pool: store.pool).status(now: Date().timeIntervalSince1970).map(\.queued).reduce(0, +)
     var remaining = max(0, queuedCount - queued)
     var next = 2_000_000
