@@ -93,9 +93,10 @@ struct ExchangeServer: Sendable {
             logger.info(
                 "emitted", metadata: ["id": "\(message.id)", "type": "\(message.type.rawValue)", "to": "\(message.to)"])
         }
-        var response = Self.json(
-            HTTPResponse.Status(code: answer.status), answer.response,
-            contentType: answer.status == 202 ? "application/json" : "application/problem+json")
+        var response = Response(
+            status: HTTPResponse.Status(code: answer.status),
+            headers: [.contentType: answer.status == 202 ? "application/json" : "application/problem+json"],
+            body: .init(byteBuffer: ByteBuffer(string: answer.responseText)))
         if answer.replayed { response.headers[Self.replayedHeader] = "true" }
         return response
     }

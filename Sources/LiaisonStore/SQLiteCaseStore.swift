@@ -91,7 +91,9 @@ struct SQLiteTransaction: CaseStoreTransaction {
                 db.cachedStatement(sql: "SELECT envelope AS content, status, answer FROM message WHERE id = ? AND origin = 'submitted'"), arguments: [id])
         else { return nil }
         let answer: String = row["answer"]
-        return StoredAnswer(content: row["content"], status: row["status"], response: try JSONValue.parse(answer))
+        // The stored text was written as the canonical text of the answer: it is answered again as it is.
+        return StoredAnswer(
+            content: row["content"], status: row["status"], response: try JSONValue.parse(answer), responseText: answer)
     }
 
     func person(key: String) throws -> PersonRecord? {
@@ -134,7 +136,7 @@ struct SQLiteTransaction: CaseStoreTransaction {
                 // The stored envelope is the canonical content that resubmissions are compared with.
                 envelope.id, envelope.type.rawValue, envelope.from, envelope.nino.personKey,
                 message.receivedAt.timeIntervalSince1970, message.answer.content,
-                message.answer.response.canonicalText, message.answer.status,
+                message.answer.responseText, message.answer.status,
             ])
         let messageSeq = db.lastInsertedRowID
         for address in message.routes {

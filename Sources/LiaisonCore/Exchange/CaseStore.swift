@@ -33,11 +33,15 @@ public struct StoredAnswer: Sendable, Equatable {
     public let content: String
     public let status: Int
     public let response: JSONValue
+    /// The canonical text of `response`: what is stored and what the API answers, made once.
+    public let responseText: String
 
-    public init(content: String, status: Int, response: JSONValue) {
+    /// - Parameter responseText: the canonical text of `response` when already known (as read from the store).
+    public init(content: String, status: Int, response: JSONValue, responseText: String? = nil) {
         self.content = content
         self.status = status
         self.response = response
+        self.responseText = responseText ?? response.canonicalText
     }
 }
 

@@ -20,6 +20,8 @@ public struct Router: Sendable {
         public let status: Int
         /// The JSON the API answers: the acceptance, or an RFC 9457 problem.
         public let response: JSONValue
+        /// The canonical text of `response`, as stored and as answered.
+        public let responseText: String
         /// What Liaison generated in the step: timers that fell due, clerical tasks.
         public let emitted: [GeneratedMessage]
         /// The same id and content were accepted before; nothing new was stored.
@@ -106,7 +108,8 @@ public struct Router: Sendable {
                     sender: sender, at: now, in: store)
             }
             return Answer(
-                status: earlier.status, response: earlier.response, emitted: [], replayed: true, messageID: id,
+                status: earlier.status, response: earlier.response, responseText: earlier.responseText, emitted: [],
+                replayed: true, messageID: id,
                 type: document["type"]?.stringValue, maskedNINO: masked(document), refusal: nil)
         }
 
@@ -134,7 +137,8 @@ public struct Router: Sendable {
             for message in generated { try store.recordGenerated(message, personKey: nil, cause: envelope.id) }
             var answer = try refuse(refusal, document: document, sender: sender, at: now, in: store)
             answer = Answer(
-                status: answer.status, response: answer.response, emitted: emitted + generated, replayed: false,
+                status: answer.status, response: answer.response, responseText: answer.responseText,
+                emitted: emitted + generated, replayed: false,
                 messageID: envelope.id, type: envelope.type.rawValue, maskedNINO: envelope.nino.masked, refusal: refusal)
             return answer
 
@@ -147,15 +151,15 @@ public struct Router: Sendable {
             ])
             let fired = rules.fireDueTimers(&ruling.person, at: now)
             try store.save(ruling.person, replacing: stored)
+            let storedAnswer = StoredAnswer(content: content, status: 202, response: response)
             try store.recordAccepted(
-                AcceptedMessage(
-                    envelope: envelope, receivedAt: now, routes: ruling.routes,
-                    answer: StoredAnswer(content: content, status: 202, response: response)))
+                AcceptedMessage(envelope: envelope, receivedAt: now, routes: ruling.routes, answer: storedAnswer))
             for message in emitted + fired {
                 try store.recordGenerated(message, personKey: ruling.person.key, cause: "timer")
             }
             return Answer(
-                status: 202, response: response, emitted: emitted + fired, replayed: false, messageID: envelope.id,
+                status: 202, response: response, responseText: storedAnswer.responseText, emitted: emitted + fired,
+                replayed: false, messageID: envelope.id,
                 type: envelope.type.rawValue, maskedNINO: envelope.nino.masked, refusal: nil)
         }
     }
@@ -184,8 +188,10 @@ public struct Router: Sendable {
             RefusalRecord(
                 messageID: id, sender: sender, type: type, code: refusal.code, detail: refusal.detail,
                 maskedNINO: document.flatMap(masked), receivedAt: now))
+        let problem = refusal.problemDocument
         return Answer(
-            status: refusal.code.status, response: refusal.problemDocument, emitted: [], replayed: false,
+            status: refusal.code.status, response: problem, responseText: problem.canonicalText, emitted: [],
+            replayed: false,
             messageID: id, type: type, maskedNINO: document.flatMap(masked), refusal: refusal)
     }
 
