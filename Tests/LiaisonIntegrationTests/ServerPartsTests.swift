@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import LiaisonCore
-import LiaisonRuntime
+@testable import LiaisonRuntime
 @testable import LiaisonServer
 import LiaisonStore
 import Logging
@@ -19,6 +19,23 @@ import Testing
         #expect(
             handler.line(event, at: Date(timeIntervalSince1970: 1_795_000_000.123))
                 == "2026-11-18T11:06:40.123Z info liaison: accepted id=m-1 nino=AB12****C sender=jcp-leeds\n")
+    }
+
+    @Test func bearerTokensAreMatchedWhateverTheSchemesCaseOrTheBlanksAroundThem() {
+        let authenticator = Authenticator(parties: [
+            DaemonConfig.PartyConfig(
+                party: Party(id: "jcp-leeds", kind: .jobcentre, calendar: .englandAndWales), tokens: ["token-one-0123456789"],
+                certificateName: nil, inboxes: [:]),
+            DaemonConfig.PartyConfig(party: Party(id: "cwp-a", kind: .cwp), tokens: ["token-two-0123456789"], certificateName: nil, inboxes: [:]),
+        ])
+        #expect(authenticator.party(forAuthorization: "Bearer token-one-0123456789") == "jcp-leeds")
+        #expect(authenticator.party(forAuthorization: "bEARER \ttoken-two-0123456789 ") == "cwp-a")
+        #expect(authenticator.party(forAuthorization: "Bearer token-one-012345678") == nil)
+        #expect(authenticator.party(forAuthorization: "Bearer token-one-0123456789x") == nil)
+        #expect(authenticator.party(forAuthorization: "Basic token-one-0123456789") == nil)
+        #expect(authenticator.party(forAuthorization: "Bearertoken-one-0123456789") == nil)
+        #expect(authenticator.party(forAuthorization: "Bearer ") == nil)
+        #expect(authenticator.party(forAuthorization: "") == nil)
     }
 
     private func makeRouter() throws -> LiaisonCore.Router {
