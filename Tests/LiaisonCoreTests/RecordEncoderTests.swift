@@ -29,6 +29,35 @@ import Testing
         }
     }
 
+    @Test func primitivesOptionalsAndListsComeOutAsJSONEncoderWritesThem() throws {
+        struct Mixed: Codable, Equatable {
+            var text: String
+            var count: Int
+            var flag: Bool
+            var ratio: Double
+            var small: Int64
+            var byte: UInt8
+            var single: Float
+            var maybe: String?
+            var absent: Int?
+            var list: [Int?]
+            var names: [String]
+            var nested: [String: [Bool]]
+        }
+        let value = Mixed(
+            text: "tab\t \"q\"", count: -42, flag: false, ratio: 2.5, small: 7, byte: 255, single: 0.1, maybe: "here", absent: nil, list: [1, nil, 3],
+            names: ["a", ""], nested: ["k": [true]])
+        let bytes = try RecordEncoder.encode(value)
+        #expect(try JSONDecoder().decode(Mixed.self, from: Data(bytes)) == value)
+        #expect(try JSONValue.parse(bytes) == JSONValue.parse(Array(JSONEncoder().encode(value))))
+        #expect(try JSONValue.parse(bytes)["absent"] == nil)
+    }
+
+    @Test func aNonFiniteNumberFallsBackRatherThanWritingBadJSON() throws {
+        struct Ratio: Codable { var ratio: Double }
+        #expect(throws: (any Error).self) { try RecordEncoder.encode(Ratio(ratio: .infinity)) }
+    }
+
     @Test func fallsBackForWhatItCannotWriteLikeJSONEncoder() throws {
         struct Stamped: Codable, Equatable {
             var at: Date

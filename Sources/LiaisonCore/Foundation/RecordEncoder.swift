@@ -34,15 +34,34 @@ public enum RecordEncoder {
             raw(String(value))
         }
 
+        private static let otherIntegers: [Any.Type] = [
+            Int8.self, Int16.self, Int32.self, Int64.self, UInt.self, UInt8.self, UInt16.self, UInt32.self, UInt64.self,
+        ]
+
         /// Writes one value and closes what its `encode(to:)` opened.
         func child<T: Encodable>(_ value: T) throws {
-            switch value {
-            case let text as String: string(text)
-            case let flag as Bool: raw(flag ? "true" : "false")
-            case let number as Int: self.number(number)
-            case let number as Double: try self.number(number)
-            case is Date, is Data, is URL, is Decimal: throw Unsupported()
-            default:
+            // Compared by type first: a failed dynamic cast costs far more than a type comparison, and most
+            // values here are structs that would fail every cast.
+            let type: Any.Type = T.self
+            if type == String.self {
+                string(value as! String)
+            } else if type == Int.self {
+                number(value as! Int)
+            } else if type == Bool.self {
+                raw(value as! Bool ? "true" : "false")
+            } else if type == Double.self {
+                try number(value as! Double)
+            } else if Self.otherIntegers.contains(where: { $0 == type }) {
+                // Their own encode(to:) would hand the value straight back here through a single-value
+                // container, endlessly.
+                raw(String(describing: value))
+            } else if type == Float.self {
+                let number = value as! Float
+                guard number.isFinite else { throw Unsupported() }
+                raw(String(describing: number))
+            } else if type == Date.self || type == Data.self || type == URL.self || type == Decimal.self {
+                throw Unsupported()
+            } else {
                 let encoder = StreamEncoder(output: self)
                 try value.encode(to: encoder)
                 switch encoder.opened {
@@ -113,6 +132,22 @@ public enum RecordEncoder {
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
             self.key(key)
             try output.child(value)
+        }
+
+        // The common field types written directly, without the generic path.
+        mutating func encode(_ value: String, forKey key: Key) throws {
+            self.key(key)
+            output.string(value)
+        }
+
+        mutating func encode(_ value: Int, forKey key: Key) throws {
+            self.key(key)
+            output.number(value)
+        }
+
+        mutating func encode(_ value: Bool, forKey key: Key) throws {
+            self.key(key)
+            output.raw(value ? "true" : "false")
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(
