@@ -130,29 +130,65 @@ public final class LoadClient: Sendable {
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         }
 
-        /// Removes one complete response from the buffer and returns its status, or nil if incomplete.
+        /// Removes one complete response from the buffer and returns its status, or nil if incomplete. Reads
+        /// the bytes in place: with a general parser this was nearly half the load generator's time.
         private func takeResponse(context: ChannelHandlerContext) -> Int? {
-            let view = buffer.readableBytesView
-            guard let end = view.firstRange(of: [13, 10, 13, 10]) else { return nil }
-            let headLength = end.upperBound - view.startIndex
-            let head = String(decoding: view[view.startIndex..<end.lowerBound], as: UTF8.self)
-            let lines = head.split(separator: "\r\n")
-            guard let statusLine = lines.first, statusLine.count >= 12,
-                let status = Int(statusLine.dropFirst(9).prefix(3))
-            else {
+            let parsed = buffer.withUnsafeReadableBytes { bytes -> (status: Int, length: Int)?? in
+                Self.head(of: bytes)
+            }
+            guard let parsed else { return nil }
+            guard let (status, length) = parsed else {
                 // Not HTTP: give up on this connection; its request keeps status 0.
                 buffer.clear()
                 context.close(promise: nil)
                 return nil
             }
-            var length = 0
-            for line in lines.dropFirst() where line.lowercased().hasPrefix("content-length:") {
-                length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
-            }
-            guard buffer.readableBytes >= headLength + length else { return nil }
-            buffer.moveReaderIndex(forwardBy: headLength + length)
+            guard buffer.readableBytes >= length else { return nil }
+            buffer.moveReaderIndex(forwardBy: length)
             buffer.discardReadBytes()
             return status
+        }
+
+        /// The status and whole length (head and body) of the response at the start of `bytes`: nil when its
+        /// head is not complete yet, `.some(nil)` when it is not HTTP.
+        static func head(of bytes: UnsafeRawBufferPointer) -> (status: Int, length: Int)?? {
+            let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
+            var end = -1
+            var index = 3
+            while index < bytes.count {
+                if bytes[index] == lf, bytes[index - 1] == cr, bytes[index - 2] == lf, bytes[index - 3] == cr {
+                    end = index + 1
+                    break
+                }
+                index += 1
+            }
+            guard end > 0 else { return nil }
+            // "HTTP/1.1 202 Accepted"
+            func digit(_ at: Int) -> Int? {
+                let byte = bytes[at]
+                return (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) ? Int(byte - UInt8(ascii: "0")) : nil
+            }
+            guard end >= 12, bytes[0] == UInt8(ascii: "H"), let a = digit(9), let b = digit(10), let c = digit(11) else {
+                return .some(nil)
+            }
+            // The Content-Length header, matched without regard to case.
+            let name = Array("content-length:".utf8)
+            var length = 0
+            var lineStart = 0
+            while lineStart < end {
+                var lineEnd = lineStart
+                while lineEnd < end, bytes[lineEnd] != lf { lineEnd += 1 }
+                if lineEnd - lineStart > name.count,
+                    (0..<name.count).allSatisfy({ bytes[lineStart + $0] | 0x20 == name[$0] | 0x20 })
+                {
+                    length = 0
+                    for at in (lineStart + name.count)..<lineEnd {
+                        if let value = digit(at) { length = length * 10 + value }
+                    }
+                }
+                lineStart = lineEnd + 1
+            }
+            return .some((a * 100 + b * 10 + c, end + length))
         }
     }
 }
