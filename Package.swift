@@ -26,7 +26,10 @@ let package = Package(
         .target(name: "LiaisonCore"),
         .target(
             name: "LiaisonStore",
-            dependencies: ["LiaisonCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "LiaisonCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         .target(
             name: "LiaisonRuntime",

@@ -87,20 +87,19 @@ struct SQLiteTransaction: CaseStoreTransaction {
     let db: Database
 
     func acceptedMessage(id: String) throws -> StoredAnswer? {
-        guard let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT envelope AS content, status, answer FROM message WHERE id = ? AND origin = 'submitted'"), arguments: [id])
-        else { return nil }
-        let answer: String = row["answer"]
+        let found = try DirectStatement(db, "SELECT envelope, status, answer FROM message WHERE id = ? AND origin = 'submitted'")
+            .first([.text(id)]) { row in (content: row.text(0), status: row.integer(1), answer: row.text(2)) }
+        guard let found else { return nil }
+        guard let content = found.content, let status = found.status, let answer = found.answer else {
+            throw StoreError.corruptRecord("message \(id): accepted without its answer")
+        }
         // The stored text was written as the canonical text of the answer: it is answered again as it is.
-        return StoredAnswer(
-            content: row["content"], status: row["status"], response: try JSONValue.parse(answer), responseText: answer)
+        return StoredAnswer(content: content, status: Int(status), response: try JSONValue.parse(answer), responseText: answer)
     }
 
     func person(key: String) throws -> PersonRecord? {
-        guard let text = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT record FROM person WHERE key = ?"), arguments: [key]) else {
-            return nil
-        }
+        guard let text = try DirectStatement(db, "SELECT record FROM person WHERE key = ?").first([.text(key)], { $0.text(0) }) ?? nil
+        else { return nil }
         do {
             return try JSONDecoder().decode(PersonRecord.self, from: Data(text.utf8))
         } catch {
@@ -111,15 +110,16 @@ struct SQLiteTransaction: CaseStoreTransaction {
     func save(_ person: PersonRecord, replacing previous: PersonRecord?) throws {
         guard person != previous else { return }
         let record = String(decoding: try RecordEncoder.encode(person), as: UTF8.self)
-        try db.cachedStatement(sql: "INSERT INTO person (key, record) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET record = excluded.record").execute(arguments: [person.key, record])
+        try DirectStatement(db, "INSERT INTO person (key, record) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET record = excluded.record")
+            .execute([.text(person.key), .text(record)])
         // The timer index holds each claimant's distinct due times; only the difference is written.
         let before = previous.map(Self.dueTimes) ?? []
         let after = Self.dueTimes(person)
         for fireAt in before.subtracting(after) {
-            try db.cachedStatement(sql: "DELETE FROM timer WHERE fire_at = ? AND person_key = ?").execute(arguments: [fireAt, person.key])
+            try DirectStatement(db, "DELETE FROM timer WHERE fire_at = ? AND person_key = ?").execute([.real(fireAt), .text(person.key)])
         }
         for fireAt in after.subtracting(before) {
-            try db.cachedStatement(sql: "INSERT INTO timer (fire_at, person_key) VALUES (?, ?)").execute(arguments: [fireAt, person.key])
+            try DirectStatement(db, "INSERT INTO timer (fire_at, person_key) VALUES (?, ?)").execute([.real(fireAt), .text(person.key)])
         }
     }
 
@@ -129,18 +129,19 @@ struct SQLiteTransaction: CaseStoreTransaction {
 
     func recordAccepted(_ message: AcceptedMessage) throws {
         let envelope = message.envelope
-        try db.cachedStatement(sql: """
+        let personKey = envelope.nino.personKey
+        try DirectStatement(db, """
                 INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, answer, status)
                 VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?)
-                """).execute(arguments: [
+                """).execute([
                 // The stored envelope is the canonical content that resubmissions are compared with.
-                envelope.id, envelope.type.rawValue, envelope.from, envelope.nino.personKey,
-                message.receivedAt.timeIntervalSince1970, message.answer.content,
-                message.answer.responseText, message.answer.status,
+                .text(envelope.id), .text(envelope.type.rawValue), .text(envelope.from), .text(personKey),
+                .real(message.receivedAt.timeIntervalSince1970), .text(message.answer.content),
+                .text(message.answer.responseText), .integer(Int64(message.answer.status)),
             ])
         let messageSeq = db.lastInsertedRowID
         for address in message.routes {
-            try insertCopy(messageSeq: messageSeq, address: address, personKey: envelope.nino.personKey, at: message.receivedAt)
+            try insertCopy(messageSeq: messageSeq, address: address, personKey: personKey, at: message.receivedAt)
         }
     }
 
@@ -156,12 +157,12 @@ struct SQLiteTransaction: CaseStoreTransaction {
     }
 
     private func insertCopy(messageSeq: Int64, address: Address, personKey: String?, at instant: Date) throws {
-        try db.cachedStatement(sql: """
+        try DirectStatement(db, """
                 INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
                 VALUES (?, ?, ?, ?, 'queued', ?, ?)
-                """).execute(arguments: [
-                messageSeq, address.description, address.party, personKey,
-                instant.timeIntervalSince1970, instant.timeIntervalSince1970,
+                """).execute([
+                .integer(messageSeq), .text(address.description), .text(address.party), personKey.map { .text($0) } ?? .null,
+                .real(instant.timeIntervalSince1970), .real(instant.timeIntervalSince1970),
             ])
     }
 
