@@ -204,22 +204,34 @@ public struct DeliveryQueue: Sendable {
         return claimed
     }
 
-    /// Moves one copy, recording the event; a move the state machine does not allow is skipped.
+    /// Moves one copy, recording the event; a move the state machine does not allow is skipped. Runs twice
+    /// per delivered copy on the deliverer's thread, so its statements go straight to SQLite.
     @discardableResult
     func move(_ db: Database, _ transition: CopyTransition) throws -> Bool {
-        let sources = CopyState.sources(of: transition.to).map { "'\($0.rawValue)'" }.joined(separator: ",")
-        try db.cachedStatement(sql: """
-                UPDATE copy SET state = ?, updated_at = ?, attempts = COALESCE(?, attempts),
-                    next_attempt_at = ?, last_error = COALESCE(?, last_error)
-                WHERE seq = ? AND state IN (\(sources))
-                """).execute(arguments: [
-                transition.to.rawValue, transition.at, transition.attempts, transition.nextAttemptAt,
-                transition.error ?? transition.httpStatus.map { "HTTP \($0)" }, transition.seq,
-            ])
+        func text(_ value: String?) -> DirectStatement.Value { value.map { .text($0) } ?? .null }
+        try DirectStatement(db, Self.moveSQL[transition.to]!).execute([
+            .text(transition.to.rawValue), .real(transition.at), transition.attempts.map { .integer(Int64($0)) } ?? .null,
+            transition.nextAttemptAt.map { .real($0) } ?? .null, text(transition.error ?? transition.httpStatus.map { "HTTP \($0)" }),
+            .integer(transition.seq),
+        ])
         guard db.changesCount > 0 else { return false }
-        try db.cachedStatement(sql: "INSERT INTO copy_event (copy_seq, at, state, reason, http_status, error) VALUES (?, ?, ?, ?, ?, ?)").execute(arguments: [transition.seq, transition.at, transition.to.rawValue, transition.reason, transition.httpStatus, transition.error])
+        try DirectStatement(db, "INSERT INTO copy_event (copy_seq, at, state, reason, http_status, error) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute([
+                .integer(transition.seq), .real(transition.at), .text(transition.to.rawValue), .text(transition.reason),
+                transition.httpStatus.map { .integer(Int64($0)) } ?? .null, text(transition.error),
+            ])
         return true
     }
+
+    /// The update for a move into each state, allowed only from the states the state machine permits.
+    private static let moveSQL: [CopyState: String] = Dictionary(uniqueKeysWithValues: CopyState.allCases.map { target in
+        let sources = CopyState.sources(of: target).map { "'\($0.rawValue)'" }.joined(separator: ",")
+        return (target, """
+            UPDATE copy SET state = ?, updated_at = ?, attempts = COALESCE(?, attempts),
+                next_attempt_at = ?, last_error = COALESCE(?, last_error)
+            WHERE seq = ? AND state IN (\(sources))
+            """)
+    })
 
     // MARK: Pull inboxes
 
