@@ -91,6 +91,16 @@ public struct DeliveryQueue: Sendable {
             messageID: row[6], type: row[7], envelope: row[8], decision: row[9])
     }
 
+    /// The same, read directly from SQLite; nil when a column that cannot be empty is.
+    private static func copy(_ row: DirectStatement.Row) -> QueuedCopy? {
+        guard let seq = row.integer(0), let id = row.text(1), let address = row.text(2), let attempts = row.integer(4),
+            let createdAt = row.real(5), let messageID = row.text(6), let type = row.text(7), let envelope = row.text(8)
+        else { return nil }
+        return QueuedCopy(
+            seq: seq, id: id, address: address, personKey: row.text(3), attempts: Int(attempts), createdAt: createdAt,
+            messageID: messageID, type: type, envelope: envelope, decision: row.text(9))
+    }
+
     /// After a restart, copies left in flight go back to the queue: they may have been delivered, so the
     /// receiver sees them again (at least once) under the same `webhook-id`.
     @discardableResult
@@ -159,47 +169,54 @@ public struct DeliveryQueue: Sendable {
         }
     }
 
+    private struct Candidate {
+        let seq: Int64
+        /// None for a message about no claimant.
+        let person: String?
+        let attempts: Int
+    }
+
+    /// Claims up to the room of one inbox. Its statements go straight to SQLite: this runs for every copy.
     private func claimCopies(_ db: Database, _ claim: ClaimRequest, now: Double) throws -> [QueuedCopy] {
         // Candidates first, from the state index and without the message: a claimant's later copies are
         // skipped, so a few more than the room are read, and only those claimed are read in full.
-        var candidates = try Row.fetchAll(
-            db.cachedStatement(
-                sql: "SELECT seq, person_key, attempts FROM copy WHERE state = 'queued' AND address = ? ORDER BY seq LIMIT ?"),
-            arguments: [claim.address, claim.limit * 4])
-        candidates += try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT seq, person_key, attempts FROM copy
-                    WHERE state = 'deferred' AND address = ? AND next_attempt_at <= ? ORDER BY seq LIMIT ?
-                    """), arguments: [claim.address, now, claim.limit * 4])
-        candidates.sort { ($0[0] as Int64) < ($1[0] as Int64) }
+        func candidate(_ row: DirectStatement.Row) throws -> Candidate {
+            guard let seq = row.integer(0), let attempts = row.integer(2) else { throw StoreError.corruptRecord("copy without seq or attempts") }
+            return Candidate(seq: seq, person: row.text(1), attempts: Int(attempts))
+        }
+        var candidates = try DirectStatement(
+            db, "SELECT seq, person_key, attempts FROM copy WHERE state = 'queued' AND address = ? ORDER BY seq LIMIT ?"
+        ).all([.text(claim.address), .integer(Int64(claim.limit * 4))], candidate)
+        candidates += try DirectStatement(db, """
+            SELECT seq, person_key, attempts FROM copy
+            WHERE state = 'deferred' AND address = ? AND next_attempt_at <= ? ORDER BY seq LIMIT ?
+            """).all([.text(claim.address), .real(now), .integer(Int64(claim.limit * 4))], candidate)
+        candidates.sort { $0.seq < $1.seq }
         var claimed: [QueuedCopy] = []
         var taken = claim.busy
         for candidate in candidates {
             guard claimed.count < claim.limit else { break }
-            let seq: Int64 = candidate[0]
-            let attempts: Int = candidate[2]
-            let person: String? = candidate[1]  // none for a message about no claimant
-            if let person {
+            let seq = candidate.seq
+            if let person = candidate.person {
                 // Per-NINO order: an earlier queued copy of the claimant came first in this scan, and one in
                 // flight is in `busy` (both end up in `taken`); earlier deferred or held ones are in copy_waiting.
                 guard !taken.contains(person) else { continue }
-                let earlier = try Bool.fetchOne(
-                    db.cachedStatement(
-                        sql: "SELECT EXISTS (SELECT 1 FROM copy_waiting WHERE address = ? AND person_key = ? AND seq < ?)"),
-                    arguments: [claim.address, person, seq]) ?? false
+                let earlier = try DirectStatement(
+                    db, "SELECT EXISTS (SELECT 1 FROM copy_waiting WHERE address = ? AND person_key = ? AND seq < ?)"
+                ).first([.text(claim.address), .text(person), .integer(seq)]) { $0.integer(0) == 1 } ?? false
                 taken.insert(person)
                 guard !earlier else { continue }
             }
             // The move checks the state again: an operator may have held or expired it meanwhile.
-            guard try move(db, CopyTransition(seq: seq, to: .inFlight, at: now, reason: "attempt \(attempts + 1)")) else { continue }
+            guard try move(db, CopyTransition(seq: seq, to: .inFlight, at: now, reason: "attempt \(candidate.attempts + 1)"))
+            else { continue }
             // Claimed in this transaction, so it is there; were it not, the whole settle rolls back rather
             // than leave a copy in flight that nothing sends.
-            guard let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq WHERE c.seq = ?"),
-                arguments: [seq])
+            guard let copy = try DirectStatement(
+                db, "SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq WHERE c.seq = ?"
+            ).first([.integer(seq)], Self.copy) ?? nil
             else { throw StoreError.corruptRecord("copy \(seq) claimed but not readable with its message") }
-            claimed.append(Self.copy(row))
+            claimed.append(copy)
         }
         return claimed
     }

@@ -46,6 +46,20 @@ struct DirectStatement {
         }
     }
 
+    /// Runs a query and reads every row with `read`.
+    func all<T>(_ values: [Value], _ read: (Row) throws -> T) throws -> [T] {
+        try bind(values)
+        defer { sqlite3_reset(handle) }
+        var rows: [T] = []
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: rows.append(try read(Row(handle)))
+            case SQLITE_DONE: return rows
+            case let code: throw error(code)
+            }
+        }
+    }
+
     /// The columns of the current row.
     struct Row {
         fileprivate let handle: SQLiteStatement
@@ -61,6 +75,10 @@ struct DirectStatement {
 
         func integer(_ column: Int32) -> Int64? {
             sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+        }
+
+        func real(_ column: Int32) -> Double? {
+            sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_double(handle, column)
         }
     }
 
