@@ -183,10 +183,46 @@ struct SQLiteTransaction: CaseStoreTransaction {
 }
 
 extension SQLiteCaseStore {
-    /// Runs `work` for each item inside one transaction, each under its own savepoint: an item whose work
-    /// throws is rolled back alone and reported as a failure; the rest commit together with one fsync.
+    /// Runs `work` for each item inside one transaction: an item whose work throws is rolled back alone and
+    /// reported as a failure; the rest commit together with one fsync. `work` may run more than once for an
+    /// item, and only its last run is kept.
+    ///
+    /// Items almost never fail, so the batch runs first without savepoints (which cost about 5% of the
+    /// writer's time, one per item). Only if an item throws is that attempt rolled back whole and the batch
+    /// run again with a savepoint per item.
     /// - Throws: when the commit itself fails, in which case nothing of the batch is stored.
     public func batch<Item, Output>(
+        _ items: [Item], _ work: (Item, any CaseStoreTransaction) throws -> Output
+    ) throws -> [Result<Output, any Error>] {
+        if let outputs = try batchWhole(items, work) { return outputs.map { .success($0) } }
+        return try batchItemByItem(items, work)
+    }
+
+    /// The batch in one transaction with no savepoints; nil, with nothing stored, when an item throws.
+    private func batchWhole<Item, Output>(
+        _ items: [Item], _ work: (Item, any CaseStoreTransaction) throws -> Output
+    ) throws -> [Output]? {
+        try pool.writeWithoutTransaction { db in
+            var outputs: [Output] = []
+            var failed = false
+            try db.inTransaction(.immediate) {
+                outputs.removeAll()
+                for item in items {
+                    do {
+                        outputs.append(try work(item, SQLiteTransaction(db: db)))
+                    } catch {
+                        failed = true
+                        return .rollback
+                    }
+                }
+                return .commit
+            }
+            return failed ? nil : outputs
+        }
+    }
+
+    /// The batch with a savepoint per item, so that an item that throws is rolled back alone.
+    private func batchItemByItem<Item, Output>(
         _ items: [Item], _ work: (Item, any CaseStoreTransaction) throws -> Output
     ) throws -> [Result<Output, any Error>] {
         try pool.writeWithoutTransaction { db in

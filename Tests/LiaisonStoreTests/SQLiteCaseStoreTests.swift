@@ -222,6 +222,40 @@ private final class TemporaryStore {
         #expect(counts == [0, 0, 0, 0])
     }
 
+    @Test func aBatchKeepsEveryItemButTheOneThatFailed() throws {
+        struct Boom: Error {}
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let items = [("00000000-0000-4000-8000-000000000011", "AB123456C"), ("00000000-0000-4000-8000-000000000012", "CE123456A"),
+                     ("00000000-0000-4000-8000-000000000013", "HJ123456B")]
+        // Without a failure the batch is stored whole.
+        let whole = try store.batch(Array(items.prefix(1))) { item, transaction in
+            try router.submit(referral(id: item.0, nino: item.1), from: "jcp-leeds", at: at, in: transaction)
+        }
+        #expect(whole.map { (try? $0.get())?.status } == [202])
+        // The middle item stores its message and then fails: it alone is rolled back, and the work for the
+        // others, run again, is stored once.
+        var runs = 0
+        let results = try store.batch(Array(items.dropFirst(0).suffix(2)) + [("00000000-0000-4000-8000-000000000014", "JK123456D")]) {
+            item, transaction in
+            runs += 1
+            let answer = try router.submit(referral(id: item.0, nino: item.1), from: "jcp-leeds", at: at, in: transaction)
+            if item.1 == "HJ123456B" { throw Boom() }
+            return answer
+        }
+        #expect(runs > 3)
+        #expect(results.map { (try? $0.get())?.status } == [202, nil, 202])
+        #expect(throws: Boom.self) { try results[1].get() }
+        let stored = try store.pool.read { db in
+            (try String.fetchAll(db, sql: "SELECT person_key FROM message ORDER BY seq"),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM copy"), try String.fetchAll(db, sql: "SELECT key FROM person ORDER BY key"))
+        }
+        #expect(stored.0 == ["AB123456", "CE123456", "JK123456"])
+        #expect(stored.1 == 3)
+        #expect(stored.2 == ["AB123456", "CE123456", "JK123456"])
+    }
+
     @Test func refusalsAreKeptWithoutTheirBodies() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
