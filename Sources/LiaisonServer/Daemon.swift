@@ -42,7 +42,8 @@ public struct Daemon {
         let queue = DeliveryQueue(store: store)
         let now = Date().timeIntervalSince1970
         let endpoints = pushEndpoints()
-        let recovered = try queue.recoverInFlight(at: now, pushAddresses: Set(endpoints.map(\.address)))
+        let pushAddresses = Set(endpoints.map(\.address))
+        let recovered = try queue.recoverInFlight(at: now, pushAddresses: pushAddresses)
         if recovered > 0 { logger.notice("requeued copies left in flight by the last run", metadata: ["copies": "\(recovered)"]) }
 
         let engine = DeliveryEngine(
@@ -52,7 +53,10 @@ public struct Daemon {
         let metrics = ExchangeMetrics()
         let state = DaemonState()
         let committer = GroupCommitter(
-            store: store, router: router, logger: logger, onHealth: { state.storeHealth($0) }, onCommit: { engine.wake() })
+            store: store, router: router, logger: logger, onHealth: { state.storeHealth($0) }, onCommit: { addresses in
+                // Copies for pull inboxes wait to be pulled: the deliverer has nothing to do for them.
+                if !addresses.isDisjoint(with: pushAddresses) { engine.wake() }
+            })
         let server = ExchangeServer(
             config: config, committer: committer, queue: queue, queueOperator: QueueOperator(pool: store.pool),
             authenticator: Authenticator(parties: config.parties),

@@ -25,15 +25,15 @@ final class GroupCommitter: Sendable {
     private let store: SQLiteCaseStore
     private let router: Router
     private let maximumBatch: Int
-    /// Called after a commit that stored something to deliver.
-    private let onCommit: @Sendable () -> Void
+    /// Called after a commit that stored copies to deliver, with the addresses they are for.
+    private let onCommit: @Sendable (_ addresses: Set<String>) -> Void
     private let onHealth: @Sendable (_ storeWritable: Bool) -> Void
     private let logger: Logger
 
     init(
         store: SQLiteCaseStore, router: Router, maximumBatch: Int = 512, logger: Logger,
         onHealth: @escaping @Sendable (_ storeWritable: Bool) -> Void,
-        onCommit: @escaping @Sendable () -> Void
+        onCommit: @escaping @Sendable (_ addresses: Set<String>) -> Void
     ) {
         self.onHealth = onHealth
         self.store = store
@@ -103,13 +103,16 @@ final class GroupCommitter: Sendable {
             return
         }
         onHealth(true)
-        var toDeliver = false
+        var addresses: Set<String> = []
         for (job, result) in zip(jobs, results) {
-            if case .success(let answer) = result, (answer.status == 202 && !answer.replayed) || !answer.emitted.isEmpty {
-                toDeliver = true
+            if case .success(let answer) = result {
+                if answer.status == 202, !answer.replayed {
+                    for route in answer.response["routedTo"]?.arrayValue ?? [] { route.stringValue.map { _ = addresses.insert($0) } }
+                }
+                for message in answer.emitted { addresses.insert(message.to.description) }
             }
             job.continuation.resume(with: result)
         }
-        if toDeliver { onCommit() }
+        if !addresses.isEmpty { onCommit(addresses) }
     }
 }

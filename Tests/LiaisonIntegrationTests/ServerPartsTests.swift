@@ -110,7 +110,7 @@ import Testing
         let state = DaemonState()
         let committer = GroupCommitter(
             store: store, router: try makeRouter(), logger: Logger(label: "test"), onHealth: { state.storeHealth($0) },
-            onCommit: {})
+            onCommit: { _ in })
         await #expect(throws: (any Error).self) {
             _ = try await committer.submit(largeReferral(), from: "jcp-leeds", at: Timestamp.parse("2026-01-12T09:00:00Z")!)
         }
@@ -132,9 +132,13 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
         let commits = Atomic<Int>(0)
+        let addresses = Mutex<Set<String>>([])
         let committer = GroupCommitter(
             store: store, router: try makeRouter(), logger: Logger(label: "test"), onHealth: { _ in },
-            onCommit: { commits.add(1, ordering: .relaxed) })
+            onCommit: { given in
+                commits.add(1, ordering: .relaxed)
+                addresses.withLock { $0.formUnion(given) }
+            })
         let at = Timestamp.parse("2024-12-02T09:00:00Z")!
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for n in 0..<400 {
@@ -150,6 +154,9 @@ import Testing
         #expect(statuses.allSatisfy { $0 == 202 })
         print("group commit: 400 concurrent submissions stored in \(commits.load(ordering: .relaxed)) commits")
         #expect(commits.load(ordering: .relaxed) < 400)
+        // Each commit names the inboxes it stored copies for, so the deliverer is woken only for push inboxes.
+        let named = addresses.withLock { $0 }
+        #expect(!named.isEmpty && named.allSatisfy { $0.hasPrefix("prime-a/") })
         committer.stop()
     }
 }
