@@ -84,14 +84,7 @@ public struct DeliveryQueue: Sendable {
         m.id AS message_id, m.type, m.envelope, json_extract(m.answer, '$.decision') AS decision
         """
 
-    /// Reads a row of `copyColumns` by position (a lookup by name folds the case of every column name).
-    private static func copy(_ row: Row) -> QueuedCopy {
-        QueuedCopy(
-            seq: row[0], id: row[1], address: row[2], personKey: row[3], attempts: row[4], createdAt: row[5],
-            messageID: row[6], type: row[7], envelope: row[8], decision: row[9])
-    }
-
-    /// The same, read directly from SQLite; nil when a column that cannot be empty is.
+    /// Reads a row of `copyColumns` by position; nil when a column that cannot be empty is.
     private static func copy(_ row: DirectStatement.Row) -> QueuedCopy? {
         guard let seq = row.integer(0), let id = row.text(1), let address = row.text(2), let attempts = row.integer(4),
             let createdAt = row.real(5), let messageID = row.text(6), let type = row.text(7), let envelope = row.text(8)
@@ -259,14 +252,15 @@ public struct DeliveryQueue: Sendable {
             let expired = try Int64.fetchAll(
                 db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state = 'in-flight' AND next_attempt_at <= ?"), arguments: [address, now])
             for seq in expired { try move(db, CopyTransition(seq: seq, to: .queued, at: now, reason: "pull lease expired")) }
-            let rows = try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
-                    WHERE c.state = 'queued' AND c.address = ? ORDER BY c.seq LIMIT ?
-                    """), arguments: [address, limit])
+            let copies = try DirectStatement(db, """
+                SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
+                WHERE c.state = 'queued' AND c.address = ? ORDER BY c.seq LIMIT ?
+                """).all([.text(address), .integer(Int64(limit))]) { row in
+                guard let copy = Self.copy(row) else { throw StoreError.corruptRecord("a queued copy of \(address) without its message") }
+                return copy
+            }
             var leased: [QueuedCopy] = []
-            for row in rows {
-                let copy = Self.copy(row)
+            for copy in copies {
                 try move(
                     db,
                     CopyTransition(
