@@ -107,7 +107,7 @@ final class GroupCommitter: Sendable {
         for (job, result) in zip(jobs, results) {
             if case .success(let answer) = result {
                 if answer.status == 202, !answer.replayed {
-                    for route in answer.response["routedTo"]?.arrayValue ?? [] { route.stringValue.map { _ = addresses.insert($0) } }
+                    addresses.formUnion(answer.response["routedTo"]?.arrayValue?.compactMap(\.stringValue) ?? [])
                 }
                 for message in answer.emitted { addresses.insert(message.to.description) }
             }
