@@ -86,17 +86,16 @@ struct ExchangeServer: Sendable {
         } else {
             metrics.accepted(type: answer.type ?? "?")
             metadata["outcome"] = .string(answer.response["decision"]?["outcome"]?.stringValue ?? "-")
-            metadata["routedTo"] = .string(answer.response["routedTo"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? "")
+            metadata["routedTo"] = .string(answer.routedTo.joined(separator: ","))
             logger.info("accepted", metadata: metadata)
         }
         for message in answer.emitted {
             logger.info(
                 "emitted", metadata: ["id": "\(message.id)", "type": "\(message.type.rawValue)", "to": "\(message.to)"])
         }
-        var response = Response(
-            status: HTTPResponse.Status(code: answer.status),
-            headers: [.contentType: answer.status == 202 ? "application/json" : "application/problem+json"],
-            body: .init(byteBuffer: ByteBuffer(string: answer.responseText)))
+        var response = Self.json(
+            HTTPResponse.Status(code: answer.status), text: answer.responseText,
+            contentType: answer.status == 202 ? "application/json" : "application/problem+json")
         if answer.replayed { response.headers[Self.replayedHeader] = "true" }
         return response
     }
@@ -194,9 +193,12 @@ struct ExchangeServer: Sendable {
     // MARK: Responses
 
     static func json(_ status: HTTPResponse.Status, _ value: JSONValue, contentType: String = "application/json") -> Response {
-        Response(
-            status: status, headers: [.contentType: contentType],
-            body: .init(byteBuffer: ByteBuffer(string: value.canonicalText)))
+        json(status, text: value.canonicalText, contentType: contentType)
+    }
+
+    /// A response whose JSON text is already made.
+    static func json(_ status: HTTPResponse.Status, text: String, contentType: String) -> Response {
+        Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     func problem(_ refusal: Refusal, retryAfter: Int? = nil) -> Response {

@@ -107,7 +107,7 @@ final class GroupCommitter: Sendable {
         for (job, result) in zip(jobs, results) {
             if case .success(let answer) = result {
                 if answer.status == 202, !answer.replayed {
-                    addresses.formUnion(answer.response["routedTo"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                    addresses.formUnion(answer.routedTo)
                 }
                 for message in answer.emitted { addresses.insert(message.to.description) }
             }

@@ -31,6 +31,9 @@ public struct Router: Sendable {
         public let type: String?
         public let maskedNINO: String?
         public let refusal: Refusal?
+
+        /// The inbox addresses an acceptance was routed to, as its answer lists them.
+        public var routedTo: [String] { response["routedTo"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
     }
 
     /// A submission read and validated ahead of its store transaction: the work that needs no store, so
