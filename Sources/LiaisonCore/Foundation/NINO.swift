@@ -3,10 +3,20 @@ public struct NINO: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The normalised nine characters.
     public let value: String
 
-    private static let firstLetters = Set("ABCEGHJKLMNOPRSTWXYZ")
-    private static let secondLetters = Set("ABCEGHJKLMNPRSTWXYZ")
+    private static let firstLetters: StaticString = "ABCEGHJKLMNOPRSTWXYZ"
+    private static let secondLetters: StaticString = "ABCEGHJKLMNPRSTWXYZ"
     private static let forbiddenPrefixes: Set<String> = ["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"]
-    private static let suffixes = Set("ABCD")
+    private static let suffixes: StaticString = "ABCD"
+
+    /// Whether the ASCII `character` is one of `letters`.
+    private static func isOne(of letters: StaticString, _ character: Character) -> Bool {
+        guard let byte = character.asciiValue else { return false }
+        return isOne(of: letters, byte)
+    }
+
+    private static func isOne(of letters: StaticString, _ byte: UInt8) -> Bool {
+        letters.withUTF8Buffer { $0.contains(byte) }
+    }
 
     /// Normalises and validates `text`; nil when it is not a valid NINO.
     public init?(_ text: String) {
@@ -20,10 +30,10 @@ public struct NINO: Sendable, Hashable, Codable, CustomStringConvertible {
         let normalised = String(text.filter { !$0.isWhitespace }).uppercased()
         let characters = Array(normalised)
         guard characters.count == 9,
-            NINO.firstLetters.contains(characters[0]), NINO.secondLetters.contains(characters[1]),
+            NINO.isOne(of: NINO.firstLetters, characters[0]), NINO.isOne(of: NINO.secondLetters, characters[1]),
             !NINO.forbiddenPrefixes.contains(String(characters[0...1])),
             characters[2...7].allSatisfy({ $0.isASCII && $0.isNumber }),
-            NINO.suffixes.contains(characters[8])
+            NINO.isOne(of: NINO.suffixes, characters[8])
         else { return nil }
         self.value = normalised
     }
@@ -40,11 +50,8 @@ public struct NINO: Sendable, Hashable, Codable, CustomStringConvertible {
             }
             if bytes.count > 9 { return nil }
         }
-        func isLetter(_ byte: UInt8, in letters: StaticString) -> Bool {
-            letters.withUTF8Buffer { $0.contains(byte) }
-        }
-        guard bytes.count == 9, isLetter(bytes[0], in: "ABCEGHJKLMNOPRSTWXYZ"), isLetter(bytes[1], in: "ABCEGHJKLMNPRSTWXYZ"),
-            bytes[2...7].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), isLetter(bytes[8], in: "ABCD")
+        guard bytes.count == 9, isOne(of: firstLetters, bytes[0]), isOne(of: secondLetters, bytes[1]),
+            bytes[2...7].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), isOne(of: suffixes, bytes[8])
         else { return nil }
         let value = String(decoding: bytes, as: UTF8.self)
         return forbiddenPrefixes.contains(String(value.prefix(2))) ? nil : value
