@@ -84,11 +84,12 @@ public struct DeliveryQueue: Sendable {
         m.id AS message_id, m.type, m.envelope, json_extract(m.answer, '$.decision') AS decision
         """
 
-    /// Reads a row of `copyColumns` by position; nil when a column that cannot be empty is.
-    private static func copy(_ row: DirectStatement.Row) -> QueuedCopy? {
+    /// Reads a row of `copyColumns` by position.
+    /// - Throws: `StoreError.corruptRecord` when a column that cannot be empty is.
+    private static func copy(_ row: DirectStatement.Row) throws -> QueuedCopy {
         guard let seq = row.integer(0), let id = row.text(1), let address = row.text(2), let attempts = row.integer(4),
             let createdAt = row.real(5), let messageID = row.text(6), let type = row.text(7), let envelope = row.text(8)
-        else { return nil }
+        else { throw StoreError.corruptRecord("copy \(row.integer(0).map(String.init) ?? "?") not readable with its message") }
         return QueuedCopy(
             seq: seq, id: id, address: address, personKey: row.text(3), attempts: Int(attempts), createdAt: createdAt,
             messageID: messageID, type: type, envelope: envelope, decision: row.text(9))
@@ -207,7 +208,7 @@ public struct DeliveryQueue: Sendable {
             // than leave a copy in flight that nothing sends.
             guard let copy = try DirectStatement(
                 db, "SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq WHERE c.seq = ?"
-            ).first([.integer(seq)], Self.copy) ?? nil
+            ).first([.integer(seq)], Self.copy)
             else { throw StoreError.corruptRecord("copy \(seq) claimed but not readable with its message") }
             claimed.append(copy)
         }
@@ -255,10 +256,7 @@ public struct DeliveryQueue: Sendable {
             let copies = try DirectStatement(db, """
                 SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
                 WHERE c.state = 'queued' AND c.address = ? ORDER BY c.seq LIMIT ?
-                """).all([.text(address), .integer(Int64(limit))]) { row in
-                guard let copy = Self.copy(row) else { throw StoreError.corruptRecord("a queued copy of \(address) without its message") }
-                return copy
-            }
+                """).all([.text(address), .integer(Int64(limit))], Self.copy)
             var leased: [QueuedCopy] = []
             for copy in copies {
                 try move(

@@ -36,11 +36,11 @@ struct DirectStatement {
     }
 
     /// Runs a query and reads its first row, if any, with `read`.
-    func first<T>(_ values: [Value], _ read: (Row) -> T) throws -> T? {
+    func first<T>(_ values: [Value], _ read: (Row) throws -> T) throws -> T? {
         try bind(values)
         defer { sqlite3_reset(handle) }
         switch sqlite3_step(handle) {
-        case SQLITE_ROW: return read(Row(handle))
+        case SQLITE_ROW: return try read(Row(handle))
         case SQLITE_DONE: return nil
         case let code: throw error(code)
         }
@@ -104,8 +104,10 @@ struct DirectStatement {
             case .null: code = sqlite3_bind_null(handle, index)
             }
             guard code == SQLITE_OK else {
+                // The message first: the reset would replace it.
+                let failure = error(code)
                 sqlite3_reset(handle)
-                throw error(code)
+                throw failure
             }
         }
     }
