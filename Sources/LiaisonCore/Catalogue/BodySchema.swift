@@ -33,9 +33,12 @@ public struct FieldSpec: Sendable {
 /// The body schema of one message type.
 public struct BodySchema: Sendable {
     public let fields: [FieldSpec]
+    /// The fields' names.
+    private let known: Set<String>
 
     init(_ fields: [FieldSpec]) {
         self.fields = fields
+        self.known = Set(fields.map(\.name))
     }
 }
 
@@ -162,8 +165,8 @@ extension BodySchema {
     /// Every problem with `body` against this schema, each under `body.<field>`.
     public func problems(in body: [String: JSONValue]) -> [FieldProblem] {
         var problems: [FieldProblem] = []
-        let known = Set(fields.map(\.name))
-        for name in body.keys.sorted() where !known.contains(name) {
+        // Only the unknown names (usually none) are sorted, for a stable order of problems.
+        for name in body.keys.filter({ !known.contains($0) }).sorted() {
             problems.append(FieldProblem(field: "body.\(name)", problem: "is not a field of this message type"))
         }
         for field in fields {
@@ -225,10 +228,9 @@ extension FieldKind {
 public enum UUIDText {
     /// Whether `text` is a UUID in its canonical textual form (either case).
     public static func isValid(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 36 else { return false }
-        for (index, byte) in bytes.enumerated() {
-            if [8, 13, 18, 23].contains(index) {
+        guard text.utf8.count == 36 else { return false }
+        for (index, byte) in text.utf8.enumerated() {
+            if index == 8 || index == 13 || index == 18 || index == 23 {
                 guard byte == UInt8(ascii: "-") else { return false }
             } else {
                 let isHex = (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)

@@ -64,7 +64,8 @@ public struct EnvelopeReader: Sendable {
         var problems: [FieldProblem] = []
         func problem(_ field: String, _ text: String) { problems.append(FieldProblem(field: field, problem: text)) }
 
-        for key in fields.keys.sorted() where !Self.envelopeKeys.contains(key) {
+        // Only the unknown keys (usually none) are sorted, for a stable order of problems.
+        for key in fields.keys.filter({ !Self.envelopeKeys.contains($0) }).sorted() {
             problem(key, "is not an envelope field")
         }
         let id = fields["id"]?.stringValue

@@ -46,6 +46,13 @@ public struct Router: Sendable {
         let content: String
         /// The envelope, or the validation refusal (applied only if the id is not already accepted).
         let envelope: Result<Envelope, Refusal>?
+        /// The NINO masked for logs, when the body has one: made here, not by the single writer.
+        let maskedNINO: String?
+
+        /// Whether the body is a valid message (its id may still turn out to be a resubmission).
+        public var isValid: Bool {
+            if case .success = envelope { true } else { false }
+        }
     }
 
     /// Parses and validates a request body from `sender`.
@@ -53,11 +60,11 @@ public struct Router: Sendable {
         do {
             return prepare(try JSONValue.parse(body), from: sender)
         } catch let error as JSONValue.ParseError {
-            return Prepared(sender: sender, document: .failure(error), content: "", envelope: nil)
+            return Prepared(sender: sender, document: .failure(error), content: "", envelope: nil, maskedNINO: nil)
         } catch {
             return Prepared(
                 sender: sender, document: .failure(JSONValue.ParseError(offset: 0, reason: "\(error)")), content: "",
-                envelope: nil)
+                envelope: nil, maskedNINO: nil)
         }
     }
 
@@ -73,8 +80,10 @@ public struct Router: Sendable {
         }
         // A valid envelope already holds the document with `from` filled in; build it only otherwise.
         let withSender = (try? envelope.get().json) ?? EnvelopeReader.withSender(document, sender: sender)
+        let maskedNINO = (try? envelope.get().nino.masked) ?? masked(document)
         return Prepared(
-            sender: sender, document: .success(document), content: withSender.canonicalText, envelope: envelope)
+            sender: sender, document: .success(document), content: withSender.canonicalText, envelope: envelope,
+            maskedNINO: maskedNINO)
     }
 
     /// Submits `body` from `sender`, received at `now`, inside the store transaction `store`.
@@ -100,7 +109,9 @@ public struct Router: Sendable {
         let document: JSONValue
         switch prepared.document {
         case .failure(let error):
-            return try refuse(Refusal(.malformedJSON, "the body is not JSON: \(error)"), document: nil, sender: sender, at: now, in: store)
+            return try refuse(
+                Refusal(.malformedJSON, "the body is not JSON: \(error)"), document: nil, maskedNINO: nil, sender: sender, at: now,
+                in: store)
         case .success(let parsed):
             document = parsed
         }
@@ -108,18 +119,18 @@ public struct Router: Sendable {
             guard earlier.content == prepared.content else {
                 return try refuse(
                     Refusal(.idConflict, "id \(id) was already accepted with different content"), document: document,
-                    sender: sender, at: now, in: store)
+                    maskedNINO: prepared.maskedNINO, sender: sender, at: now, in: store)
             }
             return Answer(
                 status: earlier.status, response: earlier.response, responseText: earlier.responseText, emitted: [],
                 replayed: true, messageID: id,
-                type: document["type"]?.stringValue, maskedNINO: masked(document), refusal: nil)
+                type: document["type"]?.stringValue, maskedNINO: prepared.maskedNINO, refusal: nil)
         }
 
         let envelope: Envelope
         switch prepared.envelope ?? .failure(Refusal(.invalidMessage, "not validated")) {
         case .failure(let refusal):
-            return try refuse(refusal, document: document, sender: sender, at: now, in: store)
+            return try refuse(refusal, document: document, maskedNINO: prepared.maskedNINO, sender: sender, at: now, in: store)
         case .success(let valid):
             envelope = valid
         }
@@ -138,11 +149,11 @@ public struct Router: Sendable {
             if let person, !emitted.isEmpty { try store.save(person, replacing: stored) }
             for message in emitted { try store.recordGenerated(message, personKey: envelope.nino.personKey, cause: "timer") }
             for message in generated { try store.recordGenerated(message, personKey: nil, cause: envelope.id) }
-            var answer = try refuse(refusal, document: document, sender: sender, at: now, in: store)
+            var answer = try refuse(refusal, document: document, maskedNINO: prepared.maskedNINO, sender: sender, at: now, in: store)
             answer = Answer(
                 status: answer.status, response: answer.response, responseText: answer.responseText,
                 emitted: emitted + generated, replayed: false,
-                messageID: envelope.id, type: envelope.type.rawValue, maskedNINO: envelope.nino.masked, refusal: refusal)
+                messageID: envelope.id, type: envelope.type.rawValue, maskedNINO: prepared.maskedNINO, refusal: refusal)
             return answer
 
         case .accepted(var ruling):
@@ -163,7 +174,7 @@ public struct Router: Sendable {
             return Answer(
                 status: 202, response: response, responseText: storedAnswer.responseText, emitted: emitted + fired,
                 replayed: false, messageID: envelope.id,
-                type: envelope.type.rawValue, maskedNINO: envelope.nino.masked, refusal: nil)
+                type: envelope.type.rawValue, maskedNINO: prepared.maskedNINO, refusal: nil)
         }
     }
 
@@ -183,19 +194,20 @@ public struct Router: Sendable {
     }
 
     private func refuse(
-        _ refusal: Refusal, document: JSONValue?, sender: String, at now: Date, in store: any CaseStoreTransaction
+        _ refusal: Refusal, document: JSONValue?, maskedNINO: String?, sender: String, at now: Date,
+        in store: any CaseStoreTransaction
     ) throws -> Answer {
         let id = document?["id"]?.stringValue.map { String($0.prefix(64)) }
         let type = document?["type"]?.stringValue.map { String($0.prefix(64)) }
         try store.recordRefusal(
             RefusalRecord(
                 messageID: id, sender: sender, type: type, code: refusal.code, detail: refusal.detail,
-                maskedNINO: document.flatMap(masked), receivedAt: now))
+                maskedNINO: maskedNINO, receivedAt: now))
         let problem = refusal.problemDocument
         return Answer(
             status: refusal.code.status, response: problem, responseText: problem.canonicalText, emitted: [],
             replayed: false,
-            messageID: id, type: type, maskedNINO: document.flatMap(masked), refusal: refusal)
+            messageID: id, type: type, maskedNINO: maskedNINO, refusal: refusal)
     }
 
     private func masked(_ document: JSONValue) -> String? {

@@ -1,14 +1,26 @@
 import Foundation
 
 /// A strict recursive-descent JSON reader over UTF-8 bytes.
+///
+/// It reads the caller's buffer in place, so it lives only inside `parse(_:)`.
 struct JSONParser {
-    private let bytes: [UInt8]
+    private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
     private static let maximumDepth = 64
+    /// Most objects in messages have a handful of fields: room for them up front saves regrowing.
+    private static let expectedFields = 8
 
-    init(bytes: [UInt8]) {
+    private init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
+    }
+
+    /// Parses one JSON document from its UTF-8 bytes.
+    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        try bytes.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(bytes: buffer)
+            return try parser.parseDocument()
+        }
     }
 
     mutating func parseDocument() throws -> JSONValue {
@@ -61,7 +73,7 @@ struct JSONParser {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var fields: [String: JSONValue] = [:]
+        var fields = [String: JSONValue](minimumCapacity: Self.expectedFields)
         skipWhiteSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -70,13 +82,17 @@ struct JSONParser {
         while true {
             skipWhiteSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+            let keyStart = index
             let key = try parseString()
-            guard fields[key] == nil else { throw fail("duplicate key") }
             skipWhiteSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhiteSpace()
-            fields[key] = try parseValue()
+            // One hash of the key: a duplicate is found as it is stored, and reported where its key began.
+            if fields.updateValue(try parseValue(), forKey: key) != nil {
+                index = keyStart
+                throw fail("duplicate key")
+            }
             skipWhiteSpace()
             guard index < bytes.count else { throw fail("unexpected end") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -116,26 +132,46 @@ struct JSONParser {
         }
     }
 
+    /// The text of `bytes[start..<end]`; invalid UTF-8 is refused, not repaired.
+    private func text(from start: Int, to end: Int, ascii: Bool) throws -> String {
+        let run = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        // ASCII is valid UTF-8 as it is.
+        if ascii { return String(decoding: run, as: UTF8.self) }
+        guard let text = String(validating: run, as: UTF8.self) else { throw fail("invalid UTF-8") }
+        return text
+    }
+
     private mutating func parseString() throws -> String {
         index += 1
+        let start = index
+        // No escape in the string (the common case): the bytes are the string.
+        var ascii = true
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let text = try text(from: start, to: index, ascii: ascii)
+                index += 1
+                return text
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            if byte >= 0x80 { ascii = false }
+            index += 1
+        }
+        index = start
+        return try parseEscapedString()
+    }
+
+    /// A string with escapes, read from its first byte after the opening quote.
+    private mutating func parseEscapedString() throws -> String {
         var scalars = String.UnicodeScalarView()
         var runStart = index
         func flushRun(_ parser: JSONParser, upTo end: Int) throws {
             guard runStart < end else { return }
-            guard let text = String(validating: parser.bytes[runStart..<end], as: UTF8.self) else {
-                throw parser.fail("invalid UTF-8")
-            }
-            scalars.append(contentsOf: text.unicodeScalars)
+            scalars.append(contentsOf: try parser.text(from: runStart, to: end, ascii: false).unicodeScalars)
         }
         while true {
             guard index < bytes.count else { throw fail("unterminated string") }
             let byte = bytes[index]
-            if byte == UInt8(ascii: "\""), scalars.isEmpty {
-                // No escape in the string (the common case): the bytes are the string.
-                guard let text = String(validating: bytes[runStart..<index], as: UTF8.self) else { throw fail("invalid UTF-8") }
-                index += 1
-                return text
-            }
             if byte == UInt8(ascii: "\"") {
                 try flushRun(self, upTo: index)
                 index += 1
@@ -225,9 +261,10 @@ struct JSONParser {
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
             guard index > digitsStart else { throw fail("invalid number") }
         }
-        guard let text = String(validating: bytes[start..<index], as: UTF8.self), let number = Double(text),
-            number.isFinite
-        else { throw fail("invalid number") }
+        // The bytes checked above are ASCII.
+        guard let number = Double(try text(from: start, to: index, ascii: true)), number.isFinite else {
+            throw fail("invalid number")
+        }
         return number
     }
 }
