@@ -77,8 +77,20 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public func days(since other: LocalDate) -> Int { dayNumber - other.dayNumber }
 
     public var description: String {
+        var text: [UInt8] = []
+        text.reserveCapacity(10)
+        write(to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends `YYYY-MM-DD`: dates are written once or more per message, so without making strings first.
+    func write(to text: inout [UInt8]) {
         let (year, month, day) = components
-        return String(year).leftPadded(4) + "-" + String(month).leftPadded(2) + "-" + String(day).leftPadded(2)
+        text.appendDecimal(year, width: 4)
+        text.append(UInt8(ascii: "-"))
+        text.appendDecimal(month, width: 2)
+        text.append(UInt8(ascii: "-"))
+        text.appendDecimal(day, width: 2)
     }
 
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool { lhs.dayNumber < rhs.dayNumber }
@@ -119,8 +131,19 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
     }
 }
 
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
+extension [UInt8] {
+    /// Appends `value` in decimal, zero-padded to at least `width` digits (a minus sign comes first).
+    mutating func appendDecimal(_ value: Int, width: Int) {
+        if value < 0 { append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits = 0
+        let first = count
+        repeat {
+            append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+            digits += 1
+        } while magnitude > 0 || digits < width
+        // Written least significant digit first, then put in order.
+        self[first...].reverse()
     }
 }

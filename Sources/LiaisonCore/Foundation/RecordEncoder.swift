@@ -27,7 +27,7 @@ public enum RecordEncoder {
 
         func string(_ text: String) { JSONValue.writeString(text, to: &bytes) }
 
-        func number<N: BinaryInteger>(_ value: N) { raw(String(value)) }
+        func number(_ value: Int) { bytes.appendDecimal(value, width: 1) }
 
         func number(_ value: Double) throws {
             guard value.isFinite else { throw Unsupported() }
@@ -51,6 +51,11 @@ public enum RecordEncoder {
                 raw(value as! Bool ? "true" : "false")
             } else if type == Double.self {
                 try number(value as! Double)
+            } else if type == LocalDate.self {
+                // Records hold many dates: written in place, not through a string and a container.
+                bytes.append(UInt8(ascii: "\""))
+                (value as! LocalDate).write(to: &bytes)
+                bytes.append(UInt8(ascii: "\""))
             } else if Self.otherIntegers.contains(where: { $0 == type }) {
                 // Their own encode(to:) would hand the value straight back here through a single-value
                 // container, endlessly.
@@ -148,6 +153,28 @@ public enum RecordEncoder {
         mutating func encode(_ value: Bool, forKey key: Key) throws {
             self.key(key)
             output.raw(value ? "true" : "false")
+        }
+
+        // Optional fields, which synthesized `encode(to:)` hands over as optionals: without these, each goes
+        // through the protocol's default and back to the generic `encode` above.
+        mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
+            guard let value else { return }
+            try encode(value, forKey: key)
+        }
+
+        mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws {
+            guard let value else { return }
+            try encode(value, forKey: key)
+        }
+
+        mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws {
+            guard let value else { return }
+            try encode(value, forKey: key)
+        }
+
+        mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws {
+            guard let value else { return }
+            try encode(value, forKey: key)
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(

@@ -97,9 +97,20 @@ public enum Timestamp {
         let milliseconds = totalMilliseconds - seconds * 1000
         let day = LocalDate(dayNumber: UKTime.floorDiv(seconds, 86_400))
         let secondOfDay = seconds - day.dayNumber * 86_400
-        var text = day.description + "T" + String(secondOfDay / 3_600).leftPadded(2) + ":"
-            + String(secondOfDay / 60 % 60).leftPadded(2) + ":" + String(secondOfDay % 60).leftPadded(2)
-        if milliseconds != 0 { text += "." + String(milliseconds).leftPadded(3) }
-        return text + "Z"
+        var text: [UInt8] = []
+        text.reserveCapacity(24)
+        day.write(to: &text)
+        text.append(UInt8(ascii: "T"))
+        text.appendDecimal(secondOfDay / 3_600, width: 2)
+        text.append(UInt8(ascii: ":"))
+        text.appendDecimal(secondOfDay / 60 % 60, width: 2)
+        text.append(UInt8(ascii: ":"))
+        text.appendDecimal(secondOfDay % 60, width: 2)
+        if milliseconds != 0 {
+            text.append(UInt8(ascii: "."))
+            text.appendDecimal(milliseconds, width: 3)
+        }
+        text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
     }
 }
