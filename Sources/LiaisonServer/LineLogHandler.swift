@@ -1,22 +1,27 @@
 import Foundation
 import LiaisonCore
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Writes one line per log event to standard error with a single `write(2)`:
+/// Writes one line per log event to standard error:
 /// `2026-11-24T18:44:00.123Z info liaison: accepted id=… nino=AB12****C type=…`, metadata keys sorted,
 /// the time as `Timestamp` writes it.
-/// Cheaper than swift-log's `StreamLogHandler` (no locale-aware date formatting, no locking), which matters
-/// at one line per accepted message.
+/// Cheaper than swift-log's `StreamLogHandler` (no locale-aware date formatting, no write per line), which
+/// matters at one line per accepted message.
 public struct LineLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
     private let label: String
+    private let output: LogOutput
 
-    public init(label: String) { self.label = label }
+    public init(label: String, output: LogOutput = .standardError) {
+        self.label = label
+        self.output = output
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -24,18 +29,7 @@ public struct LineLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let bytes = lineBytes(event, at: Date())
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 {
-                    if written < 0, errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        output.write(lineBytes(event, at: Date()), now: event.level >= .error)
     }
 
     /// The line written for `event` at `instant`, newline included.
@@ -70,5 +64,71 @@ public struct LineLogHandler: LogHandler {
         }
         bytes.append(UInt8(ascii: "\n"))
         return bytes
+    }
+}
+
+/// A file descriptor that log lines are written to in batches: a line waits at most `delay` (5 ms) and is
+/// written with the others that came meanwhile in one `write(2)`, not one each. Errors and worse are
+/// written at once, with everything before them.
+public final class LogOutput: Sendable {
+    /// Standard error, where the daemon logs.
+    public static let standardError = LogOutput(descriptor: 2)
+
+    private let descriptor: Int32
+    private let delay: TimeInterval
+    private let pending = Mutex<[UInt8]>([])
+    /// Signalled when the first line arrives in an empty buffer.
+    private let arrived = DispatchSemaphore(value: 0)
+    /// Held while writing, so that batches reach the descriptor whole and in order.
+    private let writing = Mutex(())
+
+    public init(descriptor: Int32, delay: TimeInterval = 0.005) {
+        self.descriptor = descriptor
+        self.delay = delay
+        // Named from inside, in at most 15 characters, so that it shows in ps and perf.
+        Thread { [self] in
+            Thread.current.name = "liaison-log"
+            while true {
+                arrived.wait()
+                Thread.sleep(forTimeInterval: delay)
+                flush()
+            }
+        }.start()
+    }
+
+    /// Queues one line (newline included), or writes it at once with what is queued before it.
+    public func write(_ line: [UInt8], now: Bool = false) {
+        let first = pending.withLock { buffer in
+            let wasEmpty = buffer.isEmpty
+            buffer.append(contentsOf: line)
+            return wasEmpty
+        }
+        if now {
+            flush()
+        } else if first {
+            arrived.signal()
+        }
+    }
+
+    /// Writes every queued line now.
+    public func flush() {
+        writing.withLock { _ in
+            let batch = pending.withLock { buffer in
+                let taken = buffer
+                buffer = []
+                return taken
+            }
+            batch.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written <= 0 {
+                        if written < 0, errno == EINTR { continue }
+                        return
+                    }
+                    offset += written
+                }
+            }
+        }
     }
 }

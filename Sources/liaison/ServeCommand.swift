@@ -28,6 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
+        // Log lines wait a few milliseconds to be written in batches: whatever waits is written before exit.
+        defer { LogOutput.standardError.flush() }
         do {
             try await Daemon(config: daemonConfig, logger: Logger(label: "liaison")).run()
         } catch {

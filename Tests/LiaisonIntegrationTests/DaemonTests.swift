@@ -44,8 +44,9 @@ import Testing
             exchange.client("cwp-a").perform(exchange.request("GET", "/v1/messages/\(id)", as: "cwp-a")).text.contains(#""state":"delivered""#)
         })
         #expect(exchange.client("cwp-b").perform(exchange.request("GET", "/v1/messages/\(id)", as: "cwp-b")).status == 404)
+        // Log lines are written within a few milliseconds, in batches.
+        #expect(await eventually { (try? String(contentsOf: exchange.daemon.logPath, encoding: .utf8))?.contains("nino=AB12****C") == true })
         let log = try String(contentsOf: exchange.daemon.logPath, encoding: .utf8)
-        #expect(log.contains("nino=AB12****C"))
         #expect(!log.contains("AB123456C"))
         await spoc.stop()
         await provider.stop()

@@ -21,6 +21,26 @@ import Testing
                 == "2026-11-18T11:06:40.123Z info liaison: accepted id=m-1 nino=AB12****C sender=jcp-leeds\n")
     }
 
+    @Test func logLinesAreWrittenInBatchesWithinTheirDelayAndErrorsAtOnce() async throws {
+        let path = temporaryFolder("log-output").appendingPathComponent("log.txt").path
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        func written() -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+        // A long delay: nothing is written until the error, which takes what waited before it along.
+        let output = LogOutput(descriptor: descriptor, delay: 3600)
+        for number in 1...100 { output.write(Array("line \(number)\n".utf8)) }
+        #expect(written() == "")
+        output.write(Array("error\n".utf8), now: true)
+        #expect(written() == (1...100).map { "line \($0)\n" }.joined() + "error\n")
+
+        // A short delay: lines arrive without anyone flushing.
+        let prompt = LogOutput(descriptor: descriptor, delay: 0.005)
+        prompt.write(Array("later\n".utf8))
+        #expect(await eventually { written().hasSuffix("error\nlater\n") })
+    }
+
     @Test func bearerTokensAreMatchedWhateverTheSchemesCaseOrTheBlanksAroundThem() {
         let authenticator = Authenticator(parties: [
             DaemonConfig.PartyConfig(
