@@ -57,7 +57,9 @@ public final class SQLiteCaseStore: CaseStore {
         try pool.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {
-                result = try work(SQLiteTransaction(db: db))
+                let counts = NewCopyCounts()
+                result = try work(SQLiteTransaction(db: db, newCopies: counts))
+                try counts.store(in: db)
                 return .commit
             }
             return result!
@@ -82,9 +84,34 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// The copies a transaction queued, per address, added to `queue_count` once before it commits: one
+/// statement per inbox and commit instead of a trigger per copy (measured: the trigger cost the writer about
+/// 9 µs per accepted message). Every copy is inserted by `SQLiteTransaction.insertCopy`, which counts it.
+final class NewCopyCounts {
+    private var queued: [String: Int] = [:]
+
+    func add(_ address: String) { queued[address, default: 0] += 1 }
+
+    /// Forgets what was counted, for work that was rolled back.
+    func discard() { queued.removeAll() }
+
+    /// Adds the counts to `queue_count` and starts again from zero.
+    func store(in db: Database) throws {
+        for (address, count) in queued {
+            try DirectStatement(db, """
+                    INSERT INTO queue_count (address, state, n) VALUES (?, 'queued', ?)
+                    ON CONFLICT (address, state) DO UPDATE SET n = n + excluded.n
+                    """).execute([.text(address), .integer(Int64(count))])
+        }
+        queued.removeAll()
+    }
+}
+
 /// One write transaction's view of the store.
 struct SQLiteTransaction: CaseStoreTransaction {
     let db: Database
+    /// Where the copies inserted are counted.
+    let newCopies: NewCopyCounts
 
     func acceptedMessage(id: String) throws -> StoredAnswer? {
         let found = try DirectStatement(db, "SELECT envelope, status, answer FROM message WHERE id = ? AND origin = 'submitted'")
@@ -157,13 +184,15 @@ struct SQLiteTransaction: CaseStoreTransaction {
     }
 
     private func insertCopy(messageSeq: Int64, address: Address, personKey: String?, at instant: Date) throws {
+        let inbox = address.description
         try DirectStatement(db, """
                 INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
                 VALUES (?, ?, ?, ?, 'queued', ?, ?)
                 """).execute([
-                .integer(messageSeq), .text(address.description), .text(address.party), personKey.map { .text($0) } ?? .null,
+                .integer(messageSeq), .text(inbox), .text(address.party), personKey.map { .text($0) } ?? .null,
                 .real(instant.timeIntervalSince1970), .real(instant.timeIntervalSince1970),
             ])
+        newCopies.add(inbox)
     }
 
     func recordRefusal(_ refusal: RefusalRecord) throws {
@@ -207,14 +236,16 @@ extension SQLiteCaseStore {
             var failed = false
             try db.inTransaction(.immediate) {
                 outputs.removeAll()
+                let counts = NewCopyCounts()
                 for item in items {
                     do {
-                        outputs.append(try work(item, SQLiteTransaction(db: db)))
+                        outputs.append(try work(item, SQLiteTransaction(db: db, newCopies: counts)))
                     } catch {
                         failed = true
                         return .rollback
                     }
                 }
+                try counts.store(in: db)
                 return .commit
             }
             return failed ? nil : outputs
@@ -233,13 +264,17 @@ extension SQLiteCaseStore {
                 let begin = try db.cachedStatement(sql: "SAVEPOINT item")
                 let release = try db.cachedStatement(sql: "RELEASE SAVEPOINT item")
                 let rollback = try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT item")
+                let counts = NewCopyCounts()
                 for item in items {
                     try begin.execute()
                     do {
-                        let output = try work(item, SQLiteTransaction(db: db))
+                        let output = try work(item, SQLiteTransaction(db: db, newCopies: counts))
+                        // Counted inside the item's savepoint, so that a rolled-back item counts nothing.
+                        try counts.store(in: db)
                         try release.execute()
                         outputs.append(.success(output))
                     } catch {
+                        counts.discard()
                         // Some errors (full disk, I/O) make SQLite roll back the whole transaction; then
                         // nothing of the batch may be reported as stored.
                         guard db.isInsideTransaction else { throw error }

@@ -143,6 +143,11 @@ enum StoreSchema {
                     DELETE FROM copy_waiting WHERE seq IN (SELECT seq FROM copy WHERE state = 'in-flight');
                     """)
         }
+        migrator.registerMigration("v3") { db in
+            // New copies are counted by the writer, once per inbox and commit (NewCopyCounts), not by a trigger
+            // per copy. Changes of state are still counted by triggers.
+            try db.execute(sql: "DROP TRIGGER copy_created")
+        }
         return migrator
     }
 }

@@ -254,6 +254,55 @@ private final class TemporaryStore {
         #expect(stored.0 == ["AB123456", "CE123456", "JK123456"])
         #expect(stored.1 == 3)
         #expect(stored.2 == ["AB123456", "CE123456", "JK123456"])
+        // The queue's counters count the stored copies, not the rolled-back one nor the runs made twice.
+        #expect(try queuedCounts(store) == copiesQueued(store))
+        #expect(try queuedCounts(store).values.reduce(0, +) == 3)
+    }
+
+    @Test func theQueueCountersFollowEveryCopyStoredOrRolledBack() throws {
+        struct Boom: Error {}
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000021"), from: "jcp-leeds", at: at, in: $0) }
+        #expect(throws: Boom.self) {
+            try store.transaction { transaction -> Void in
+                _ = try router.submit(
+                    referral(id: "00000000-0000-4000-8000-000000000022", nino: "CE123456A"), from: "jcp-leeds", at: at, in: transaction)
+                throw Boom()
+            }
+        }
+        let ninos = ["HJ123456B", "JK123456D", "KL123456A", "LM123456B"]
+        _ = try store.batch(Array(ninos.enumerated())) { item, transaction in
+            try router.submit(
+                referral(id: "00000000-0000-4000-8000-00000000003\(item.offset)", nino: item.element), from: "jcp-leeds", at: at,
+                in: transaction)
+        }
+        #expect(try queuedCounts(store) == copiesQueued(store))
+        #expect(try queuedCounts(store).values.reduce(0, +) == 5)
+        // A store reopened goes on counting from where it was.
+        let reopened = try SQLiteCaseStore(path: temporary.path)
+        _ = try reopened.transaction {
+            try router.submit(referral(id: "00000000-0000-4000-8000-000000000041", nino: "MN123456C"), from: "jcp-leeds", at: at, in: $0)
+        }
+        #expect(try queuedCounts(reopened) == copiesQueued(reopened))
+        #expect(try queuedCounts(reopened).values.reduce(0, +) == 6)
+    }
+
+    /// `queue_count`'s queued copies per inbox.
+    private func queuedCounts(_ store: SQLiteCaseStore) throws -> [String: Int] {
+        try store.pool.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT address, n FROM queue_count WHERE state = 'queued' AND n > 0")
+                .map { ($0["address"] as String, $0["n"] as Int) })
+        }
+    }
+
+    /// The queued copies per inbox, counted row by row.
+    private func copiesQueued(_ store: SQLiteCaseStore) throws -> [String: Int] {
+        try store.pool.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT address, COUNT(*) AS n FROM copy WHERE state = 'queued' GROUP BY address")
+                .map { ($0["address"] as String, $0["n"] as Int) })
+        }
     }
 
     @Test func refusalsAreKeptWithoutTheirBodies() throws {
