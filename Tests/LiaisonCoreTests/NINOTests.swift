@@ -33,6 +33,17 @@ import Testing
         #expect(NINO("AB123456C")!.personKey == NINO("AB123456D")!.personKey)
     }
 
+    @Test func masksNINOLikeTextCharacterByCharacter() {
+        // Nine bytes take the byte-wise path unless one of them is not printable ASCII; both paths keep the
+        // first four characters and the last.
+        #expect(NINO.mask("ab123456c") == "ab12****c")
+        #expect(NINO.mask("AB 12 34 ") == "AB 1**** ")
+        #expect(NINO.mask("AB1\r\n456C") == "AB1\r\n***C")
+        #expect(NINO.mask("AB1é3456") == "AB1é***6")
+        #expect(NINO.mask("AB12") == "****")
+        #expect(NINO.mask("AB123456CD") == "AB12*****D")
+    }
+
     @Test func masksTheDigits() {
         #expect(NINO("AB123456C")!.masked == "AB12****C")
         #expect("\(NINO("AB123456C")!)" == "AB12****C")

@@ -66,6 +66,12 @@ public struct NINO: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Masks any NINO-like text for logs: keeps the first four and the last character.
     public static func mask(_ text: String) -> String {
+        // A valid NINO is nine printable ASCII characters, one byte each: masked byte by byte.
+        if text.utf8.count == 9, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            var bytes = Array(text.utf8)
+            for index in 4..<8 { bytes[index] = UInt8(ascii: "*") }
+            return String(decoding: bytes, as: UTF8.self)
+        }
         let characters = Array(text)
         guard characters.count > 5 else { return String(repeating: "*", count: characters.count) }
         return String(characters.prefix(4)) + String(repeating: "*", count: characters.count - 5)
