@@ -78,9 +78,11 @@ public struct Router: Sendable {
         } catch {
             envelope = .failure(Refusal(.invalidMessage, "\(error)"))
         }
-        // A valid envelope already holds the document with `from` filled in; build it only otherwise.
-        let withSender = (try? envelope.get().json) ?? EnvelopeReader.withSender(document, sender: sender)
-        let maskedNINO = (try? envelope.get().nino.masked) ?? masked(document)
+        // A valid envelope already holds the document with `from` filled in, and the NINO read; only otherwise
+        // are they taken from the document.
+        let valid = try? envelope.get()
+        let withSender = valid?.json ?? EnvelopeReader.withSender(document, sender: sender)
+        let maskedNINO = valid?.nino.masked ?? masked(document)
         return Prepared(
             sender: sender, document: .success(document), content: withSender.canonicalText, envelope: envelope,
             maskedNINO: maskedNINO)
