@@ -11,6 +11,8 @@ import GRDBSQLite
 struct DirectStatement {
     enum Value {
         case text(String)
+        /// Text already encoded as UTF-8 (a record written as JSON bytes), bound without making a String.
+        case utf8([UInt8])
         case integer(Int64)
         case real(Double)
         case null
@@ -73,6 +75,14 @@ struct DirectStatement {
                 decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
         }
 
+        /// The bytes of a text column, without making a String.
+        func bytes(_ column: Int32) -> [UInt8]? {
+            guard sqlite3_column_type(handle, column) != SQLITE_NULL, let bytes = sqlite3_column_text(handle, column) else {
+                return nil
+            }
+            return Array(UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))))
+        }
+
         func integer(_ column: Int32) -> Int64? {
             sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
         }
@@ -93,6 +103,15 @@ struct DirectStatement {
                 code = text.withUTF8 { bytes in
                     bytes.withMemoryRebound(to: CChar.self) { characters in
                         // An empty string is still text, never NULL.
+                        guard let start = characters.baseAddress, !characters.isEmpty else {
+                            return sqlite3_bind_text(handle, index, "", 0, Self.transient)
+                        }
+                        return sqlite3_bind_text(handle, index, start, Int32(characters.count), Self.transient)
+                    }
+                }
+            case .utf8(let bytes):
+                code = bytes.withUnsafeBufferPointer { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) { characters in
                         guard let start = characters.baseAddress, !characters.isEmpty else {
                             return sqlite3_bind_text(handle, index, "", 0, Self.transient)
                         }

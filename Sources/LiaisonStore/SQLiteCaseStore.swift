@@ -125,10 +125,10 @@ struct SQLiteTransaction: CaseStoreTransaction {
     }
 
     func person(key: String) throws -> PersonRecord? {
-        guard let text = try DirectStatement(db, "SELECT record FROM person WHERE key = ?").first([.text(key)], { $0.text(0) }) ?? nil
+        guard let bytes = try DirectStatement(db, "SELECT record FROM person WHERE key = ?").first([.text(key)], { $0.bytes(0) }) ?? nil
         else { return nil }
         do {
-            return try JSONDecoder().decode(PersonRecord.self, from: Data(text.utf8))
+            return try PersonRecord(storedJSON: bytes)
         } catch {
             throw StoreError.corruptRecord("person \(NINO.mask(key)): \(error)")
         }
@@ -136,9 +136,8 @@ struct SQLiteTransaction: CaseStoreTransaction {
 
     func save(_ person: PersonRecord, replacing previous: PersonRecord?) throws {
         guard person != previous else { return }
-        let record = String(decoding: try RecordEncoder.encode(person), as: UTF8.self)
         try DirectStatement(db, "INSERT INTO person (key, record) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET record = excluded.record")
-            .execute([.text(person.key), .text(record)])
+            .execute([.text(person.key), .utf8(person.storedJSON)])
         // The timer index holds each claimant's distinct due times; only the difference is written.
         let before = previous.map(Self.dueTimes) ?? []
         let after = Self.dueTimes(person)
