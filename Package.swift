@@ -24,10 +24,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "LiaisonCore"),
+        .target(name: "CSQLiteWALBuffer", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "LiaisonStore",
             dependencies: [
-                "LiaisonCore", .product(name: "GRDB", package: "GRDB.swift"),
+                "LiaisonCore", "CSQLiteWALBuffer", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),

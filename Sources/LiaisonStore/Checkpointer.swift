@@ -15,6 +15,7 @@ public final class Checkpointer: @unchecked Sendable {
 
     /// Opens a second connection to the store at `path` (already created and migrated by `SQLiteCaseStore`).
     public init(path: String, interval: TimeInterval = 0.1) throws {
+        WALBuffer.install()
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         connection = try DatabaseQueue(path: path, configuration: configuration)

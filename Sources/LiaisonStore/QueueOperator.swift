@@ -79,9 +79,14 @@ public struct QueueOperator: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError.corruptRecord("no store at \(path)")
         }
+        WALBuffer.install()
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
-        self.pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        // An operator's hold, release, retry or expire is as durable as an accepted message: DatabasePool
+        // sets synchronous=NORMAL with WAL, which would let a power cut lose a committed action.
+        try pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        self.pool = pool
     }
 
     /// Per-inbox counts and ages; costs the same however many copies are queued.

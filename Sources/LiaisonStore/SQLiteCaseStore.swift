@@ -14,6 +14,7 @@ public final class SQLiteCaseStore: CaseStore {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     /// - Throws: `StoreError.notDurable` when SQLite will not run with `synchronous=FULL`, or any SQLite error.
     public init(path: String) throws {
+        WALBuffer.install()
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in

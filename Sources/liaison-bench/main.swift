@@ -44,6 +44,30 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
 
+/// CPU seconds (user and system) used so far by process `pid`, and by its thread named `thread`.
+func cpuSeconds(_ pid: Int32, thread: String) -> (process: Double, thread: Double) {
+    func seconds(_ statPath: String) -> Double {
+        // The fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them.
+        guard let stat = try? String(contentsOfFile: statPath, encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    let named = tasks.first { task in
+        (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == thread
+    }
+    return (seconds("/proc/\(pid)/stat"), named.map { seconds("/proc/\(pid)/task/\($0)/stat") } ?? 0)
+}
+
+/// Seconds all CPUs of the machine have been idle so far.
+func idleSeconds() -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let line = stat.split(separator: "\n").first
+    else { return 0 }
+    let fields = line.split(separator: " ")
+    return fields.count > 4 ? (Double(fields[4]) ?? 0) / Double(sysconf(Int32(_SC_CLK_TCK))) : 0
+}
+
 func residentMegabytes(_ pid: Int32) -> Double {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
         let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
@@ -176,15 +200,26 @@ do {
     let bodies = (0..<acceptCount).map { referral($0, to: "cwp-b") }
     let bytes = bodies.map(\.count).reduce(0, +) / max(1, bodies.count)
     let requests = posts(bodies)
+    let daemonBefore = cpuSeconds(daemon.processID ?? 0, thread: "liaison-commit")
+    let benchBefore = cpuSeconds(getpid(), thread: "")
+    let idleBefore = idleSeconds()
     let started = Date()
     let results = try await load.run(requests, connections: connections)
     let elapsed = Date().timeIntervalSince(started)
+    let daemonAfter = cpuSeconds(daemon.processID ?? 0, thread: "liaison-commit")
+    let benchAfter = cpuSeconds(getpid(), thread: "")
+    let idle = idleSeconds() - idleBefore
     let accepted = results.filter { $0.status == 202 }.count
     let latencies = results.map(\.latency).sorted()
     say(String(
         format: "accept: %d of %d messages (%d bytes each) accepted in %.2f s = %.0f accepted/s; ack latency p50 %.1f ms, p99 %.1f ms",
         accepted, acceptCount, bytes, elapsed, Double(accepted) / elapsed, percentile(latencies, 0.5) * 1000,
         percentile(latencies, 0.99) * 1000))
+    let perMessage = 1e6 / Double(max(1, accepted))
+    say(String(
+        format: "accept: CPU per accepted message: daemon %.0f µs (its writer thread %.0f µs), load generator %.0f µs; all CPUs idle %.0f%% of the time",
+        (daemonAfter.process - daemonBefore.process) * perMessage, (daemonAfter.thread - daemonBefore.thread) * perMessage,
+        (benchAfter.process - benchBefore.process) * perMessage, idle / (elapsed * Double(ProcessInfo.processInfo.activeProcessorCount)) * 100))
 }
 
 // 2. Relayed messages/s to the loopback HTTPS sink. The sink first answers 503 with Retry-After, which

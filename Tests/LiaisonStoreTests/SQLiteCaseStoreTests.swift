@@ -8,20 +8,6 @@ import Testing
 private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("config")
 
-/// A store in a fresh temporary folder, removed afterwards.
-private final class TemporaryStore {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-store-\(UUID().uuidString)")
-    var path: String { folder.appendingPathComponent("liaison.sqlite").path }
-
-    init() {
-        try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: folder)
-    }
-}
-
 @Suite struct SQLiteCaseStoreTests {
     let router: Router = {
         let rules = try! RuleFiles.loadRules(at: configFolder.appendingPathComponent("rules.yaml"))
