@@ -37,6 +37,8 @@ let package = Package(
             dependencies: ["LiaisonCore", "LiaisonStore", "Yams"]
         ),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CEpoll"),
         .target(
             name: "LiaisonDelivery",
             dependencies: [
@@ -67,7 +69,7 @@ let package = Package(
         .target(
             name: "LiaisonLoad",
             dependencies: [
-                "CCurl", "LiaisonCore", "LiaisonDelivery", "LiaisonServer",
+                "CCurl", "CEpoll", "COpenSSL", "LiaisonCore", "LiaisonDelivery", "LiaisonServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,13 +1,17 @@
+import CEpoll
+import COpenSSL
 import Foundation
-import NIOCore
-import NIOPosix
-import NIOSSL
-import Synchronization
 
-/// A lean HTTPS load generator for the benchmark: keeps `connections` keep-alive TLS connections to one
-/// server and sends pre-encoded HTTP/1.1 requests, one in flight per connection, recording each response's
-/// status and latency. It costs far less per request than a general client, so that on a small machine the
-/// figures measure the daemon rather than the load generator.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A lean HTTPS load generator for the benchmark, in the manner of `wrk`: keeps `connections` keep-alive TLS
+/// connections to one server and sends pre-encoded HTTP/1.1 requests, one in flight per connection, recording
+/// each response's status and latency. One thread drives every connection with `epoll` and OpenSSL directly.
+///
+/// The benchmark's load generator shares the machine's two cores with the daemon, so what it costs is taken
+/// from what is measured: through SwiftNIO and its TLS handler it cost about 25 µs per request.
 public final class LoadClient: Sendable {
     /// One response: its HTTP status (0 when the connection failed) and seconds from write to last byte.
     public struct Outcome: Sendable {
@@ -15,25 +19,22 @@ public final class LoadClient: Sendable {
         public var latency: Double
     }
 
+    /// The client could not be set up; the benchmark cannot run.
+    public struct SetupError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     private let host: String
     private let port: Int
-    private let sslContext: NIOSSLContext
-    private let group: MultiThreadedEventLoopGroup
+    private let caBundle: String
 
     /// - Parameters:
     ///   - caBundle: the PEM file of the CA that signed the server's certificate.
-    ///   - threads: event loop threads; one is enough for tens of thousands of requests per second.
-    public init(host: String = "127.0.0.1", port: Int, caBundle: String, threads: Int = 1) throws {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(caBundle)
-        tls.minimumTLSVersion = .tlsv12
+    public init(host: String = "127.0.0.1", port: Int, caBundle: String) throws {
         self.host = host
         self.port = port
-        sslContext = try NIOSSLContext(configuration: tls)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.caBundle = caBundle
     }
-
-    deinit { try? group.syncShutdownGracefully() }
 
     /// The bytes of one HTTP/1.1 POST with a JSON body.
     public func post(path: String, headers: [String], body: [UInt8]) -> [UInt8] {
@@ -44,109 +45,220 @@ public final class LoadClient: Sendable {
     }
 
     /// Sends every request over `connections` connections, each taking the next unsent request as soon as its
-    /// previous response is complete. Outcomes are in request order.
+    /// previous response is complete. Outcomes are in request order; a request whose connection failed has
+    /// status 0.
     public func run(_ requests: [[UInt8]], connections: Int) async throws -> [Outcome] {
-        let shared = Shared(requests: requests)
         let count = min(connections, requests.count)
-        var closed: [EventLoopFuture<Void>] = []
-        for _ in 0..<count {
-            let channel = try await ClientBootstrap(group: group)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { [sslContext] channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let tls = try NIOSSLClientHandler(context: sslContext, serverHostname: nil)
-                        try channel.pipeline.syncOperations.addHandler(tls)
-                        try channel.pipeline.syncOperations.addHandler(Connection(shared: shared))
+        let (host, port, caBundle) = (host, port, caBundle)
+        return try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try Run(host: host, port: port, caBundle: caBundle, requests: requests, connections: count).go() })
+            }
+            thread.name = "liaison-load"
+            thread.start()
+        }
+    }
+
+    /// One run: its connections, the next request to send and the outcomes so far.
+    private final class Run {
+        private let requests: [[UInt8]]
+        private var outcomes: [Outcome]
+        private var next = 0
+        private let context: OpaquePointer
+        private var connections: [Connection] = []
+        private let poll: Int32
+
+        init(host: String, port: Int, caBundle: String, requests: [[UInt8]], connections count: Int) throws {
+            self.requests = requests
+            outcomes = Array(repeating: Outcome(status: 0, latency: 0), count: requests.count)
+            guard let context = SSL_CTX_new(TLS_client_method()) else { throw SetupError(description: "SSL_CTX_new failed") }
+            self.context = context
+            poll = epoll_create1(Int32(EPOLL_CLOEXEC))
+            guard SSL_CTX_load_verify_locations(context, caBundle, nil) == 1 else {
+                throw SetupError(description: "cannot load the CA bundle \(caBundle)")
+            }
+            SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+            guard liaison_ssl_ctx_set_min_tls12(context) == 1 else { throw SetupError(description: "cannot require TLS 1.2") }
+            liaison_ssl_ctx_accept_moving_write_buffer(context)
+            liaison_ssl_ctx_read_ahead(context)
+            for index in 0..<count {
+                let connection = try Connection(host: host, port: port, context: context)
+                connection.index = UInt32(index)
+                watch(connection, writable: false, operation: EPOLL_CTL_ADD)
+                connections.append(connection)
+            }
+        }
+
+        deinit {
+            for connection in connections { connection.close() }
+            close(poll)
+            SSL_CTX_free(context)
+        }
+
+        func go() throws -> [Outcome] {
+            var open = connections.count
+            for connection in connections where !sendNext(connection) {
+                connection.close()
+                open -= 1
+            }
+            var events = [epoll_event](repeating: epoll_event(), count: 64)
+            var incoming = [UInt8](repeating: 0, count: 65_536)
+            while open > 0 {
+                let ready = epoll_wait(poll, &events, Int32(events.count), 1_000)
+                if ready < 0, errno != EINTR { throw SetupError(description: "epoll_wait failed: errno \(errno)") }
+                for event in events.prefix(Int(max(ready, 0))) {
+                    let connection = connections[Int(event.data.u32)]
+                    guard !connection.closed else { continue }
+                    if !serve(connection, buffer: &incoming) {
+                        connection.close()
+                        open -= 1
                     }
                 }
-                .connect(host: host, port: port).get()
-            closed.append(channel.closeFuture)
-        }
-        for future in closed { try await future.get() }
-        return shared.outcomes.withLock { $0 }
-    }
-
-    /// What the connections share: the next request to send and the outcomes so far.
-    final class Shared: Sendable {
-        let requests: [[UInt8]]
-        let next = Atomic<Int>(0)
-        let outcomes: Mutex<[Outcome]>
-
-        init(requests: [[UInt8]]) {
-            self.requests = requests
-            outcomes = Mutex(Array(repeating: Outcome(status: 0, latency: 0), count: requests.count))
+            }
+            return outcomes
         }
 
-        /// The index of the next request to send, or nil when all are taken.
-        func take() -> Int? {
-            let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-            return index < requests.count ? index : nil
-        }
-    }
-
-    /// One connection: writes a request, parses its response (status line, headers, Content-Length body),
-    /// then writes the next; closes when there is nothing left to send.
-    final class Connection: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = ByteBuffer
-        typealias OutboundOut = ByteBuffer
-
-        private let shared: Shared
-        private var buffer = ByteBuffer()
-        private var current: Int?
-        private var startedNanoseconds: UInt64 = 0
-
-        init(shared: Shared) { self.shared = shared }
-
-        func channelActive(context: ChannelHandlerContext) {
-            sendNext(context: context)
+        /// Asks to hear when the connection can be read, and also written while a request waits to be sent.
+        /// Level-triggered: data left unread is reported again.
+        private func watch(_ connection: Connection, writable: Bool, operation: Int32) {
+            var event = epoll_event()
+            event.events = EPOLLIN.rawValue | (writable ? EPOLLOUT.rawValue : 0)
+            event.data.u32 = connection.index
+            epoll_ctl(poll, operation, connection.socket, &event)
+            connection.watchingWritable = writable
         }
 
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            var incoming = unwrapInboundIn(data)
-            buffer.writeBuffer(&incoming)
-            while let status = takeResponse(context: context) {
-                if let index = current {
-                    let seconds = Double(DispatchTime.now().uptimeNanoseconds - startedNanoseconds) / 1e9
-                    shared.outcomes.withLock { $0[index] = Outcome(status: status, latency: seconds) }
-                    current = nil
+        /// Reads what has arrived, records each complete response and sends the next request. Returns false
+        /// when the connection is done: failed, or nothing left to send.
+        private func serve(_ connection: Connection, buffer incoming: inout [UInt8]) -> Bool {
+            guard connection.write() else { return false }
+            if connection.watchingWritable, connection.unsent == nil { watch(connection, writable: false, operation: EPOLL_CTL_MOD) }
+            while true {
+                let read = incoming.withUnsafeMutableBytes { SSL_read(connection.ssl, $0.baseAddress, Int32($0.count)) }
+                if read <= 0 {
+                    let error = SSL_get_error(connection.ssl, read)
+                    if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE { return true }
+                    return false
                 }
-                sendNext(context: context)
+                connection.received.append(contentsOf: incoming[0..<Int(read)])
+                var answered = false
+                while let status = connection.takeResponse() {
+                    guard let index = connection.current else { return false }
+                    let seconds = Double(Connection.now() - connection.startedNanoseconds) / 1e9
+                    outcomes[index] = Outcome(status: status, latency: seconds)
+                    connection.current = nil
+                    guard sendNext(connection) else { return false }
+                    answered = true
+                }
+                if connection.failed { return false }
+                // With one request in flight nothing more comes until the server has read the next; anything
+                // still unread is reported again (level-triggered), so no read is spent to find the socket empty.
+                if answered, SSL_pending(connection.ssl) == 0 { return true }
             }
         }
 
-        func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            context.close(promise: nil)
+        /// Sends the next unsent request on `connection`; false when there is none or the write failed.
+        private func sendNext(_ connection: Connection) -> Bool {
+            guard next < requests.count else { return false }
+            connection.current = next
+            connection.unsent = requests[next]
+            next += 1
+            connection.startedNanoseconds = Connection.now()
+            guard connection.write() else { return false }
+            if (connection.unsent != nil) != connection.watchingWritable {
+                watch(connection, writable: connection.unsent != nil, operation: EPOLL_CTL_MOD)
+            }
+            return true
+        }
+    }
+
+    /// One TLS connection and its response parsing.
+    private final class Connection {
+        let socket: Int32
+        let ssl: OpaquePointer
+        /// Its place in the run's connections, which epoll reports.
+        var index: UInt32 = 0
+        var watchingWritable = false
+        var received: [UInt8] = []
+        var current: Int?
+        /// A request SSL_write has not taken yet.
+        var unsent: [UInt8]?
+        var startedNanoseconds: UInt64 = 0
+        var failed = false
+        private(set) var closed = false
+
+        static func now() -> UInt64 {
+            var time = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &time)
+            return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
         }
 
-        private func sendNext(context: ChannelHandlerContext) {
-            guard let index = shared.take() else {
-                context.close(promise: nil)
-                return
+        /// Connects and completes the TLS handshake (blocking), then switches the socket to non-blocking.
+        init(host: String, port: Int, context: OpaquePointer) throws {
+            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            self.socket = socket
+            guard socket >= 0 else { throw SetupError(description: "socket failed: errno \(errno)") }
+            var noDelay: Int32 = 1
+            setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw SetupError(description: "not an IPv4 address: \(host)") }
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            current = index
-            startedNanoseconds = DispatchTime.now().uptimeNanoseconds
-            var out = context.channel.allocator.buffer(capacity: shared.requests[index].count)
-            out.writeBytes(shared.requests[index])
-            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            guard connected == 0 else {
+                Glibc.close(socket)
+                throw SetupError(description: "cannot connect to \(host):\(port): errno \(errno)")
+            }
+            guard let ssl = SSL_new(context) else {
+                Glibc.close(socket)
+                throw SetupError(description: "SSL_new failed")
+            }
+            self.ssl = ssl
+            SSL_set_fd(ssl, socket)
+            guard SSL_connect(ssl) == 1 else {
+                let code = ERR_get_error()
+                SSL_free(ssl)
+                Glibc.close(socket)
+                throw SetupError(description: "TLS handshake with \(host):\(port) failed: OpenSSL error \(code)")
+            }
+            _ = fcntl(socket, F_SETFL, fcntl(socket, F_GETFL) | O_NONBLOCK)
         }
 
-        /// Removes one complete response from the buffer and returns its status, or nil if incomplete. Reads
-        /// the bytes in place: with a general parser this was nearly half the load generator's time.
-        private func takeResponse(context: ChannelHandlerContext) -> Int? {
-            let parsed = buffer.withUnsafeReadableBytes { bytes -> (status: Int, length: Int)?? in
-                Self.head(of: bytes)
+        /// Hands the unsent request to TLS; false when the connection failed.
+        func write() -> Bool {
+            guard let bytes = unsent else { return true }
+            let written = bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
+            if written > 0 {
+                unsent = nil
+                return true
             }
+            let error = SSL_get_error(ssl, written)
+            // The socket's buffer is full: retried when the next event for this connection comes.
+            return error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ
+        }
+
+        /// Removes one complete response from `received` and returns its status, or nil if incomplete. Marks
+        /// the connection failed when what arrived is not HTTP.
+        func takeResponse() -> Int? {
+            let parsed = received.withUnsafeBytes { Self.head(of: $0) }
             guard let parsed else { return nil }
             guard let (status, length) = parsed else {
-                // Not HTTP: give up on this connection; its request keeps status 0.
-                buffer.clear()
-                context.close(promise: nil)
+                failed = true
                 return nil
             }
-            guard buffer.readableBytes >= length else { return nil }
-            buffer.moveReaderIndex(forwardBy: length)
-            buffer.discardReadBytes()
+            guard received.count >= length else { return nil }
+            received.removeFirst(length)
             return status
+        }
+
+        func close() {
+            guard !closed else { return }
+            closed = true
+            SSL_shutdown(ssl)
+            SSL_free(ssl)
+            Glibc.close(socket)
         }
 
         /// The status and whole length (head and body) of the response at the start of `bytes`: nil when its
