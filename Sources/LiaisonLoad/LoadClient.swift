@@ -30,7 +30,7 @@ public final class LoadClient: Sendable {
 
     /// - Parameters:
     ///   - caBundle: the PEM file of the CA that signed the server's certificate.
-    public init(host: String = "127.0.0.1", port: Int, caBundle: String) throws {
+    public init(host: String = "127.0.0.1", port: Int, caBundle: String) {
         self.host = host
         self.port = port
         self.caBundle = caBundle

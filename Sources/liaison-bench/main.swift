@@ -193,7 +193,7 @@ let headers = ["Authorization: Bearer \(token)", "Content-Type: application/json
 say("liaison-bench: daemon \(daemon.binary.path), pid \(daemon.processID ?? 0), \(connections) connections")
 
 // 1. Accepted messages/s.
-let load = try LoadClient(port: port, caBundle: caBundle)
+let load = LoadClient(port: port, caBundle: caBundle)
 func posts(_ bodies: [[UInt8]]) -> [[UInt8]] { bodies.map { load.post(path: "/v1/messages", headers: headers, body: $0) } }
 do {
     _ = try await load.run(posts((0..<1000).map { referral(900_000 + $0, to: "cwp-b") }), connections: connections)
