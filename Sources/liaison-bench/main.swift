@@ -35,7 +35,11 @@ let connections = argument("--connections", 64)
 let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-bench-\(UUID().uuidString.prefix(8))")
 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(at: folder) }
+/// Removes the bench's folder (stores of 100 MB and more) and exits.
+func finish() -> Never {
+    try? FileManager.default.removeItem(at: folder)
+    exit(0)
+}
 let secret = "whsec_" + Data("liaison-benchmark-secret".utf8).base64EncodedString()
 let token = "bench-token-jcp-leeds-0123456789"
 let today = UKTime.localDate(at: Date())
@@ -157,7 +161,7 @@ if storeCount > 0 {
     let seconds = try stored(5_000_000, storeCount)
     checkpointer.stop()
     say(String(format: "store: %d messages decided and stored in commits of 32 in %.2f s = %.0f µs each, %.0f µs of them on the CPU (in-process, one writer thread and the checkpointer)", storeCount, seconds, seconds / Double(storeCount) * 1e6, cpuSeconds / Double(storeCount) * 1e6))
-    exit(0)
+    finish()
 }
 
 // 0b. `--prepare N`: only the request handlers' share of the router, in-process and single-threaded: N bodies
@@ -179,7 +183,7 @@ if prepareCount > 0 {
     _ = prepared(bodies.count)
     let seconds = prepared(prepareCount)
     say(String(format: "prepare: %d bodies parsed, validated and made canonical in %.2f s = %.1f µs each (in-process, one thread)", prepareCount, seconds, seconds / Double(prepareCount) * 1e6))
-    exit(0)
+    finish()
 }
 
 let sink = try WebhookSink(folder: folder.appendingPathComponent("sink"), secrets: [secret], record: false)
@@ -286,3 +290,4 @@ say("  \(statusLine)")
 say(String(format: "daemon resident memory with the queue full: %.0f MB", residentMegabytes(daemon.processID ?? 0)))
 daemon.terminate()
 await sink.stop()
+finish()
