@@ -57,6 +57,11 @@ import Testing
         #expect(first.canonicalText == #"{"a":{"x":"q\"uote","y":[true,null]},"b":1}"#)
     }
 
+    @Test(arguments: [0, 7, 10, 99, 100, -1, -10, -12_345, 30, 1_000_000, 999_999_999_999_999, -999_999_999_999_999])
+    func canonicalTextWritesIntegersInDecimal(value: Int) {
+        #expect(JSONValue.number(Double(value)).canonicalText == String(value))
+    }
+
     @Test func canonicalTextRoundTrips() throws {
         let value = try JSONValue.parse(#"{"s": "tab\there \u0001", "n": 0.25, "l": [1, "2"]}"#)
         #expect(try JSONValue.parse(value.canonicalText) == value)

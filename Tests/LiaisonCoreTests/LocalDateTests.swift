@@ -7,6 +7,19 @@ import Testing
         #expect(LocalDate("2024-02-29") != nil)
     }
 
+    @Test func printsEveryDayOfFourCenturiesAsYYYYMMDD() {
+        var date = LocalDate(year: 1900, month: 1, day: 1)!
+        let end = LocalDate(year: 2300, month: 12, day: 31)!
+        while date <= end {
+            let (year, month, day) = date.components
+            let expected = String(year) + "-" + (month < 10 ? "0" : "") + String(month) + "-" + (day < 10 ? "0" : "") + String(day)
+            #expect(date.description == expected)
+            #expect(LocalDate(date.description) == date)
+            date = date.adding(days: 1)
+        }
+        #expect(LocalDate(year: 33, month: 3, day: 3)!.description == "0033-03-03")
+    }
+
     @Test(arguments: ["2026-02-29", "2026-13-01", "2026-00-10", "2026-1-12", "26-01-12", "2026-01-12T00:00", "2026/01/12", ""])
     func refusesWhatIsNotARealDate(text: String) {
         #expect(LocalDate(text) == nil)
