@@ -52,6 +52,14 @@ public struct CopyDetail: Sendable, Codable {
     public var events: [CopyEvent]
 }
 
+/// A timer that could not fire, in `liaison queue timers`.
+public struct BlockedTimer: Sendable, Codable {
+    public var nino: String
+    public var kind: String
+    public var fireDate: String
+    public var reason: String
+}
+
 /// Filters for `liaison queue list`.
 public struct CopyFilter: Sendable {
     public var states: [CopyState] = []
@@ -140,6 +148,55 @@ public struct QueueOperator: Sendable {
                 byInbox[address] = status
             }
             return byInbox.values.sorted { $0.inbox < $1.inbox }
+        }
+    }
+
+    /// How many timers are blocked: a small table, so this costs little at any size of registry.
+    public func blockedTimerCount() throws -> Int {
+        try pool.read { db in
+            guard try db.tableExists("blocked_timer") else { return 0 }
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blocked_timer") ?? 0
+        }
+    }
+
+    /// Every blocked timer, earliest first, with the claimant's NINO masked.
+    public func blockedTimers() throws -> [BlockedTimer] {
+        try pool.read { db in
+            guard try db.tableExists("blocked_timer") else { return [] }
+            return try Row.fetchAll(
+                db, sql: "SELECT person_key, kind, fire_date, reason FROM blocked_timer ORDER BY fire_date, person_key, timer_id"
+            ).map { row in
+                BlockedTimer(
+                    nino: NINO.mask((row["person_key"] as String) + "?"), kind: row["kind"], fireDate: row["fire_date"],
+                    reason: row["reason"])
+            }
+        }
+    }
+
+    /// Lets every blocked timer try again: the daemon fires those due within a second, and blocks again any
+    /// that still cannot fire. For after the cause is fixed (new bank-holiday data, and a restart to load it).
+    /// - Returns: how many timers were unblocked.
+    public func unblockTimers() throws -> Int {
+        try pool.write { db in
+            guard try db.tableExists("blocked_timer") else {
+                throw StoreError.incompatible("it predates blocked-timer tracking: start the daemon once to upgrade it")
+            }
+            let transaction = SQLiteTransaction(db: db, newCopies: NewCopyCounts())
+            var unblocked = 0
+            for key in try String.fetchAll(db, sql: "SELECT DISTINCT person_key FROM blocked_timer") {
+                if let stored = try transaction.person(key: key) {
+                    var person = stored
+                    let count = person.unblockTimers()
+                    if count > 0 {
+                        unblocked += count
+                        try transaction.save(person, replacing: stored)
+                        continue
+                    }
+                }
+                // A line with no blocked timer behind it (which should not happen) goes, rather than warn forever.
+                try db.execute(sql: "DELETE FROM blocked_timer WHERE person_key = ?", arguments: [key])
+            }
+            return unblocked
         }
     }
 

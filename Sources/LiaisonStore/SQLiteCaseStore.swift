@@ -148,6 +148,24 @@ struct SQLiteTransaction: CaseStoreTransaction {
         for fireAt in after.subtracting(before) {
             try DirectStatement(db, "INSERT INTO timer (fire_at, person_key) VALUES (?, ?)").execute([.real(fireAt), .text(person.key)])
         }
+        // Blocked timers are rare: both lists are nearly always empty.
+        let blockedBefore = previous?.timers.filter { $0.blocked != nil } ?? []
+        let blockedAfter = person.timers.filter { $0.blocked != nil }
+        guard !blockedBefore.isEmpty || !blockedAfter.isEmpty else { return }
+        for timer in blockedBefore where !blockedAfter.contains(where: { $0.id == timer.id }) {
+            try DirectStatement(db, "DELETE FROM blocked_timer WHERE person_key = ? AND timer_id = ?")
+                .execute([.text(person.key), .text(timer.id)])
+        }
+        for timer in blockedAfter where !blockedBefore.contains(timer) {
+            try DirectStatement(db, """
+                    INSERT INTO blocked_timer (person_key, timer_id, kind, fire_date, reason) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (person_key, timer_id) DO UPDATE SET
+                        kind = excluded.kind, fire_date = excluded.fire_date, reason = excluded.reason
+                    """).execute([
+                    .text(person.key), .text(timer.id), .text(timer.kind.rawValue), .text(timer.fireDate.description),
+                    .text(timer.blocked!),
+                ])
+        }
     }
 
     private static func dueTimes(_ person: PersonRecord) -> Set<Double> {

@@ -148,6 +148,27 @@ enum StoreSchema {
             // per copy. Changes of state are still counted by triggers.
             try db.execute(sql: "DROP TRIGGER copy_created")
         }
+        migrator.registerMigration("v4") { db in
+            // Timers that could not fire (a working day past the bank-holiday data), kept in the person records,
+            // listed here too so that operators see them and the daemon warns of them without reading every
+            // record. Filled from the records that already hold blocked timers.
+            try db.execute(
+                sql: """
+                    CREATE TABLE blocked_timer (
+                        person_key TEXT NOT NULL,
+                        timer_id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        fire_date TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        PRIMARY KEY (person_key, timer_id)
+                    ) WITHOUT ROWID;
+                    INSERT INTO blocked_timer (person_key, timer_id, kind, fire_date, reason)
+                        SELECT p.key, json_extract(t.value, '$.id'), json_extract(t.value, '$.kind'),
+                            json_extract(t.value, '$.fireDate'), json_extract(t.value, '$.blocked')
+                        FROM person p, json_each(p.record, '$.timers') t
+                        WHERE json_extract(t.value, '$.blocked') IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

@@ -29,7 +29,7 @@ struct StoreOptions: ParsableArguments {
 struct QueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue", abstract: "See and steer the delivery queue.",
-        subcommands: [Status.self, List.self, Show.self, Hold.self, Release.self, Retry.self, Expire.self])
+        subcommands: [Status.self, List.self, Show.self, Hold.self, Release.self, Retry.self, Expire.self, Timers.self])
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Per inbox: queued, in flight, deferred, held, expired, delivered in 24 h, ages, errors.")
@@ -43,8 +43,9 @@ struct QueueCommand: ParsableCommand {
             let status = try queue.status(now: now, inboxes: all ? inboxes : [])
             var totals = InboxStatusTotals()
             for line in status { totals.add(line) }
+            let blockedTimers = try queue.blockedTimerCount()
             if options.json {
-                try printJSON(["inboxes": AnyEncodable(status), "totals": AnyEncodable(totals)])
+                try printJSON(["inboxes": AnyEncodable(status), "totals": AnyEncodable(totals), "blockedTimers": AnyEncodable(blockedTimers)])
                 return
             }
             let header = ["INBOX", "QUEUED", "IN-FLIGHT", "DEFERRED", "HELD", "EXPIRED", "DELIVERED-24H", "OLDEST", "NEXT-ATTEMPT", "LAST-ERROR"]
@@ -60,6 +61,9 @@ struct QueueCommand: ParsableCommand {
                 "\(totals.deliveredLast24h)", totals.oldestUndeliveredAgeSeconds.map(formatAge) ?? "-", "", "",
             ])
             printTable(header, rows)
+            if blockedTimers > 0 {
+                print("\(blockedTimers) timer\(blockedTimers == 1 ? " is" : "s are") blocked and will not fire: see liaison queue timers")
+            }
         }
     }
 
@@ -137,6 +141,27 @@ struct QueueCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop trying copies; they stay visible and can be retried.")
         @OptionGroup var action: ActionOptions
         func run() throws { try action.apply(.expire) }
+    }
+
+    struct Timers: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Timers that could not fire (e.g. a working day past the bank-holiday data), or --retry them.")
+        @OptionGroup var options: StoreOptions
+        @Flag(help: "Let every blocked timer fire again (after fixing the cause, e.g. new bank-holiday data and a restart).")
+        var retry = false
+
+        func run() throws {
+            let (queue, _) = try options.open()
+            if retry {
+                let unblocked = try queue.unblockTimers()
+                if options.json { return try printJSON(["unblocked": unblocked]) }
+                print("unblocked: \(unblocked) timer\(unblocked == 1 ? "" : "s"); the daemon fires those due within a second")
+                return
+            }
+            let timers = try queue.blockedTimers()
+            if options.json { return try printJSON(timers) }
+            printTable(["NINO", "TIMER", "FIRES-ON", "BLOCKED-BECAUSE"], timers.map { [$0.nino, $0.kind, $0.fireDate, $0.reason] })
+        }
     }
 }
 

@@ -117,6 +117,44 @@ import Testing
         #expect(generated == ["wp.attachment.overdue", "wp.attachment.overdue"])
     }
 
+    @Test func theTimerServiceWarnsOfBlockedTimersOnceAndThenHourly() throws {
+        let folder = temporaryFolder("blocked-timers")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
+        // Bank-holiday data that ends with 2025: the programme's end in 2026 cannot be counted in working days.
+        let full = try makeRouter()
+        let events = #"[{"date": "2024-12-25"}, {"date": "2025-12-25"}]"#
+        let holidays = #"{"england-and-wales": {"events": \#(events)}, "scotland": {"events": \#(events)}, "northern-ireland": {"events": \#(events)}}"#
+        let router = LiaisonCore.Router(context: RuleContext(
+            directory: full.rules.context.directory, rules: full.rules.context.rules,
+            calendars: try CalendarSet(govUKJSON: Array(holidays.utf8))))
+        _ = try store.transaction {
+            try router.submit(referral(), from: "jcp-leeds", at: Timestamp.parse("2024-12-02T09:00:00Z")!, in: $0)
+        }
+        let path = folder.appendingPathComponent("log.txt").path
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        defer { close(descriptor) }
+        let output = LogOutput(descriptor: descriptor, delay: 3600)
+        let service = TimerService(
+            store: store, router: router, metrics: ExchangeMetrics(),
+            logger: Logger(label: "test") { LineLogHandler(label: $0, output: output) }, onEmit: {})
+        func warnings() -> [Substring] {
+            output.flush()
+            return ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("timers blocked") }
+        }
+
+        let later = Timestamp.parse("2027-06-30T09:00:00Z")!
+        service.tick(at: later)
+        #expect(warnings().count == 1)
+        #expect(warnings().first?.contains("warning") == true)
+        #expect(warnings().first?.contains("blocked=1") == true)
+        service.tick(at: later.addingTimeInterval(1))
+        service.tick(at: later.addingTimeInterval(60))
+        #expect(warnings().count == 1)
+        service.tick(at: later.addingTimeInterval(3601))
+        #expect(warnings().count == 2)
+    }
+
     @Test func aSubmissionThatCannotBeStoredFailsWholeAndTheDaemonIsNotReady() async throws {
         let folder = temporaryFolder("store-full")
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -19,6 +19,16 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         return Router(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
     }()
 
+    /// The same router with bank-holiday data that ends with `lastYear`: a working day later than that cannot
+    /// be counted, so a timer that needs one cannot fire.
+    private func router(withHolidaysThrough lastYear: Int) throws -> Router {
+        let events = #"[{"date": "2024-12-25"}, {"date": "\#(lastYear)-12-25"}]"#
+        let json = #"{"england-and-wales": {"events": \#(events)}, "scotland": {"events": \#(events)}, "northern-ireland": {"events": \#(events)}}"#
+        let context = router.rules.context
+        return Router(context: RuleContext(
+            directory: context.directory, rules: context.rules, calendars: try CalendarSet(govUKJSON: Array(json.utf8))))
+    }
+
     private func referral(id: String, nino: String = "AB123456C") -> JSONValue {
         .object([
             "id": .string(id), "type": .string("wp.referral"), "to": .string("prime-a"), "nino": .string(nino),
@@ -116,6 +126,65 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(!fired.isEmpty)
         let dueNow = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer WHERE fire_at <= ?", arguments: [later.timeIntervalSince1970]) }
         #expect(dueNow == 0)
+    }
+
+    @Test func aTimerThatCannotFireIsListedForOperatorsAndFiresOnceUnblocked() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let short = try router(withHolidaysThrough: 2025)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let answer = try store.transaction { try short.submit(referral(id: "00000000-0000-4000-8000-000000000001"), from: "jcp-leeds", at: at, in: $0) }
+        #expect(answer.status == 202)
+        let operatorView = QueueOperator(pool: store.pool)
+        #expect(try operatorView.blockedTimerCount() == 0)
+
+        // The end of the programme falls in 2026: the exit report's deadline cannot be counted in working days.
+        let later = Timestamp.parse("2027-06-30T09:00:00Z")!
+        _ = try store.transaction { try short.fireDueTimers(at: later, in: $0) }
+        let blocked = try operatorView.blockedTimers()
+        #expect(blocked.map(\.kind) == ["end-of-programme"])
+        #expect(blocked.first?.nino == "AB12****?")
+        #expect(blocked.first?.reason.contains("outside the england-and-wales bank-holiday data") == true)
+        #expect(try operatorView.blockedTimerCount() == 1)
+        let dueIndex = { try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timer WHERE fire_at <= ?", arguments: [later.timeIntervalSince1970]) } }
+        #expect(try dueIndex() == 0)
+
+        // Unblocked while the data is still short: it tries, emits nothing, and is blocked again.
+        #expect(try operatorView.unblockTimers() == 1)
+        #expect(try operatorView.blockedTimerCount() == 0)
+        #expect(try dueIndex() == 1)
+        #expect(try store.transaction { try short.fireDueTimers(at: later, in: $0) }.isEmpty)
+        #expect(try operatorView.blockedTimerCount() == 1)
+
+        // With data that covers the year, it fires once and the list is empty.
+        #expect(try operatorView.unblockTimers() == 1)
+        let fired = try store.transaction { try router.fireDueTimers(at: later, in: $0) }
+        #expect(fired.filter { $0.type == .wpExitReportRequest }.count == 1)
+        #expect(try operatorView.blockedTimerCount() == 0)
+        #expect(try store.transaction { try router.fireDueTimers(at: later, in: $0) }.isEmpty)
+    }
+
+    @Test func blockedTimersAlreadyInRecordsAreListedAfterTheUpgrade() throws {
+        let temporary = TemporaryStore()
+        do {
+            let store = try SQLiteCaseStore(path: temporary.path)
+            let short = try router(withHolidaysThrough: 2025)
+            _ = try store.transaction { try short.submit(referral(id: "00000000-0000-4000-8000-000000000001"), from: "jcp-leeds", at: Timestamp.parse("2024-12-02T09:00:00Z")!, in: $0) }
+            _ = try store.transaction { try short.fireDueTimers(at: Timestamp.parse("2027-06-30T09:00:00Z")!, in: $0) }
+            // As a store of the v3 layout would be: the record holds the blocked timer, and there is no table.
+            try store.pool.write { db in
+                try db.execute(sql: "DROP TABLE blocked_timer; DELETE FROM grdb_migrations WHERE identifier = 'v4'")
+            }
+        }
+        #expect(try QueueOperator(path: temporary.path).blockedTimerCount() == 0)
+        let reopened = try SQLiteCaseStore(path: temporary.path)
+        #expect(try QueueOperator(pool: reopened.pool).blockedTimers().map(\.kind) == ["end-of-programme"])
+        // A line with no record behind it is dropped when timers are retried, not left to warn forever.
+        try reopened.pool.write { db in
+            try db.execute(sql: "INSERT INTO blocked_timer VALUES ('CE000001', 't', 'escalation', '2026-01-05', 'gone')")
+        }
+        #expect(try QueueOperator(pool: reopened.pool).unblockTimers() == 1)
+        #expect(try QueueOperator(pool: reopened.pool).blockedTimerCount() == 0)
     }
 
     @Test func theRegistryAndItsTimersSurviveAReopenAndFireOnce() throws {

@@ -38,4 +38,17 @@ public struct PersonRecord: Sendable, Codable, Equatable {
     public mutating func endTimers(ofCase caseID: String, kinds: Set<CaseTimer.Kind>) {
         timers.removeAll { $0.caseID == caseID && kinds.contains($0.kind) }
     }
+
+    /// Lets every blocked timer try to fire again (once an operator has fixed what blocked it, such as
+    /// bank-holiday data that ended too soon). A timer that still cannot fire is blocked again.
+    /// - Returns: how many timers were blocked.
+    @discardableResult
+    public mutating func unblockTimers() -> Int {
+        var count = 0
+        for index in timers.indices where timers[index].blocked != nil {
+            timers[index].blocked = nil
+            count += 1
+        }
+        return count
+    }
 }
