@@ -10,8 +10,12 @@ import Testing
 /// the machine's two cores while it runs.
 @Suite(.serialized) struct DaemonTests {
     @Test func aRoutedAbsenceNoticeReachesTheSPOCSinkSigned() async throws {
-        let spoc = try WebhookSink(folder: temporaryFolder("spoc-sink"), secrets: [testSecret])
-        let provider = try WebhookSink(folder: temporaryFolder("provider-sink"), secrets: [testSecret])
+        let spocFolder = temporaryFolder("spoc-sink")
+        defer { try? FileManager.default.removeItem(at: spocFolder) }
+        let spoc = try WebhookSink(folder: spocFolder, secrets: [testSecret])
+        let providerFolder = temporaryFolder("provider-sink")
+        defer { try? FileManager.default.removeItem(at: providerFolder) }
+        let provider = try WebhookSink(folder: providerFolder, secrets: [testSecret])
         let spocPort = try await spoc.start()
         let providerPort = try await provider.start()
         let exchange = try Exchange(
@@ -53,7 +57,9 @@ import Testing
     }
 
     @Test func aSinkThatIsDownAndComesBackGetsEverything() async throws {
-        let sink = try WebhookSink(folder: temporaryFolder("down-sink"), secrets: [testSecret])
+        let sinkFolder = temporaryFolder("down-sink")
+        defer { try? FileManager.default.removeItem(at: sinkFolder) }
+        let sink = try WebhookSink(folder: sinkFolder, secrets: [testSecret])
         let port = try await sink.start()
         await sink.stop()
         let exchange = try Exchange(name: "down", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle)])
@@ -76,7 +82,9 @@ import Testing
     }
 
     @Test func aGoneInboxIsHeldUntilAnOperatorReleasesIt() async throws {
-        let sink = try WebhookSink(folder: temporaryFolder("gone-sink"), secrets: [testSecret])
+        let sinkFolder = temporaryFolder("gone-sink")
+        defer { try? FileManager.default.removeItem(at: sinkFolder) }
+        let sink = try WebhookSink(folder: sinkFolder, secrets: [testSecret])
         sink.respond { _ in .init(status: 410) }
         let port = try await sink.start()
         let exchange = try Exchange(name: "gone", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle)])
@@ -112,7 +120,9 @@ import Testing
     }
 
     @Test func retryAfterIsHonoured() async throws {
-        let sink = try WebhookSink(folder: temporaryFolder("slow-sink"), secrets: [testSecret])
+        let sinkFolder = temporaryFolder("slow-sink")
+        defer { try? FileManager.default.removeItem(at: sinkFolder) }
+        let sink = try WebhookSink(folder: sinkFolder, secrets: [testSecret])
         sink.respond { number in number == 1 ? .init(status: 429, retryAfter: 2) : .init(status: 200) }
         let port = try await sink.start()
         let exchange = try Exchange(name: "retry-after", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle)])
@@ -129,9 +139,13 @@ import Testing
     }
 
     @Test func oneDeadInboxDoesNotSlowAnother() async throws {
-        let live = try WebhookSink(folder: temporaryFolder("live-sink"), secrets: [testSecret], record: false)
+        let liveFolder = temporaryFolder("live-sink")
+        defer { try? FileManager.default.removeItem(at: liveFolder) }
+        let live = try WebhookSink(folder: liveFolder, secrets: [testSecret], record: false)
         let livePort = try await live.start()
-        let dead = try WebhookSink(folder: temporaryFolder("dead-sink"), secrets: [testSecret])
+        let deadFolder = temporaryFolder("dead-sink")
+        defer { try? FileManager.default.removeItem(at: deadFolder) }
+        let dead = try WebhookSink(folder: deadFolder, secrets: [testSecret])
         let deadPort = try await dead.start()
         await dead.stop()
         let exchange = try Exchange(
@@ -159,7 +173,9 @@ import Testing
     }
 
     @Test func copiesForOneClaimantArriveInAcceptanceOrderUnderRetries() async throws {
-        let sink = try WebhookSink(folder: temporaryFolder("order-sink"), secrets: [testSecret])
+        let sinkFolder = temporaryFolder("order-sink")
+        defer { try? FileManager.default.removeItem(at: sinkFolder) }
+        let sink = try WebhookSink(folder: sinkFolder, secrets: [testSecret])
         // Every third delivery fails, so copies are retried while later ones wait.
         sink.respond { number in number % 3 == 0 ? .init(status: 503) : .init(status: 200) }
         let port = try await sink.start()
@@ -195,8 +211,12 @@ import Testing
     }
 
     @Test func pushInboxesMayDemandAClientCertificate() async throws {
-        let clientCertificates = LocalCertificatesFixture(folder: temporaryFolder("client-ca"))
-        let sink = try WebhookSink(folder: temporaryFolder("mtls-sink"), secrets: [testSecret], clientCA: clientCertificates.ca)
+        let clientFolder = temporaryFolder("client-ca")
+        defer { try? FileManager.default.removeItem(at: clientFolder) }
+        let clientCertificates = LocalCertificatesFixture(folder: clientFolder)
+        let sinkFolder = temporaryFolder("mtls-sink")
+        defer { try? FileManager.default.removeItem(at: sinkFolder) }
+        let sink = try WebhookSink(folder: sinkFolder, secrets: [testSecret], clientCA: clientCertificates.ca)
         let port = try await sink.start()
         let exchange = try Exchange(
             name: "mtls",
@@ -302,7 +322,9 @@ import Testing
     }
 
     @Test func sigtermDrainsExitsZeroAndARestartResumesEveryCopy() async throws {
-        let sink = try WebhookSink(folder: temporaryFolder("restart-sink"), secrets: [testSecret])
+        let sinkFolder = temporaryFolder("restart-sink")
+        defer { try? FileManager.default.removeItem(at: sinkFolder) }
+        let sink = try WebhookSink(folder: sinkFolder, secrets: [testSecret])
         let port = try await sink.start()
         await sink.stop()
         let exchange = try Exchange(name: "restart", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle)])
@@ -323,6 +345,7 @@ import Testing
 
     @Test func configCheckReportsEveryProblemWithItsKey() throws {
         let folder = temporaryFolder("config")
+        defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("bad.yaml")
         try """
             listen: {host: 127.0.0.1, port: 99999}

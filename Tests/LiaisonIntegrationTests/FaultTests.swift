@@ -97,7 +97,9 @@ final class Loader: Sendable {
 
 extension DaemonTests {
     @Test func killedAtRandomUnderLoadItLosesNothingAcknowledgedAndFiresNoTimerTwice() async throws {
-        let sink = try WebhookSink(folder: temporaryFolder("fault-sink"), secrets: [testSecret])
+        let sinkFolder = temporaryFolder("fault-sink")
+        defer { try? FileManager.default.removeItem(at: sinkFolder) }
+        let sink = try WebhookSink(folder: sinkFolder, secrets: [testSecret])
         let port = try await sink.start()
         let exchange = try Exchange(name: "fault", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle)])
         defer { exchange.stop() }

@@ -22,7 +22,9 @@ import Testing
     }
 
     @Test func logLinesAreWrittenInBatchesWithinTheirDelayAndErrorsAtOnce() async throws {
-        let path = temporaryFolder("log-output").appendingPathComponent("log.txt").path
+        let folder = temporaryFolder("log-output")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("log.txt").path
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         #expect(descriptor >= 0)
         defer { close(descriptor) }
