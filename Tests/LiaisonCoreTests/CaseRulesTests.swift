@@ -408,6 +408,45 @@ import Testing
         #expect(notified.send("cwp.change-of-circumstances", as: "jcp-leeds", body: ["change": .string("health"), "effectiveDate": .string("2026-02-01")]).answer.outcome == "notified")
     }
 
+    @Test func noLongerOnJSAFromALaterDateEndsTheCaseOnThatDate() {
+        let harness = Harness()
+        harness.startPlacement()
+        let ending = harness.send(
+            "cwp.change-of-circumstances", as: "jcp-leeds", at: "2026-03-02T09:00:00Z",
+            body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-03-16")]).answer
+        #expect(ending.outcome == "end-provision")
+        // Until 16 March the case is open: absences are judged and failures referred as before.
+        #expect(harness.absence("sickness", from: "2026-03-04", to: "2026-03-05").outcome == "treat-as-available")
+        let failure = harness.send(
+            "cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-03-06")]).answer
+        #expect(failure.outcome == "referred-to-dma")
+        // A SPOC referral on Friday 13 March is due Monday 16th, by when the case has ended: the chase never fires.
+        let court = harness.send(
+            "cwp.absence", as: "cwp-a", at: "2026-03-13T10:00:00Z",
+            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-03-12"), "to": .string("2026-03-13")]).answer
+        #expect(court.outcome == "referred-to-spoc")
+        #expect(harness.advance(to: "2026-03-20T12:00:00Z").isEmpty)
+        // From 16 March it has ended.
+        let late = harness.send(
+            "cwp.absence", as: "cwp-a", at: "2026-03-16T18:00:00Z",
+            body: ["reported": .bool(true), "reason": .string("sickness"), "from": .string("2026-03-16"), "to": .string("2026-03-16")]).answer
+        #expect(late.code == "case-ended")
+    }
+
+    @Test func aTimerDueBeforeALaterEndStillFires() {
+        let harness = Harness()
+        harness.startPlacement()
+        harness.send(
+            "cwp.absence", as: "cwp-a", at: "2026-03-02T10:00:00Z",
+            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-02-27"), "to": .string("2026-03-02")])
+        harness.send(
+            "cwp.change-of-circumstances", as: "jcp-leeds", at: "2026-03-02T11:00:00Z",
+            body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-03-30")])
+        // Received Monday 2 March: the SPOC's deadline is Tuesday 3rd, so the chase fires on Wednesday 4th.
+        let fired = harness.advance(to: "2026-03-04T12:00:00Z")
+        #expect(fired.map { "\($0.type.rawValue) -> \($0.to)" }.contains("cwp.absence.advice.overdue -> jcp-leeds/spoc"))
+    }
+
     private func transfer(started: Bool, withinTravel: Bool, withinCpa: Bool, canDeliver: Bool?) -> (Harness, Router.Answer) {
         let harness = Harness()
         if started { harness.startPlacement() } else { harness.referToPlacement() }
@@ -470,6 +509,27 @@ import Testing
         #expect(back.outcome == "signposted-back")
         #expect(back.decision("expectedEndDate") == .string("2026-08-10"))
         #expect(harness.person()?.placement?.isOpen == true)
+    }
+
+    @Test func reengagementCountsFromTheOriginalReferral() {
+        let harness = Harness()
+        harness.referToPlacement(on: "2026-01-12")
+        harness.send(
+            "cwp.dma-referral", as: "cwp-a", at: "2026-01-19T12:00:00Z",
+            body: ["failure": .string("did-not-attend-engagement"), "failureDate": .string("2026-01-19")])
+        let again = harness.referToPlacement(on: "2026-02-02", extra: ["rereferral": .bool(true)])
+        #expect(again.decision("expectedEndDate") == .string("2026-08-31"))
+        harness.send("cwp.start", as: "cwp-a", at: "2026-02-09T09:00:00Z", body: ["startDate": .string("2026-02-09")])
+        harness.send(
+            "cwp.change-of-circumstances", as: "jcp-leeds", at: "2026-05-01T09:00:00Z",
+            body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-05-01")])
+        // 30 weeks from the original referral on 12 January is 10 August, not 31 August (S2 §115, §159).
+        let late = harness.send("cwp.reengagement", as: "jcp-leeds", at: "2026-08-11T09:00:00Z", body: ["reclaimDate": .string("2026-08-11")]).answer
+        #expect(late.code == "allotted-time-expired")
+        let back = harness.send("cwp.reengagement", as: "jcp-leeds", body: ["reclaimDate": .string("2026-08-10")]).answer
+        #expect(back.outcome == "signposted-back")
+        #expect(back.decision("expectedEndDate") == .string("2026-08-10"))
+        #expect(harness.person()?.placement?.expectedEndDate == day("2026-08-10"))
     }
 
     @Test func completionOnBenefitSetsAFeedbackDeadline() {

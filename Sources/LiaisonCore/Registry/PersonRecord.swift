@@ -24,9 +24,9 @@ public struct PersonRecord: Sendable, Codable, Equatable {
         self.timers = []
     }
 
-    /// Whether any case is still open.
-    public var hasOpenCase: Bool {
-        (workProgramme?.isOpen ?? false) || (placement?.isOpen ?? false)
+    /// Whether any case is open on `date`.
+    public func hasOpenCase(on date: LocalDate) -> Bool {
+        (workProgramme?.isOpen ?? false) || (placement?.isOpen(on: date) ?? false)
     }
 
     /// Ends every timer of a case.

@@ -13,7 +13,7 @@ extension CaseRules {
             .min(by: { person.timers[$0].fireAt < person.timers[$1].fireAt })
         {
             var timer = person.timers.remove(at: index)
-            guard isLive(timer, in: person) else { continue }
+            guard isLive(timer, in: person, at: now) else { continue }
             do {
                 emitted += try fire(timer, &person, at: now)
             } catch {
@@ -25,7 +25,7 @@ extension CaseRules {
     }
 
     /// Whether the timer's case is still the one it was set for, in the state it waits on.
-    private func isLive(_ timer: CaseTimer, in person: PersonRecord) -> Bool {
+    private func isLive(_ timer: CaseTimer, in person: PersonRecord, at now: Date) -> Bool {
         switch timer.kind {
         case .attachment, .attachmentAfterWP11:
             guard let wp = person.workProgramme, wp.id == timer.caseID else { return false }
@@ -40,7 +40,9 @@ extension CaseRules {
             guard let wp = person.workProgramme, wp.id == timer.caseID else { return false }
             return wp.pendingExitReport?.requestID == timer.regarding
         case .spocAdvice:
-            guard let placement = person.placement, placement.id == timer.caseID, placement.isOpen else { return false }
+            guard let placement = person.placement, placement.id == timer.caseID,
+                placement.isOpen(on: UKTime.localDate(at: now))
+            else { return false }
             return person.absences.contains { $0.id == timer.absenceID && $0.state == .awaitingSPOC }
         case .feedbackReport:
             guard let placement = person.placement, placement.id == timer.caseID else { return false }

@@ -8,7 +8,7 @@ extension CaseRules {
         try checkReferringJobcentre(s)
         let cwp = rules.communityWorkPlacements
         let existing = s.person.placement
-        if let existing, existing.isOpen {
+        if let existing, existing.isOpen(on: s.receiptDate) {
             throw Refusal(.alreadyReferred, "the claimant already has an open CWP case, referred on \(existing.referralDate)")
         }
         if let existing, existing.barred {
@@ -101,7 +101,7 @@ extension CaseRules {
             let (weeks, sanctionExplanation) = recordFailure(&s, failure: failure, date: failureDate)
             if failure == "did-not-attend-engagement" || failure == "did-not-start" {
                 placement.hadDidNotAttendOrStart = true
-                if placement.isOpen {
+                if placement.isOpen(on: s.receiptDate) {
                     placement.ended = CaseEnding(reason: .didNotAttendOrStart, date: failureDate)
                     s.person.endTimers(ofCase: placement.id)
                 }
@@ -129,7 +129,9 @@ extension CaseRules {
             let effective = s.envelope.date("effectiveDate")!
             if change == "no-longer-on-jsa" {
                 placement.ended = CaseEnding(reason: .noLongerOnJSA, date: effective)
-                s.person.endTimers(ofCase: placement.id)
+                // Timers end with the case: now if it has ended, else each one that falls due after the
+                // effective date is dropped when it comes (a timer only fires for an open case).
+                if effective <= s.receiptDate { s.person.endTimers(ofCase: placement.id) }
                 return (
                     Decision(
                         outcome: "end-provision", advice: "update-prap-end-provision", rule: "cwp.change.no-longer-on-jsa",
@@ -193,12 +195,17 @@ extension CaseRules {
             if placement.barred {
                 throw Refusal(.caseEnded, "the placement ended on \(placement.ended!.date) and may not be resumed")
             }
-            if reclaim > placement.expectedEndDate {
+            // The allotted time runs from the original referral, even after a re-referral (S2 §115, §159).
+            let weeks = rules.communityWorkPlacements.placementWeeks
+            let allottedEnd = placement.originalReferralDate.adding(weeks: weeks)
+            if reclaim > allottedEnd {
                 throw Refusal(
                     .allottedTimeExpired,
-                    "reclaim on \(reclaim) is after the allotted time ended on \(placement.expectedEndDate) (S2 §159)")
+                    "reclaim on \(reclaim) is after the allotted time ended on \(allottedEnd), \(weeks) weeks from the original "
+                        + "referral on \(placement.originalReferralDate) (S2 §159)")
             }
             placement.ended = nil
+            placement.expectedEndDate = allottedEnd
             return (
                 Decision(
                     outcome: "signposted-back", rule: "cwp.reengagement", basis: ["\(Self.s2) §115", "\(Self.s2) §159"],

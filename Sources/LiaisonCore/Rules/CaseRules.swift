@@ -134,7 +134,7 @@ public struct CaseRules: Sendable {
         let appliesToEnded: Set<MessageType> = [
             .cwpFeedbackReport, .cwpFeedbackReportRequest, .cwpReengagement, .cwpDMAReferral,
         ]
-        if !placement.isOpen, !appliesToEnded.contains(submission.type) {
+        if !placement.isOpen(on: submission.receiptDate), !appliesToEnded.contains(submission.type) {
             throw Refusal(.caseEnded, "the CWP case ended on \(placement.ended!.date) (\(placement.ended!.reason.rawValue))")
         }
         try checkOwnership(submission, provider: placement.provider)
@@ -174,7 +174,9 @@ public struct CaseRules: Sendable {
 
     /// A referral may not take a claimant whose other open case belongs to another jobcentre.
     func checkReferringJobcentre(_ submission: Submission) throws {
-        if let owner = submission.person.jobcentre, owner != submission.sender.id, submission.person.hasOpenCase {
+        if let owner = submission.person.jobcentre, owner != submission.sender.id,
+            submission.person.hasOpenCase(on: submission.receiptDate)
+        {
             throw Refusal(.notCaseOwner, "the claimant's open case belongs to another jobcentre")
         }
     }
