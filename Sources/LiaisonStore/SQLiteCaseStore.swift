@@ -114,15 +114,20 @@ struct SQLiteTransaction: CaseStoreTransaction {
     /// Where the copies inserted are counted.
     let newCopies: NewCopyCounts
 
-    func acceptedMessage(id: String) throws -> StoredAnswer? {
-        let found = try DirectStatement(db, "SELECT envelope, status, answer FROM message WHERE id = ? AND origin = 'submitted'")
-            .first([.text(id)]) { row in (content: row.text(0), status: row.integer(1), answer: row.text(2)) }
+    func earlierMessage(id: String) throws -> EarlierMessage? {
+        let found = try DirectStatement(db, "SELECT origin, sender, envelope, status, answer FROM message WHERE id = ?")
+            .first([.text(id)]) { row in
+                (origin: row.text(0), sender: row.text(1), content: row.text(2), status: row.integer(3), answer: row.text(4))
+            }
         guard let found else { return nil }
-        guard let content = found.content, let status = found.status, let answer = found.answer else {
+        if found.origin == "generated" { return .generated }
+        guard let sender = found.sender, let content = found.content, let status = found.status, let answer = found.answer
+        else {
             throw StoreError.corruptRecord("message \(id): accepted without its answer")
         }
         // The stored text was written as the canonical text of the answer: it is answered again as it is.
-        return StoredAnswer(content: content, status: Int(status), response: try JSONValue.parse(answer), responseText: answer)
+        let stored = StoredAnswer(content: content, status: Int(status), response: try JSONValue.parse(answer), responseText: answer)
+        return .accepted(stored, sender: sender)
     }
 
     func person(key: String) throws -> PersonRecord? {

@@ -30,6 +30,38 @@ import Testing
         #expect(broken.code == "id-conflict")
     }
 
+    @Test func anotherPartyResendingTheSameDocumentGetsAConflictNotTheAnswer() {
+        let harness = Harness()
+        let id = harness.nextID()
+        var document: [String: JSONValue] = [
+            "id": .string(id), "type": .string("cwp.referral"), "from": .string("jcp-leeds"), "to": .string("cwp-a"),
+            "nino": .string("AB123456C"), "sentAt": .string("2026-01-12T09:00:00Z"), "body": .object(referralBody),
+        ]
+        #expect(harness.sendRaw(.object(document), as: "jcp-leeds").answer.status == 202)
+        // The same bytes from jcp-york (claiming to be jcp-leeds) must not be answered with jcp-leeds's decision.
+        let copied = harness.sendRaw(.object(document), as: "jcp-york").answer
+        #expect(copied.status == 409)
+        #expect(copied.code == "id-conflict")
+        #expect(!copied.replayed)
+        #expect(copied.response["decision"] == nil)
+        document["from"] = nil
+        #expect(harness.sendRaw(.object(document), as: "jcp-york").answer.code == "id-conflict")
+        #expect(harness.store.contents.accepted.count == 1)
+    }
+
+    @Test func theIDOfAMessageLiaisonGeneratedIsTaken() {
+        let harness = Harness()
+        harness.startPlacement()
+        // An SCR message becomes a clerical task with an id of Liaison's own; that id cannot be submitted.
+        let scr = harness.send("cwp.start", as: "cwp-a", scr: true, body: ["startDate": .string("2026-01-19")])
+        #expect(scr.answer.code == "scr-clerical-only")
+        let generated = harness.store.contents.generated
+        #expect(generated.count == 1)
+        let reused = harness.send("cwp.start", as: "cwp-a", id: generated[0].id, body: ["startDate": .string("2026-01-19")]).answer
+        #expect(reused.status == 409)
+        #expect(reused.code == "id-conflict")
+    }
+
     @Test func keyOrderAndWhiteSpaceDoNotMakeADifferentContent() throws {
         let harness = Harness()
         let text = #"{"id":"6f1c9a1e-0000-4000-8000-000000000001","type":"cwp.referral","to":"cwp-a","nino":"AB123456C","sentAt":"2026-01-12T09:00:00Z","body":{"referralDate":"2026-01-12","wpciDate":"2025-12-01","engagementMeeting":"2026-01-19T10:00:00Z","restrictions":"none","alerts":[]}}"#

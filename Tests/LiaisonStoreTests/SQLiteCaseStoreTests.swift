@@ -259,6 +259,32 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(messages == 1)
     }
 
+    @Test func theIDOfAGeneratedMessageOrAnotherPartysIsAConflictNotAStoreError() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        // An SCR referral is refused and becomes a clerical task with an id of Liaison's own.
+        guard case .object(var scr) = referral(id: "00000000-0000-4000-8000-000000000003") else { return }
+        scr["scr"] = .bool(true)
+        let refused = try store.transaction { try router.submit(.object(scr), from: "jcp-leeds", at: at, in: $0) }
+        #expect(refused.refusal?.code.rawValue == "scr-clerical-only")
+        let generatedID = try #require(try store.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT id FROM message WHERE origin = 'generated'")
+        })
+        // Before, the id's unique index failed the insert and the sender was told 503 for ever.
+        let reused = try store.transaction { try router.submit(referral(id: generatedID), from: "jcp-leeds", at: at, in: $0) }
+        #expect(reused.status == 409)
+        #expect(reused.refusal?.code.rawValue == "id-conflict")
+        // An id jcp-leeds used is taken for cwp-a, whatever it sends.
+        let id = "00000000-0000-4000-8000-000000000004"
+        #expect(try store.transaction { try router.submit(referral(id: id), from: "jcp-leeds", at: at, in: $0) }.status == 202)
+        guard case .object(var claimed) = referral(id: id) else { return }
+        claimed["from"] = .string("jcp-leeds")
+        let other = try store.transaction { try router.submit(.object(claimed), from: "cwp-a", at: at, in: $0) }
+        #expect(other.refusal?.code.rawValue == "id-conflict")
+        #expect(other.response["decision"] == nil)
+    }
+
     @Test func aFailedTransactionLeavesNothingHalfWritten() throws {
         struct Boom: Error {}
         let temporary = TemporaryStore()

@@ -5,7 +5,7 @@ import Synchronization
 public final class InMemoryCaseStore: CaseStore {
     /// Everything the store holds, as plain values.
     public struct Contents: Sendable {
-        public var answers: [String: StoredAnswer] = [:]
+        public var answers: [String: (answer: StoredAnswer, sender: String)] = [:]
         public var people: [String: PersonRecord] = [:]
         public var accepted: [AcceptedMessage] = []
         public var generated: [GeneratedMessage] = []
@@ -35,12 +35,15 @@ public final class InMemoryCaseStore: CaseStore {
             self.contents = contents
         }
 
-        func acceptedMessage(id: String) throws -> StoredAnswer? { contents.answers[id] }
+        func earlierMessage(id: String) throws -> EarlierMessage? {
+            if let earlier = contents.answers[id] { return .accepted(earlier.answer, sender: earlier.sender) }
+            return contents.generated.contains { $0.id == id } ? .generated : nil
+        }
         func person(key: String) throws -> PersonRecord? { contents.people[key] }
         func save(_ person: PersonRecord, replacing previous: PersonRecord?) throws { contents.people[person.key] = person }
 
         func recordAccepted(_ message: AcceptedMessage) throws {
-            contents.answers[message.envelope.id] = message.answer
+            contents.answers[message.envelope.id] = (message.answer, message.envelope.from)
             contents.accepted.append(message)
         }
 

@@ -117,10 +117,14 @@ public struct Router: Sendable {
         case .success(let parsed):
             document = parsed
         }
-        if let id = document["id"]?.stringValue, let earlier = try store.acceptedMessage(id: id) {
-            guard earlier.content == prepared.content else {
+        if let id = document["id"]?.stringValue, let found = try store.earlierMessage(id: id) {
+            // Only the party that sent it may have its answer again; to anyone else, and for an id Liaison gave
+            // a message of its own, the id is simply taken.
+            guard case .accepted(let earlier, let earlierSender) = found, earlierSender == sender,
+                earlier.content == prepared.content
+            else {
                 return try refuse(
-                    Refusal(.idConflict, "id \(id) was already accepted with different content"), document: document,
+                    Refusal(.idConflict, "id \(id) was already used for a message with different content"), document: document,
                     maskedNINO: prepared.maskedNINO, sender: sender, at: now, in: store)
             }
             return Answer(
