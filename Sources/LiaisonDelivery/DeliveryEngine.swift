@@ -258,7 +258,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         }
         let slowDown = error == nil && (status == 429 || status == 503)
         let next = policy.nextAttempt(
-            after: attempts, createdAt: copy.createdAt, now: now, retryAfter: slowDown ? retryAfter : nil,
+            after: attempts, since: copy.lifetimeFrom, now: now, retryAfter: slowDown ? retryAfter : nil,
             random: Double.random(in: 0..<1))
         let reason = error ?? "HTTP \(status)"
         inboxErrors[address] = reason

@@ -15,15 +15,16 @@ public struct RetryPolicy: Sendable {
         self.lifetime = lifetime
     }
 
-    /// What to do after failed attempt number `attempts` (1-based) of a copy accepted at `createdAt`.
+    /// What to do after failed attempt number `attempts` (1-based) of a copy whose lifetime began at `since`
+    /// (its acceptance, or when an operator last sent it back to the queue).
     /// - Parameters:
     ///   - retryAfter: the receiver's `Retry-After`, in seconds, which replaces the schedule's delay.
     ///   - random: a number in 0..<1, for the jitter.
     /// - Returns: the time of the next attempt, or nil when the lifetime is over and the copy expires.
     public func nextAttempt(
-        after attempts: Int, createdAt: Double, now: Double, retryAfter: Double? = nil, random: Double
+        after attempts: Int, since: Double, now: Double, retryAfter: Double? = nil, random: Double
     ) -> Double? {
-        let end = createdAt + lifetime
+        let end = since + lifetime
         guard now < end else { return nil }
         let base = retryAfter ?? schedule[min(max(attempts, 1), schedule.count) - 1]
         let spread = retryAfter == nil ? base * jitter * (2 * random - 1) : 0

@@ -27,8 +27,13 @@ struct ExchangeServer: Sendable {
 
     func router() -> Hummingbird.Router<ExchangeContext> {
         let router = Hummingbird.Router(context: ExchangeContext.self)
+        // First, so that it wraps every route and the answer to a path that matches none.
+        router.add(middleware: ProblemAnswers(server: self))
         router.get("/healthz") { _, _ in Self.json(.ok, .object(["status": .string("ok")])) }
         router.get("/readyz") { _, _ in
+            // After a failed commit the store is tried again here, with a write of its own, so that readiness
+            // comes back when the disk does even if no submission arrives to show it.
+            if state.isAccepting, !state.isStoreHealthy { state.storeHealth(committer.probeStore()) }
             let ready = state.isReady
             return Self.json(ready ? .ok : .serviceUnavailable, .object(["status": .string(ready ? "ready" : "not-ready")]))
         }
@@ -57,13 +62,13 @@ struct ExchangeServer: Sendable {
         var request = request
         let sender = context.party!
         if let length = request.headers[.contentLength].flatMap(Int.init), length > config.maxBodyBytes {
-            return problem(Refusal(.tooLarge, "the body is \(length) bytes; the limit is \(config.maxBodyBytes)"))
+            return tooLarge(Refusal(.tooLarge, "the body is \(length) bytes; the limit is \(config.maxBodyBytes)"), from: sender)
         }
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: config.maxBodyBytes)
         } catch is NIOTooManyBytesError {
-            return problem(Refusal(.tooLarge, "the body is over the limit of \(config.maxBodyBytes) bytes"))
+            return tooLarge(Refusal(.tooLarge, "the body is over the limit of \(config.maxBodyBytes) bytes"), from: sender)
         }
         let answer: LiaisonCore.Router.Answer
         do {
@@ -98,6 +103,22 @@ struct ExchangeServer: Sendable {
             contentType: answer.status == 202 ? "application/json" : "application/problem+json")
         if answer.replayed { response.headers[Self.replayedHeader] = "true" }
         return response
+    }
+
+    /// A body over the limit is refused unread: it is counted, logged and kept in the audit log like any
+    /// other refusal, with no id, type or NINO, since none was read.
+    private func tooLarge(_ refusal: Refusal, from sender: String) -> Response {
+        metrics.refused(code: refusal.code.rawValue)
+        logger.info("refused", metadata: ["sender": .string(sender), "code": .string(refusal.code.rawValue), "status": "413"])
+        do {
+            try committer.recordRefusal(
+                RefusalRecord(
+                    messageID: nil, sender: sender, type: nil, code: refusal.code, detail: refusal.detail, maskedNINO: nil,
+                    receivedAt: Date()))
+        } catch {
+            logger.error("refusal not kept in the audit log: store unavailable", metadata: ["error": "\(error)"])
+        }
+        return problem(refusal)
     }
 
     /// `GET /v1/messages/{id}`: for the sender or a recipient only; anyone else is told it does not exist.
@@ -178,6 +199,7 @@ struct ExchangeServer: Sendable {
         case .success(let found): address = found
         case .failure(let refusal): return problem(refusal)
         }
+        // A body over the limit throws NIOTooManyBytesError, which ProblemAnswers answers 413 too-large.
         let body = try await request.collectBody(upTo: config.maxBodyBytes)
         guard let document = try? JSONValue.parse(String(buffer: body)) else {
             return problem(Refusal(.malformedJSON, "the body is not JSON"))
@@ -201,11 +223,46 @@ struct ExchangeServer: Sendable {
         Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
+    /// A request refused before its body is read (draining, no credentials, over the rate): counted and logged,
+    /// not written to the store, so that a flood of them never costs a commit.
+    func refusedAtTheDoor(_ refusal: Refusal, party: String?, retryAfter: Int? = nil) -> Response {
+        metrics.refused(code: refusal.code.rawValue)
+        logger.info(
+            "refused", metadata: ["sender": .string(party ?? "-"), "code": .string(refusal.code.rawValue), "status": "\(refusal.code.status)"])
+        return problem(refusal, retryAfter: retryAfter)
+    }
+
     func problem(_ refusal: Refusal, retryAfter: Int? = nil) -> Response {
         var response = Self.json(
             HTTPResponse.Status(code: refusal.code.status), refusal.problemDocument, contentType: "application/problem+json")
         if let retryAfter { response.headers[Self.retryAfterHeader] = String(retryAfter) }
         return response
+    }
+}
+
+/// Answers every error that a handler throws, and a path that matches no route, as
+/// `application/problem+json` with a stable code (PROTOCOL.md "Errors"): a body over the limit is 413
+/// `too-large`, an unknown path 404 `not-found`, and anything else (the store failing) 503 `unavailable` with
+/// `Retry-After`, logged without the request's body.
+struct ProblemAnswers: RouterMiddleware {
+    typealias Context = ExchangeContext
+    let server: ExchangeServer
+
+    func handle(_ request: Request, context: ExchangeContext, next: (Request, ExchangeContext) async throws -> Response)
+        async throws -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch is NIOTooManyBytesError {
+            return server.problem(Refusal(.tooLarge, "the body is over the limit of \(server.config.maxBodyBytes) bytes"))
+        } catch let error as any HTTPResponseError where error.status == .notFound || error.status == .methodNotAllowed {
+            return server.problem(Refusal(.notFound, "no \(request.method) \(request.uri.path) here"))
+        } catch {
+            server.logger.error(
+                "request failed: store unavailable",
+                metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(error)"])
+            return server.problem(Refusal(.unavailable, "the store could not be read or written; try again shortly"), retryAfter: 5)
+        }
     }
 }
 
@@ -219,7 +276,8 @@ struct Gatekeeper: RouterMiddleware {
         async throws -> Response
     {
         guard server.state.isAccepting else {
-            return server.problem(Refusal(.unavailable, "Liaison is shutting down; send again shortly"), retryAfter: 5)
+            return server.refusedAtTheDoor(
+                Refusal(.unavailable, "Liaison is shutting down; send again shortly"), party: nil, retryAfter: 5)
         }
         var party: String?
         if let header = request.headers[.authorization] {
@@ -228,10 +286,12 @@ struct Gatekeeper: RouterMiddleware {
             party = server.authenticator.party(forCertificate: certificate)
         }
         guard let party else {
-            return server.problem(Refusal(.unauthenticated, "send a bearer token or a client certificate of a configured party"))
+            return server.refusedAtTheDoor(
+                Refusal(.unauthenticated, "send a bearer token or a client certificate of a configured party"), party: nil)
         }
         if let wait = server.rateLimiter.take(party, now: Date().timeIntervalSince1970) {
-            return server.problem(Refusal(.rateLimited, "\(party) is over its request rate"), retryAfter: max(1, Int(wait.rounded(.up))))
+            return server.refusedAtTheDoor(
+                Refusal(.rateLimited, "\(party) is over its request rate"), party: party, retryAfter: max(1, Int(wait.rounded(.up))))
         }
         var context = context
         context.party = party
@@ -245,7 +305,8 @@ final class DaemonState: Sendable {
     private let storeHealthy = Atomic<Bool>(true)
 
     var isAccepting: Bool { !draining.load(ordering: .relaxed) }
-    var isReady: Bool { isAccepting && storeHealthy.load(ordering: .relaxed) }
+    var isStoreHealthy: Bool { storeHealthy.load(ordering: .relaxed) }
+    var isReady: Bool { isAccepting && isStoreHealthy }
 
     func drain() { draining.store(true, ordering: .relaxed) }
     func storeHealth(_ healthy: Bool) { storeHealthy.store(healthy, ordering: .relaxed) }

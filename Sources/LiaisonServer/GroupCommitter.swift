@@ -68,6 +68,27 @@ final class GroupCommitter: Sendable {
         }
     }
 
+    /// Keeps a refusal made before the router saw the message (a body over the limit) in the audit log, in
+    /// a transaction of its own on the caller's thread: rare, and never on the path of accepted messages.
+    func recordRefusal(_ refusal: RefusalRecord) throws {
+        try store.transaction { try $0.recordRefusal(refusal) }
+    }
+
+    /// Whether the store takes a durable write now: one small row, committed and synced like any other.
+    func probeStore() -> Bool {
+        do {
+            try store.pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                    arguments: [Date().timeIntervalSince1970])
+            }
+            return true
+        } catch {
+            logger.warning("store still not writable", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
     /// Stops taking work once what is queued is stored.
     func stop() {
         pending.withLock { $0.stopped = true }

@@ -11,7 +11,8 @@ public struct QueuedCopy: Sendable {
     public let personKey: String?
     /// Attempts made before this one.
     public let attempts: Int
-    public let createdAt: Double
+    /// When its lifetime began: acceptance, or the last time an operator sent it back to the queue.
+    public let lifetimeFrom: Double
     public let messageID: String
     public let type: String
     /// The envelope (or generated message) as stored.
@@ -80,7 +81,7 @@ public struct DeliveryQueue: Sendable {
     }
 
     private static let copyColumns = """
-        c.seq, \(CopyID.sql) AS id, c.address, c.person_key, c.attempts, c.created_at,
+        c.seq, \(CopyID.sql) AS id, c.address, c.person_key, c.attempts, COALESCE(c.lifetime_from, c.created_at),
         m.id AS message_id, m.type, m.envelope, json_extract(m.answer, '$.decision') AS decision
         """
 
@@ -88,10 +89,10 @@ public struct DeliveryQueue: Sendable {
     /// - Throws: `StoreError.corruptRecord` when a column that cannot be empty is.
     private static func copy(_ row: DirectStatement.Row) throws -> QueuedCopy {
         guard let seq = row.integer(0), let id = row.text(1), let address = row.text(2), let attempts = row.integer(4),
-            let createdAt = row.real(5), let messageID = row.text(6), let type = row.text(7), let envelope = row.text(8)
+            let lifetimeFrom = row.real(5), let messageID = row.text(6), let type = row.text(7), let envelope = row.text(8)
         else { throw StoreError.corruptRecord("copy \(row.integer(0).map(String.init) ?? "?") not readable with its message") }
         return QueuedCopy(
-            seq: seq, id: id, address: address, personKey: row.text(3), attempts: Int(attempts), createdAt: createdAt,
+            seq: seq, id: id, address: address, personKey: row.text(3), attempts: Int(attempts), lifetimeFrom: lifetimeFrom,
             messageID: messageID, type: type, envelope: envelope, decision: row.text(9))
     }
 
@@ -150,17 +151,36 @@ public struct DeliveryQueue: Sendable {
                 ).execute(arguments: [address, until])
             }
             for address in hold {
-                let seqs = try Int64.fetchAll(
-                    db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state IN ('queued', 'deferred')"),
-                    arguments: [address])
-                for seq in seqs { try move(db, CopyTransition(seq: seq, to: .held, at: now, reason: "inbox gone (410): held")) }
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO inbox_status (address, disabled_at) VALUES (?, ?)
+                        ON CONFLICT (address) DO UPDATE SET disabled_at = excluded.disabled_at
+                        """
+                ).execute(arguments: [address, now])
+                try holdAll(db, address: address, now: now)
             }
             var claimed: [String: [QueuedCopy]] = [:]
             for claim in claims where claim.limit > 0 {
-                claimed[claim.address] = try claimCopies(db, claim, now: now)
+                // A disabled inbox (410) sends nothing until an operator releases it; what was queued for it
+                // since is held too, so that operators see it waiting on them.
+                let disabled = try DirectStatement(db, "SELECT disabled_at IS NOT NULL FROM inbox_status WHERE address = ?")
+                    .first([.text(claim.address)]) { $0.integer(0) == 1 } ?? false
+                if disabled {
+                    try holdAll(db, address: claim.address, now: now)
+                } else {
+                    claimed[claim.address] = try claimCopies(db, claim, now: now)
+                }
             }
             return claimed
         }
+    }
+
+    /// Holds every copy of a disabled inbox that is waiting to be sent.
+    private func holdAll(_ db: Database, address: String, now: Double) throws {
+        let seqs = try Int64.fetchAll(
+            db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state IN ('queued', 'deferred')"),
+            arguments: [address])
+        for seq in seqs { try move(db, CopyTransition(seq: seq, to: .held, at: now, reason: "inbox gone (410): held")) }
     }
 
     private struct Candidate {

@@ -303,7 +303,9 @@ public struct QueueOperator: Sendable {
         }
     }
 
-    /// Applies `action` to copies (by copy or message id) or to a whole inbox.
+    /// Applies `action` to copies (by copy or message id) or to a whole inbox. A copy sent back to the queue
+    /// (release, retry) gets a whole lifetime again from now; releasing or retrying a whole inbox also
+    /// enables it again after a 410.
     /// - Returns: how many copies moved.
     public func apply(_ action: Action, ids: [String], inbox: String?, now: Double) throws -> Int {
         try pool.write { db in
@@ -323,10 +325,22 @@ public struct QueueOperator: Sendable {
                         WHERE \(match.sql) AND c.state IN (\(states))
                         """, arguments: StatementArguments(match.arguments))
             }
+            // Stores older than schema v5 (opened by this command without a daemon that upgraded them) have
+            // neither lifetimes nor disabled inboxes.
+            let current = try db.columns(in: "copy").contains { $0.name == "lifetime_from" }
+            let requeued = action.target == .queued
+            if requeued, current, let inbox {
+                let column = inbox.contains("/") ? "address" : "substr(address, 1, instr(address, '/') - 1)"
+                try db.execute(sql: "UPDATE inbox_status SET disabled_at = NULL WHERE \(column) = ?", arguments: [inbox])
+            }
             var moved = 0
             for seq in Set(seqs).sorted() {
                 let transition = CopyTransition(seq: seq, to: action.target, at: now, nextAttemptAt: nil, reason: "operator \(action.rawValue)")
-                if try queue.move(db, transition) { moved += 1 }
+                guard try queue.move(db, transition) else { continue }
+                moved += 1
+                if requeued, current {
+                    try db.execute(sql: "UPDATE copy SET lifetime_from = ? WHERE seq = ?", arguments: [now, seq])
+                }
             }
             return moved
         }

@@ -169,6 +169,19 @@ enum StoreSchema {
                         WHERE json_extract(t.value, '$.blocked') IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v5") { db in
+            // A copy an operator sends back to the queue (release or retry, an expired one included) gets a
+            // whole lifetime again from that moment, rather than expiring at its first failure.
+            // An inbox that answered 410 is disabled until an operator releases it: its copies, later ones
+            // included, are held, not sent. The probe row is what readiness writes to check the store again
+            // after a commit failed.
+            try db.execute(
+                sql: """
+                    ALTER TABLE copy ADD COLUMN lifetime_from REAL;
+                    ALTER TABLE inbox_status ADD COLUMN disabled_at REAL;
+                    CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL);
+                    """)
+        }
         return migrator
     }
 }

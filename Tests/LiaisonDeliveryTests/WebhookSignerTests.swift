@@ -34,23 +34,23 @@ import Testing
     let policy = RetryPolicy(schedule: [10, 30, 120], jitter: 0.2, lifetime: 3600)
 
     @Test func followsTheScheduleAndRepeatsItsLastDelay() {
-        #expect(policy.nextAttempt(after: 1, createdAt: 0, now: 100, random: 0.5) == 110)
-        #expect(policy.nextAttempt(after: 2, createdAt: 0, now: 100, random: 0.5) == 130)
-        #expect(policy.nextAttempt(after: 3, createdAt: 0, now: 100, random: 0.5) == 220)
-        #expect(policy.nextAttempt(after: 9, createdAt: 0, now: 100, random: 0.5) == 220)
+        #expect(policy.nextAttempt(after: 1, since: 0, now: 100, random: 0.5) == 110)
+        #expect(policy.nextAttempt(after: 2, since: 0, now: 100, random: 0.5) == 130)
+        #expect(policy.nextAttempt(after: 3, since: 0, now: 100, random: 0.5) == 220)
+        #expect(policy.nextAttempt(after: 9, since: 0, now: 100, random: 0.5) == 220)
     }
 
     @Test func jitterStaysWithinItsFraction() {
-        #expect(policy.nextAttempt(after: 1, createdAt: 0, now: 100, random: 0) == 108)
-        #expect(policy.nextAttempt(after: 1, createdAt: 0, now: 100, random: 0.999_999)! < 112.001)
+        #expect(policy.nextAttempt(after: 1, since: 0, now: 100, random: 0) == 108)
+        #expect(policy.nextAttempt(after: 1, since: 0, now: 100, random: 0.999_999)! < 112.001)
     }
 
     @Test func retryAfterReplacesTheScheduleWithoutJitter() {
-        #expect(policy.nextAttempt(after: 1, createdAt: 0, now: 100, retryAfter: 300, random: 0) == 400)
+        #expect(policy.nextAttempt(after: 1, since: 0, now: 100, retryAfter: 300, random: 0) == 400)
     }
 
     @Test func theLastAttemptIsAtTheEndOfTheLifetimeThenItExpires() {
-        #expect(policy.nextAttempt(after: 3, createdAt: 0, now: 3500, random: 0.5) == 3600)
-        #expect(policy.nextAttempt(after: 4, createdAt: 0, now: 3600, random: 0.5) == nil)
+        #expect(policy.nextAttempt(after: 3, since: 0, now: 3500, random: 0.5) == 3600)
+        #expect(policy.nextAttempt(after: 4, since: 0, now: 3600, random: 0.5) == nil)
     }
 }

@@ -98,20 +98,24 @@ import Testing
         #expect(sink.count == attemptsWhileHeld)
         let held = try queue.status(now: Date().timeIntervalSince1970).first!
         #expect(held.lastError?.contains("410") == true)
+        // The inbox is disabled: what is accepted for it afterwards is held too, not sent.
+        #expect(exchange.send((10..<15).map { Messages.cwpReferral(nino: nino($0)) }, as: "jcp-leeds").allSatisfy { $0.status == 202 })
+        #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first?.held) == 15 })
+        #expect(sink.count == attemptsWhileHeld)
 
         sink.respond { _ in .init(status: 204) }
         // The operator releases the inbox with the CLI, reading the store the daemon is using.
         let release = try runLiaison(["queue", "release", "--inbox", "cwp-a/spoc", "--store", exchange.daemon.storePath])
-        #expect(release.output == "release: 10 copies\n")
+        #expect(release.output == "release: 15 copies\n")
         #expect(release.status == 0)
-        #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first?.deliveredLast24h) == 10 })
+        #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first?.deliveredLast24h) == 15 })
         let histories = try Set(sink.deliveries.map(\.webhookID)).flatMap { try queue.show($0) }
-        #expect(histories.count == 10)
+        #expect(histories.count == 15)
         #expect(histories.allSatisfy { $0.events.map(\.state).contains("held") && $0.copy.state == "delivered" })
         #expect(histories.contains { $0.events.contains { $0.httpStatus == 410 } })
         let status = try runLiaison(["queue", "status", "--json", "--store", exchange.daemon.storePath])
         let report = try JSONValue.parse(status.output)
-        #expect(report["totals"]?["deliveredLast24h"] == .number(10))
+        #expect(report["totals"]?["deliveredLast24h"] == .number(15))
         #expect(report["inboxes"]?.arrayValue?.first?["inbox"] == .string("cwp-a/spoc"))
         let shown = try runLiaison(["queue", "show", histories[0].copy.messageID, "--store", exchange.daemon.storePath])
         #expect(shown.output.contains("held"))
@@ -288,6 +292,24 @@ import Testing
         let tooLarge = client.perform(large)
         #expect(tooLarge.status == 413)
         #expect(tooLarge.text.contains(#""code":"too-large""#))
+        // Kept in the audit log like any other refusal, with nothing of the body.
+        let kept = try QueueOperator(path: exchange.daemon.storePath).pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT sender, code, message_id FROM refusal WHERE code = 'too-large'")
+        }
+        #expect(kept.count == 1)
+        #expect(kept.first?["sender"] == "jcp-leeds")
+
+        // Every other error is problem+json with a stable code too: an unknown path, an oversized acknowledgement.
+        let nowhere = client.perform(exchange.request("GET", "/v1/nowhere", as: "jcp-leeds"))
+        #expect(nowhere.status == 404)
+        #expect(nowhere.headers["content-type"] == "application/problem+json")
+        #expect(nowhere.text.contains(#""code":"not-found""#))
+        var bigAck = exchange.request("POST", "/v1/inbox/spoc/ack", as: "jcp-leeds")
+        bigAck.body = Array(repeating: UInt8(ascii: " "), count: 300_000)
+        let ackTooLarge = client.perform(bigAck)
+        #expect(ackTooLarge.status == 413)
+        #expect(ackTooLarge.headers["content-type"] == "application/problem+json")
+        #expect(ackTooLarge.text.contains(#""code":"too-large""#))
 
         let referral = Messages.cwpReferral(nino: nino(2))
         #expect(exchange.send(referral, as: "jcp-leeds").status == 202)
@@ -302,7 +324,8 @@ import Testing
         #expect(client.perform(exchange.request("GET", "/readyz", as: "jcp-leeds")).status == 200)
         let metrics = client.perform(exchange.request("GET", "/metrics", as: "jcp-leeds")).text
         #expect(metrics.contains(#"liaison_messages_accepted_total{type="cwp.referral"} 1"#))
-        #expect(metrics.contains(#"liaison_messages_refused_total{code="too-large"}"#) == false)
+        #expect(metrics.contains(#"liaison_messages_refused_total{code="too-large"} 1"#))
+        #expect(metrics.contains(#"liaison_messages_refused_total{code="unauthenticated"} 2"#))
     }
 
     @Test func aPartyOverItsRateIsToldToWait() async throws {

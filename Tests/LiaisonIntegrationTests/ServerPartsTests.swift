@@ -187,6 +187,29 @@ import Testing
         committer.stop()
     }
 
+    @Test func readinessProbesTheStoreAgainAfterAFailedCommit() async throws {
+        let folder = temporaryFolder("store-probe")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
+        let state = DaemonState()
+        let committer = GroupCommitter(
+            store: store, router: try makeRouter(), logger: Logger(label: "test"), onHealth: { state.storeHealth($0) },
+            onCommit: { _ in })
+        defer { committer.stop() }
+        // A store that refuses every write, as a read-only or failed disk does.
+        try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = ON") }
+        await #expect(throws: (any Error).self) {
+            _ = try await committer.submit(largeReferral(), from: "jcp-leeds", at: Timestamp.parse("2026-01-12T09:00:00Z")!)
+        }
+        #expect(!state.isReady)
+        #expect(!committer.probeStore())
+        // The disk comes back and nothing is submitted: the probe alone finds the store writable again.
+        try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = OFF") }
+        #expect(committer.probeStore())
+        let probed = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM store_probe") }
+        #expect(probed == 1)
+    }
+
     @Test func concurrentSubmissionsShareCommits() async throws {
         let folder = temporaryFolder("group-commit")
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -242,6 +242,65 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(try claim([CopyTransition(seq: 1, to: .delivered, at: now, reason: "delivered", httpStatus: 200)]) == [2])
     }
 
+    @Test func aCopyAnOperatorSendsBackGetsAWholeLifetimeAgain() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let operatorView = QueueOperator(pool: store.pool)
+        let id = "00000000-0000-4000-8000-000000000005"
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        _ = try store.transaction { try router.submit(referral(id: id), from: "jcp-leeds", at: at, in: $0) }
+        let address = "prime-a/contact"
+        let accepted = at.timeIntervalSince1970
+        func claim(at now: Double, _ transitions: [CopyTransition] = [], hold: Set<String> = []) throws -> [QueuedCopy] {
+            try queue.settle(
+                transitions, inboxErrors: [:], pausedUntil: [:], hold: hold,
+                claims: [.init(address: address, limit: 10, busy: [])], now: now)[address] ?? []
+        }
+        let first = try claim(at: accepted)
+        #expect(first.map(\.lifetimeFrom) == [accepted])
+        // Five days on it expires; an operator replays it a week later, and its lifetime starts then.
+        let expiry = accepted + 5 * 86_400
+        #expect(try claim(at: expiry, [CopyTransition(seq: first[0].seq, to: .expired, at: expiry, attempts: 9, reason: "lifetime over")]).isEmpty)
+        let replay = expiry + 7 * 86_400
+        #expect(try operatorView.apply(.retry, ids: ["\(id)/\(address)"], inbox: nil, now: replay) == 1)
+        #expect(try claim(at: replay).map(\.lifetimeFrom) == [replay])
+    }
+
+    @Test func anInboxThatAnswered410HoldsLaterCopiesUntilReleased() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let address = "prime-a/contact"
+        let now = at.timeIntervalSince1970
+        func submit(_ n: Int) throws {
+            let id = String(format: "00000000-0000-4000-8000-%012d", 100 + n)
+            _ = try store.transaction { try router.submit(referral(id: id, nino: String(format: "CE%06dA", n)), from: "jcp-leeds", at: at, in: $0) }
+        }
+        func claim(_ transitions: [CopyTransition] = [], hold: Set<String> = []) throws -> [QueuedCopy] {
+            try queue.settle(
+                transitions, inboxErrors: [:], pausedUntil: [:], hold: hold,
+                claims: [.init(address: address, limit: 1, busy: [])], now: now)[address] ?? []
+        }
+        func states() throws -> [String] {
+            try store.pool.read { db in try String.fetchAll(db, sql: "SELECT state FROM copy ORDER BY seq") }
+        }
+        try submit(1)
+        try submit(2)
+        let sent = try claim()
+        #expect(sent.count == 1)
+        // The inbox answers 410: that copy and the one waiting are held, and so is one accepted afterwards.
+        let gone = CopyTransition(seq: sent[0].seq, to: .held, at: now, attempts: 1, reason: "inbox gone (410): held", httpStatus: 410)
+        #expect(try claim([gone], hold: [address]).isEmpty)
+        try submit(3)
+        #expect(try claim().isEmpty)
+        #expect(try states() == ["held", "held", "held"])
+        // Releasing the inbox enables it again.
+        #expect(try QueueOperator(pool: store.pool).apply(.release, ids: [], inbox: address, now: now) == 3)
+        #expect(try claim().count == 1)
+    }
+
     @Test func idempotencyHoldsAcrossAReopen() throws {
         let temporary = TemporaryStore()
         let at = Timestamp.parse("2024-12-02T09:00:00Z")!

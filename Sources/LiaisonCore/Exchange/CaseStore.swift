@@ -72,4 +72,17 @@ public struct RefusalRecord: Sendable, Equatable {
     /// The NINO masked (`AB12****C`), when one was readable.
     public let maskedNINO: String?
     public let receivedAt: Date
+
+    public init(
+        messageID: String?, sender: String, type: String?, code: RefusalCode, detail: String, maskedNINO: String?,
+        receivedAt: Date
+    ) {
+        self.messageID = messageID
+        self.sender = sender
+        self.type = type
+        self.code = code
+        self.detail = detail
+        self.maskedNINO = maskedNINO
+        self.receivedAt = receivedAt
+    }
 }
