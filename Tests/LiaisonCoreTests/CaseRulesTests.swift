@@ -475,6 +475,31 @@ import Testing
         #expect(harness.referToPlacement(on: "2026-03-09", as: "jcp-york").code == "cwp-rereferral-barred")
     }
 
+    @Test func aReferralsToIsValidatedBeforeTheSenderSCRAndTheCase() {
+        // CATALOGUE.md: validation (invalid-message) answers before not-permitted, scr-clerical-only and the case.
+        let harness = Harness()
+        let body: [String: JSONValue] = [
+            "referralDate": .string("2026-01-12"), "wpciDate": .string("2025-12-01"),
+            "engagementMeeting": .string("2026-01-12T10:00:00Z"), "restrictions": .string("none"), "alerts": .array([]),
+        ]
+        let scrWithoutTo = harness.send("cwp.referral", as: "jcp-leeds", scr: true, body: body)
+        #expect(scrWithoutTo.answer.badFields == ["to"])
+        #expect(harness.store.contents.generated.isEmpty)
+        #expect(harness.send("cwp.referral", as: "prime-a", body: body).answer.badFields == ["to"])
+        #expect(harness.send("cwp.referral", as: "jcp-leeds", to: "prime-a", body: body).answer.badFields == ["to"])
+        #expect(harness.send("wp.referral", as: "jcp-leeds", to: "cwp-a", body: ["referralDate": .string("2026-01-12"), "benefit": .string("JSA"), "mandatory": .bool(true)]).answer.badFields == ["to"])
+    }
+
+    @Test func aTransfersNewJobcentreIsValidatedBeforeTheCase() {
+        let harness = Harness()
+        harness.startPlacement()
+        // jcp-york does not own the case, but the bad field answers first.
+        let answer = harness.send(
+            "cwp.claim-transfer", as: "jcp-york",
+            body: ["newJobcentre": .string("cwp-b"), "transferDate": .string("2026-03-02"), "withinCpa": .bool(true), "withinTravelDistance": .bool(true)]).answer
+        #expect(answer.badFields == ["body.newJobcentre"])
+    }
+
     @Test func aTransferToSomethingThatIsNotAJobcentreIsInvalid() {
         let harness = Harness()
         harness.startPlacement()

@@ -9,6 +9,8 @@ import Testing
             "id": .string("0d6c6c2e-4b7e-4a0b-9f0e-5f4b8b3f2a11"), "type": .string(type), "sentAt": .string("2026-03-02T09:15:00Z"),
             "nino": .string("AB123456C"), "body": body,
         ]
+        // A referral names its provider; this reader has no directory, so any party id will do.
+        if MessageType(rawValue: type)?.referredTo != nil { fields["to"] = .string("a-provider") }
         fields.merge(extra) { $1 }
         return .object(fields)
     }
@@ -24,6 +26,14 @@ import Testing
         }
     }
 
+    @Test func aReferralNeedsATo() {
+        let referral = envelope("wp.referral", body: .object(["referralDate": .string("2026-01-12"), "benefit": .string("JSA"), "mandatory": .bool(true)]))
+        guard case .object(var fields) = referral else { return }
+        #expect(refusal(referral, sender: "jcp-leeds") == nil)
+        fields["to"] = nil
+        #expect(refusal(.object(fields), sender: "jcp-leeds")?.errors.map(\.field) == ["to"])
+    }
+
     @Test func theCatalogueHas26SubmittableTypes() {
         #expect(MessageType.submittable.count == 26)
         for type in MessageType.submittable { #expect(BodySchema.of(type, rules: shippedRules) != nil) }
@@ -36,6 +46,8 @@ import Testing
         #expect(read.nino.value == "AB123456C")
         #expect(read.scr == false)
         #expect(read.json["from"] == .string("cwp-a"))
+        // What is stored and delivered carries the NINO as normalised.
+        #expect(read.json["nino"] == .string("AB123456C"))
     }
 
     @Test func reportsEveryBadFieldAtOnce() {

@@ -72,6 +72,16 @@ import Testing
         #expect(second.replayed)
     }
 
+    @Test func theNINOIsStoredNormalisedSoItsSpellingDoesNotMakeADifferentContent() {
+        let harness = Harness()
+        let id = harness.nextID()
+        let first = harness.send("cwp.referral", as: "jcp-leeds", nino: "ab 12 34 56 c", to: "cwp-a", id: id, body: referralBody).answer
+        #expect(first.status == 202)
+        #expect(harness.store.contents.accepted.first?.envelope.json["nino"] == .string("AB123456C"))
+        let again = harness.send("cwp.referral", as: "jcp-leeds", nino: "AB123456C", to: "cwp-a", id: id, body: referralBody).answer
+        #expect(again.replayed)
+    }
+
     @Test func aRefusedIDMayBeSentAgainAndIsJudgedAfresh() {
         let harness = Harness()
         let id = harness.nextID()

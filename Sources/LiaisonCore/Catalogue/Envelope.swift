@@ -34,11 +34,15 @@ public struct Envelope: Sendable {
 public struct EnvelopeReader: Sendable {
     private static let envelopeKeys: Set<String> = ["id", "type", "from", "to", "sentAt", "nino", "scr", "body"]
     let rules: RuleSet
+    /// The configured parties, for the fields that must name one of a kind (a referral's `to`, a transfer's
+    /// `newJobcentre`); without it those are checked only for their form.
+    let directory: PartyDirectory?
     /// Each submittable type's body schema, built once from the rules rather than for every message.
     private let schemas: [MessageType: BodySchema]
 
-    public init(rules: RuleSet) {
+    public init(rules: RuleSet, directory: PartyDirectory? = nil) {
         self.rules = rules
+        self.directory = directory
         var schemas: [MessageType: BodySchema] = [:]
         for type in MessageType.allCases { schemas[type] = BodySchema.of(type, rules: rules) }
         self.schemas = schemas
@@ -95,6 +99,15 @@ public struct EnvelopeReader: Sendable {
         if let given = fields["to"], given != .null {
             if let text = given.stringValue, !text.isEmpty { to = text } else { problem("to", "must be a party id") }
         }
+        // CATALOGUE.md: a referral's `to` is required and names a party of the right kind; this is validation,
+        // so it comes before the sender's kind, SCR and the case are looked at.
+        if let kind = type.referredTo {
+            if to == nil, fields["to"] == nil || fields["to"] == .null {
+                problem("to", "is required on a referral")
+            } else if let to, let directory, directory[to]?.kind != kind {
+                problem("to", "must name a \(kind.rawValue) party")
+            }
+        }
         var sentAt = Date(timeIntervalSince1970: 0)
         if let given = fields["sentAt"], given != .null {
             if let text = given.stringValue, let parsed = Timestamp.parse(text) {
@@ -132,6 +145,11 @@ public struct EnvelopeReader: Sendable {
                     problems += schema.problems(in: object)
                 }
                 problems += crossFieldProblems(type: type, body: object)
+                if type == .cwpClaimTransfer, let directory, let named = object["newJobcentre"]?.stringValue,
+                    directory[named]?.kind != .jobcentre
+                {
+                    problem("body.newJobcentre", "must name a jobcentre party")
+                }
             } else {
                 problem("body", "must be a JSON object, not \(given.kindName)")
             }
@@ -148,10 +166,14 @@ public struct EnvelopeReader: Sendable {
         guard from == sender else {
             throw Refusal(.notPermitted, "from must be the authenticated party")
         }
-        return Envelope(
-            id: id, type: type, from: from, to: to, sentAt: sentAt, nino: nino, scr: scr, body: body,
-            json: Self.withSender(document, sender: sender)
-        )
+        // What is stored, delivered and compared on resubmission carries the NINO as normalised (PROTOCOL.md:
+        // "Normalise (strip spaces, upper-case), then validate"), so that receivers see one form.
+        var json = Self.withSender(document, sender: sender)
+        if case .object(var fields) = json {
+            fields["nino"] = .string(nino.value)
+            json = .object(fields)
+        }
+        return Envelope(id: id, type: type, from: from, to: to, sentAt: sentAt, nino: nino, scr: scr, body: body, json: json)
     }
 
     /// Checks that span fields, once each field is well-formed on its own.

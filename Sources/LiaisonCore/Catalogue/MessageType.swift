@@ -54,6 +54,13 @@ public enum MessageType: String, Sendable, Codable, CaseIterable {
         self == .wpReferral || self == .wpInfoSessionReferral || self == .cwpReferral
     }
 
+    /// For a referral, the kind of party its `to` must name: the prime for Work Programme referrals, the CWP
+    /// provider for `cwp.referral`.
+    public var referredTo: PartyKind? {
+        guard opensCase else { return nil }
+        return programme == .communityWorkPlacements ? .cwp : .prime
+    }
+
     /// The party kinds that may send this type (CATALOGUE.md "from → address"); empty for generated types.
     public var senders: Set<PartyKind> {
         switch self {

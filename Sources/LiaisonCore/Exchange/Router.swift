@@ -12,7 +12,7 @@ public struct Router: Sendable {
 
     public init(context: RuleContext) {
         self.rules = CaseRules(context: context)
-        self.reader = EnvelopeReader(rules: context.rules)
+        self.reader = EnvelopeReader(rules: context.rules, directory: context.directory)
     }
 
     /// The answer to one submission.
