@@ -115,7 +115,7 @@ extension DaemonConfig {
         var listen = collector.attempt { try root.optionalSection("listen") }
         let host = collector.attempt { try listen?.optionalString("host") } ?? "127.0.0.1"
         let port = collector.attempt { try listen?.optionalInteger("port", in: 0...65535) } ?? 8443
-        collector.attempt { try listen?.rejectUnknownKeys() }
+        collector.problems += listen?.unknownKeys() ?? []
 
         let dataDirectory = path(collector.attempt { try root.optionalString("dataDirectory") } ?? "data")
         let storePath = collector.attempt { root.has("store") ? path(try root.string("store")) : nil }
@@ -131,13 +131,13 @@ extension DaemonConfig {
         if (serverCertificate == nil) != (serverKey == nil) {
             collector.problems.append(ConfigError(key: "tls", problem: "certificate and key go together"))
         }
-        collector.attempt { try tls?.rejectUnknownKeys() }
+        collector.problems += tls?.unknownKeys() ?? []
 
         var limits = collector.attempt { try root.optionalSection("limits") }
         let maxBodyBytes = collector.attempt { try limits?.optionalInteger("maxBodyBytes", in: 1024...(64 << 20)) } ?? 262_144
         let rate = Double(collector.attempt { try limits?.optionalInteger("requestsPerSecondPerParty", in: 1...10_000_000) } ?? 50_000)
         let burst = Double(collector.attempt { try limits?.optionalInteger("burstPerParty", in: 1...10_000_000) } ?? 100_000)
-        collector.attempt { try limits?.rejectUnknownKeys() }
+        collector.problems += limits?.unknownKeys() ?? []
 
         var deliverySection = collector.attempt { try root.optionalSection("delivery") }
         var delivery = Delivery(
@@ -148,9 +148,9 @@ extension DaemonConfig {
                 let parsed = schedule.enumerated().compactMap { index, text in
                     collector.attempt { try duration(text, key: "delivery.retrySchedule[\(index)]") }
                 }
-                if parsed.isEmpty {
+                if schedule.isEmpty {
                     collector.problems.append(ConfigError(key: "delivery.retrySchedule", problem: "needs at least one delay"))
-                } else {
+                } else if parsed.count == schedule.count {
                     delivery.retrySchedule = parsed
                 }
             }
@@ -164,27 +164,33 @@ extension DaemonConfig {
                     delivery[keyPath: keyPath] = seconds
                 }
             }
-            collector.attempt { try section.rejectUnknownKeys() }
+            collector.problems += section.unknownKeys()
             deliverySection = section
         }
 
-        var parties: [PartyConfig] = []
+        // Each party with its index in the file, so that a problem names the entry it is in even when an
+        // earlier entry could not be read.
+        var listed: [(index: Int, config: PartyConfig)] = []
         if let list = collector.attempt({ try root.value("parties").arrayValue.orThrow(ConfigError(key: "parties", problem: "must be a list")) }) {
             for (index, entry) in list.enumerated() {
-                if let party = Collector.nested(&collector, { try partyConfig(entry, key: "parties[\(index)]", path: path, collector: &$0) }) {
-                    parties.append(party)
+                if let party = Collector.nested(&collector, { try partyConfig(entry, key: "parties[\(index)]", path: path, collector: &$0) }) ?? nil {
+                    listed.append((index, party))
                 }
             }
         }
+        let parties = listed.map(\.config)
         var seen = Set<String>()
         var tokens = Set<String>()
         var names = Set<String>()
-        for (index, party) in parties.enumerated() {
+        for (index, party) in listed {
             if !seen.insert(party.party.id).inserted {
                 collector.problems.append(ConfigError(key: "parties[\(index)].id", problem: "\(party.party.id) is listed twice"))
             }
-            for token in party.tokens where !tokens.insert(token).inserted {
+            for token in Set(party.tokens) where !tokens.insert(token).inserted {
                 collector.problems.append(ConfigError(key: "parties[\(index)].tokens", problem: "a token is shared with another party"))
+            }
+            if party.tokens.count != Set(party.tokens).count {
+                collector.problems.append(ConfigError(key: "parties[\(index)].tokens", problem: "lists the same token twice"))
             }
             if let name = party.certificateName, !names.insert(name).inserted {
                 collector.problems.append(ConfigError(key: "parties[\(index)].certificateName", problem: "\(name) names another party too"))
@@ -193,7 +199,7 @@ extension DaemonConfig {
         if parties.isEmpty, collector.problems.isEmpty {
             collector.problems.append(ConfigError(key: "parties", problem: "lists no parties"))
         }
-        collector.attempt { try root.rejectUnknownKeys() }
+        collector.problems += root.unknownKeys()
 
         let config = DaemonConfig(
             host: host, port: port, dataDirectory: dataDirectory, storePath: storePath,
@@ -204,17 +210,21 @@ extension DaemonConfig {
         return config
     }
 
+    /// One party, every problem in it collected; nil when its id or kind cannot be read.
     private static func partyConfig(
         _ entry: JSONValue, key: String, path: (String) -> String, collector: inout Collector
-    ) throws -> PartyConfig {
+    ) throws -> PartyConfig? {
         var reader = try ConfigReader(entry, path: key)
-        let id = try reader.string("id")
-        let kindName = try reader.string("kind")
-        guard let kind = PartyKind(rawValue: kindName) else {
-            throw ConfigError(key: reader.key("kind"), problem: "must be jobcentre, prime or cwp, not \(kindName)")
+        let id = collector.attempt { try reader.string("id") }
+        let kindName = collector.attempt { try reader.string("kind") }
+        let kind = kindName.flatMap(PartyKind.init(rawValue:))
+        if let kindName, kind == nil {
+            collector.problems.append(ConfigError(key: reader.key("kind"), problem: "must be jobcentre, prime or cwp, not \(kindName)"))
         }
         var calendar: CalendarRegion?
-        if kind == .jobcentre {
+        if kind == nil {
+            _ = reader.optionalValue("calendar")
+        } else if kind == .jobcentre {
             let name = collector.attempt { try reader.string("calendar") }
             calendar = name.flatMap(CalendarRegion.init(rawValue:))
             if let name, calendar == nil {
@@ -235,44 +245,48 @@ extension DaemonConfig {
             collector.problems.append(ConfigError(key: key, problem: "needs tokens or a certificateName to authenticate"))
         }
         var inboxes: [InboxRole: InboxMode] = [:]
-        if reader.has("inboxes") {
-            var section = try reader.section("inboxes")
+        if reader.has("inboxes"), var section = collector.attempt({ try reader.section("inboxes") }) {
             for roleName in section.keys {
                 let roleKey = section.key(roleName)
-                guard let role = InboxRole(rawValue: roleName), InboxRole.roles(of: kind).contains(role) else {
+                let role = InboxRole(rawValue: roleName)
+                if let kind, role.map({ InboxRole.roles(of: kind).contains($0) }) != true {
                     let roles = InboxRole.roles(of: kind).map(\.rawValue).joined(separator: ", ")
                     collector.problems.append(ConfigError(key: roleKey, problem: "is not an inbox of a \(kind.rawValue) (\(roles))"))
-                    _ = section.optionalValue(roleName)
-                    continue
                 }
-                let value = try section.value(roleName)
+                guard let value = collector.attempt({ try section.value(roleName) }) else { continue }
                 if value.stringValue == "pull" {
-                    inboxes[role] = .pull
+                    if let role { inboxes[role] = .pull }
                     continue
                 }
-                if let endpoint = Collector.nested(&collector, { try pushEndpoint(value, key: roleKey, path: path, collector: &$0) }) {
+                if let endpoint = Collector.nested(&collector, { try pushEndpoint(value, key: roleKey, path: path, collector: &$0) }) ?? nil,
+                    let role
+                {
                     inboxes[role] = .push(endpoint)
                 }
             }
-            try section.rejectUnknownKeys()
+            collector.problems += section.unknownKeys()
         }
         _ = reader.optionalValue("inboxes")
-        try reader.rejectUnknownKeys()
+        collector.problems += reader.unknownKeys()
+        // Returned even with problems of its own (the whole configuration fails anyway), so that it still takes
+        // part in the checks across parties: duplicate ids, shared tokens and certificate names.
+        guard let id, let kind else { return nil }
         return PartyConfig(
             party: Party(id: id, kind: kind, calendar: calendar), tokens: tokens, certificateName: certificateName,
             inboxes: inboxes)
     }
 
+    /// One push inbox, every problem in it collected; nil when its url or secrets cannot be read.
     private static func pushEndpoint(
         _ value: JSONValue, key: String, path: (String) -> String, collector: inout Collector
-    ) throws -> PushEndpoint {
+    ) throws -> PushEndpoint? {
         var reader = try ConfigReader(value, path: key)
-        let url = try reader.string("url")
-        if !url.lowercased().hasPrefix("https://") {
+        let url = collector.attempt { try reader.string("url") }
+        if let url, !url.lowercased().hasPrefix("https://") {
             collector.problems.append(ConfigError(key: reader.key("url"), problem: "must be an https:// URL"))
         }
-        let secrets = collector.attempt { try reader.strings("secrets") } ?? []
-        if secrets.isEmpty {
+        let secrets = collector.attempt { try reader.strings("secrets") }
+        if secrets?.isEmpty == true {
             collector.problems.append(ConfigError(key: reader.key("secrets"), problem: "needs at least one signing secret"))
         }
         func optionalPath(_ name: String) -> String? {
@@ -287,21 +301,36 @@ extension DaemonConfig {
         let concurrency = collector.attempt { try reader.optionalInteger("concurrency", in: 1...1024) } ?? 8
         var timeout = 30.0
         if let text = collector.attempt({ try reader.optionalString("timeout") }) {
-            timeout = collector.attempt { try duration(text, key: reader.key("timeout")) } ?? timeout
+            timeout = collector.attempt { try duration(text, key: reader.key("timeout"), within: 0.001...3600) } ?? timeout
         }
-        try reader.rejectUnknownKeys()
+        collector.problems += reader.unknownKeys()
+        guard let url, let secrets else { return nil }
         return PushEndpoint(
             url: url, secrets: secrets, clientCertificate: certificate, clientKey: key, caBundle: caBundle,
             concurrency: concurrency, timeoutSeconds: timeout)
     }
 
-    /// Parses `250ms`, `10s`, `5m`, `2h`, `5d`.
-    static func duration(_ text: String, key: String) throws -> Double {
+    /// Parses `250ms`, `10s`, `5m`, `2h`, `5d`, and checks it is within `range` (in seconds; by default from a
+    /// millisecond to a year, so that no setting is infinite or overflows when turned into milliseconds).
+    static func duration(_ text: String, key: String, within range: ClosedRange<Double> = 0.001...(366 * 86_400)) throws -> Double {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let number = Double(text.dropLast(suffix.count)), number > 0 { return number * scale }
+            guard let number = Double(text.dropLast(suffix.count)), number.isFinite, number > 0 else { continue }
+            let seconds = number * scale
+            guard range.contains(seconds) else {
+                throw ConfigError(
+                    key: key, problem: "must be from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound)), not \(text)")
+            }
+            return seconds
         }
         throw ConfigError(key: key, problem: "must be a duration such as 250ms, 10s, 5m, 2h or 5d, not \(text)")
+    }
+
+    private static func format(_ seconds: Double) -> String {
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
+        if seconds.truncatingRemainder(dividingBy: 86_400) == 0 { return "\(Int(seconds / 86_400))d" }
+        if seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(seconds / 3600))h" }
+        return "\(Int(seconds))s"
     }
 
     /// Gathers problems instead of stopping at the first.

@@ -39,7 +39,26 @@ public enum RuleFiles {
         do {
             return try YAMLDecoder().decode(JSONValue.self, from: text)
         } catch {
-            throw ConfigError(key: url.path, problem: "is not valid YAML: \(error)")
+            throw ConfigError(key: url.path, problem: "is not valid YAML: \(yamlProblem(error))")
+        }
+    }
+
+    /// What is wrong with a YAML text and where, without quoting the text: a configuration file holds bearer
+    /// tokens and signing secrets, and Yams's own descriptions repeat the lines around the problem.
+    static func yamlProblem(_ error: any Error) -> String {
+        // Yams's decoder wraps the parser's error.
+        if case DecodingError.dataCorrupted(let context) = error, let underlying = context.underlyingError {
+            return yamlProblem(underlying)
+        }
+        switch error as? YamlError {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return "\(problem) at line \(mark.line), column \(mark.column)"
+        case .reader(let problem, _, _, _):
+            return problem
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return "the key \(duplicates.sorted().joined(separator: ", ")) is repeated in the mapping at line \(context.mark.line)"
+        default:
+            return "it cannot be read as a YAML document"
         }
     }
 

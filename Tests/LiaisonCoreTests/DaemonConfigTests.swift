@@ -36,6 +36,50 @@ import Testing
         }
     }
 
+    @Test func problemsInsideAPartyAndAnInboxAreAllReportedWithTheirEntrysIndex() throws {
+        let tree = try JSONValue.parse(
+            #"""
+            {"listen": {"hots": "x", "prot": 1},
+             "parties": [{"kind": "jobcentre", "calendar": "wales", "tokens": ["short"]},
+                         {"id": "cwp-q", "kind": "cwp", "tokens": ["a-token-long-enough-2"],
+                          "inboxes": {"spoc": {"secrets": [], "concurrency": -1, "timeout": "1e17s", "colour": "red"}, "dma": "pull"}},
+                         {"id": "cwp-q", "kind": "cwp", "tokens": ["a-token-long-enough-3", "a-token-long-enough-3"]},
+                         {"id": "cwp-r", "kind": "kiosk"}]}
+            """#)
+        let error = #expect(throws: ConfigProblems.self) { try DaemonConfig.parse(tree, base: URL(fileURLWithPath: "/etc/liaison")) }
+        let keys = Set(error?.problems.map(\.key) ?? [])
+        for key in [
+            "listen.hots", "listen.prot", "parties[0].id", "parties[0].calendar", "parties[0].tokens[0]",
+            "parties[1].inboxes.spoc.url", "parties[1].inboxes.spoc.secrets", "parties[1].inboxes.spoc.concurrency",
+            "parties[1].inboxes.spoc.timeout", "parties[1].inboxes.spoc.colour", "parties[1].inboxes.dma",
+            "parties[2].id", "parties[2].tokens", "parties[3].kind", "parties[3]",
+        ] {
+            #expect(keys.contains(key), "\(key) not in \(keys.sorted())")
+        }
+    }
+
+    @Test func durationsAreFiniteAndBounded() throws {
+        for (setting, value) in [("lifetime", "1e999d"), ("drain", "infs"), ("lifetime", "400d"), ("pullLease", "0.5ms")] {
+            let tree = try JSONValue.parse(
+                #"{"delivery": {"\#(setting)": "\#(value)"}, "parties": [{"id": "p", "kind": "prime", "tokens": ["a-token-long-enough-1"]}]}"#)
+            let error = #expect(throws: ConfigProblems.self) { try DaemonConfig.parse(tree, base: URL(fileURLWithPath: "/etc/liaison")) }
+            #expect(error?.problems.map(\.key) == ["delivery.\(setting)"])
+        }
+    }
+
+    @Test func aYAMLErrorSaysWhereWithoutQuotingTheFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-yaml-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("liaison.yaml")
+        try "parties:\n  - {id: cwp-z, kind: cwp, tokens: [SECRET-TOKEN-0123456789]}\n  - {id: cwp-y, kind: cwp, kind: prime}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let error = #expect(throws: ConfigProblems.self) { try DaemonConfig.load(from: file) }
+        let problem = error?.problems.first?.problem ?? ""
+        #expect(problem.contains("line 3"))
+        #expect(!problem.contains("SECRET"))
+    }
+
     @Test func durationsTakeUnits() throws {
         let tree = try JSONValue.parse(
             #"{"delivery": {"retrySchedule": ["250ms", "10s", "5m", "2h"], "lifetime": "5d"}, "parties": [{"id": "p", "kind": "prime", "tokens": ["a-token-long-enough-1"]}]}"#)

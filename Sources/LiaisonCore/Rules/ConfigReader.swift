@@ -109,9 +109,12 @@ public struct ConfigReader {
 
     /// - Throws: `ConfigError` for the first key that nothing read.
     public func rejectUnknownKeys() throws {
-        if let unknown = fields.keys.sorted().first(where: { !consumed.contains($0) }) {
-            throw ConfigError(key: key(unknown), problem: "is not a known setting")
-        }
+        if let first = unknownKeys().first { throw first }
+    }
+
+    /// Every key that nothing read, in sorted order.
+    public func unknownKeys() -> [ConfigError] {
+        fields.keys.sorted().filter { !consumed.contains($0) }.map { ConfigError(key: key($0), problem: "is not a known setting") }
     }
 }
 
