@@ -64,6 +64,12 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         self.logger = logger
         self.multi = curl_multi_init()
         liaison_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 1024)
+        // A receiver's Retry-After outlives a restart: the inbox stays paused until then.
+        do {
+            pausedUntil = try queue.pausedInboxes(now: Date().timeIntervalSince1970)
+        } catch {
+            logger.error("cannot read inbox pauses; inboxes start unpaused", metadata: ["error": "\(error)"])
+        }
     }
 
     deinit {
@@ -92,9 +98,10 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             }
         }
         thread.start()
-        await withGracefulShutdownHandler {
+        // Cancelled (a service failed at start, say) it drains as on SIGTERM, so the process still exits.
+        await withTaskCancellationOrGracefulShutdownHandler {
             await finished()
-        } onGracefulShutdown: { [self] in
+        } onCancelOrGracefulShutdown: { [self] in
             stop()
         }
     }
@@ -239,7 +246,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         let attempts = copy.attempts + 1
         var metadata: Logger.Metadata = [
             "message": "\(copy.messageID)", "type": "\(copy.type)", "inbox": "\(address)", "attempt": "\(attempts)",
-            "nino": "\(copy.personKey.map { NINO.mask($0 + "?") } ?? "-")",
+            "nino": "\(copy.personKey.map(NINO.maskPersonKey) ?? "-")",
         ]
         if let error { metadata["error"] = "\(error)" } else { metadata["status"] = "\(status)" }
 

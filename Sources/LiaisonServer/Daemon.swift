@@ -70,7 +70,9 @@ public struct Daemon {
         let config = self.config
         let app = Application(
             router: server.router(),
-            server: try .tls(.http1(), tlsConfiguration: tls),
+            // A connection idle for a minute, or whose request body stalled that long, is closed: so a stalled
+            // client cannot hold up a SIGTERM for ever.
+            server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "liaison"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.port
@@ -83,18 +85,21 @@ public struct Daemon {
             },
             logger: logger)
 
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: engine),
-                    .init(service: ShutdownStep(name: "commit") { committer.stop() }),
-                    .init(service: timers),
-                    .init(service: app),
-                    .init(service: ShutdownStep(name: "drain") { state.drain() }),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(service: engine),
+                .init(service: ShutdownStep(name: "commit") { committer.stop() }),
+                .init(service: timers),
+                .init(service: app),
+                .init(service: ShutdownStep(name: "drain") { state.drain() }),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // Backstops: shutdown is bounded by the idle timeout and the drain bound; past this it is cancelled,
+        // and a cancellation that does not finish ends the process rather than leave it hanging.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(Int(config.delivery.drainSeconds.rounded(.up)) + 75)
+        groupConfiguration.maximumCancellationDuration = .seconds(15)
+        try await ServiceGroup(configuration: groupConfiguration).run()
         logger.notice("stopped")
     }
 

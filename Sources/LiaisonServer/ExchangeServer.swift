@@ -187,7 +187,15 @@ struct ExchangeServer: Sendable {
         let messages: [JSONValue] = copies.map { copy in
             .object(["id": .string(copy.id), "message": (try? JSONValue.parse(copy.deliveryBody())) ?? .null])
         }
-        logger.info("pulled", metadata: ["inbox": "\(address)", "count": "\(copies.count)"])
+        // One line per copy handed out, as for a push attempt.
+        for copy in copies {
+            logger.info(
+                "pulled",
+                metadata: [
+                    "message": "\(copy.messageID)", "type": "\(copy.type)", "inbox": "\(address)", "attempt": "\(copy.attempts + 1)",
+                    "nino": "\(copy.personKey.map(NINO.maskPersonKey) ?? "-")",
+                ])
+        }
         return Self.json(.ok, .object(["messages": .array(messages)]))
     }
 
@@ -209,6 +217,10 @@ struct ExchangeServer: Sendable {
             return problem(Refusal.invalid("ids", "must be a list of copy ids"))
         }
         let done = try queue.acknowledge(address: address, ids: ids, now: Date().timeIntervalSince1970)
+        for id in done { logger.info("delivered", metadata: ["copy": "\(id)", "inbox": "\(address)", "by": "acknowledgement"]) }
+        if done.count < ids.count {
+            logger.info("acknowledgement of copies not leased to this inbox ignored", metadata: ["inbox": "\(address)", "count": "\(ids.count - done.count)"])
+        }
         return Self.json(.ok, .object(["acknowledged": .array(done.map(JSONValue.string))]))
     }
 

@@ -42,13 +42,26 @@ public struct LineLogHandler: LogHandler {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256)
         func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
+        /// A value as is, but with control characters written as `\u00XX`: a value that came from a request
+        /// (an error's text, say) can never start a line of its own that looks like the daemon's.
+        func appendValue(_ text: String) {
+            let utf8 = text.utf8
+            guard utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return bytes.append(contentsOf: utf8) }
+            for byte in utf8 {
+                if byte < 0x20 || byte == 0x7F {
+                    append(String(format: "\\u%04X", byte))
+                } else {
+                    bytes.append(byte)
+                }
+            }
+        }
         append(Timestamp.format(instant))
         bytes.append(UInt8(ascii: " "))
         append(event.level.rawValue)
         bytes.append(UInt8(ascii: " "))
         append(label)
         append(": ")
-        append(event.message.description)
+        appendValue(event.message.description)
         // The handler's own metadata is usually empty: merge only when there is something to merge.
         let all: Logger.Metadata
         switch (metadata.isEmpty, event.metadata) {
@@ -60,7 +73,7 @@ public struct LineLogHandler: LogHandler {
             bytes.append(UInt8(ascii: " "))
             append(key)
             bytes.append(UInt8(ascii: "="))
-            if case .string(let text) = all[key]! { append(text) } else { append(all[key]!.description) }
+            if case .string(let text) = all[key]! { appendValue(text) } else { appendValue(all[key]!.description) }
         }
         bytes.append(UInt8(ascii: "\n"))
         return bytes

@@ -20,7 +20,8 @@ struct TimerService: Service {
     private let warned = LastWarning()
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        // Cancelled, the sleep below returns at once: the loop must end then too, not tick without pause.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             tick(at: Date())
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }

@@ -96,6 +96,17 @@ public struct DeliveryQueue: Sendable {
             messageID: messageID, type: type, envelope: envelope, decision: row.text(9))
     }
 
+    /// Inboxes paused by a `Retry-After` that has not run out by `now`, with when each may be tried again.
+    public func pausedInboxes(now: Double) throws -> [String: Double] {
+        try pool.read { db in
+            var paused: [String: Double] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT address, paused_until FROM inbox_status WHERE paused_until > ?", arguments: [now]) {
+                paused[row["address"]] = row["paused_until"]
+            }
+            return paused
+        }
+    }
+
     /// After a restart, copies left in flight go back to the queue: they may have been delivered, so the
     /// receiver sees them again (at least once) under the same `webhook-id`.
     @discardableResult
@@ -242,7 +253,7 @@ public struct DeliveryQueue: Sendable {
         func text(_ value: String?) -> DirectStatement.Value { value.map { .text($0) } ?? .null }
         try DirectStatement(db, Self.moveSQL[transition.to]!).execute([
             .text(transition.to.rawValue), .real(transition.at), transition.attempts.map { .integer(Int64($0)) } ?? .null,
-            transition.nextAttemptAt.map { .real($0) } ?? .null, text(transition.error ?? transition.httpStatus.map { "HTTP \($0)" }),
+            transition.nextAttemptAt.map { .real($0) } ?? .null, text(transition.error ?? transition.httpStatus.flatMap { (200..<300).contains($0) ? nil : "HTTP \($0)" }),
             .integer(transition.seq),
         ])
         guard db.changesCount > 0 else { return false }
@@ -273,9 +284,17 @@ public struct DeliveryQueue: Sendable {
             let expired = try Int64.fetchAll(
                 db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state = 'in-flight' AND next_attempt_at <= ?"), arguments: [address, now])
             for seq in expired { try move(db, CopyTransition(seq: seq, to: .queued, at: now, reason: "pull lease expired")) }
+            // Per-NINO order, as for push inboxes: a claimant's copy waits while an earlier one of theirs to
+            // this inbox is leased and not yet acknowledged (in flight), deferred or held.
             let copies = try DirectStatement(db, """
                 SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
-                WHERE c.state = 'queued' AND c.address = ? ORDER BY c.seq LIMIT ?
+                WHERE c.state = 'queued' AND c.address = ?
+                    AND (c.person_key IS NULL OR (
+                        NOT EXISTS (SELECT 1 FROM copy_waiting w
+                            WHERE w.address = c.address AND w.person_key = c.person_key AND w.seq < c.seq)
+                        AND NOT EXISTS (SELECT 1 FROM copy e
+                            WHERE e.state = 'in-flight' AND e.address = c.address AND e.person_key = c.person_key)))
+                ORDER BY c.seq LIMIT ?
                 """).all([.text(address), .integer(Int64(limit))], Self.copy)
             var leased: [QueuedCopy] = []
             for copy in copies {

@@ -167,7 +167,7 @@ public struct QueueOperator: Sendable {
                 db, sql: "SELECT person_key, kind, fire_date, reason FROM blocked_timer ORDER BY fire_date, person_key, timer_id"
             ).map { row in
                 BlockedTimer(
-                    nino: NINO.mask((row["person_key"] as String) + "?"), kind: row["kind"], fireDate: row["fire_date"],
+                    nino: NINO.maskPersonKey(row["person_key"]), kind: row["kind"], fireDate: row["fire_date"],
                     reason: row["reason"])
             }
         }
@@ -272,7 +272,7 @@ public struct QueueOperator: Sendable {
                 }
                 let personKey: String? = row["person_key"]
                 return CopyDetail(
-                    copy: Self.summary(row), maskedNINO: personKey.map { NINO.mask($0 + "?") }, events: [accepted] + events)
+                    copy: Self.summary(row), maskedNINO: personKey.map(NINO.maskPersonKey), events: [accepted] + events)
             }
         }
     }
@@ -300,6 +300,28 @@ public struct QueueOperator: Sendable {
             case .retry: [.deferred, .expired, .held]
             case .expire: [.queued, .deferred, .held]
             }
+        }
+    }
+
+    /// Which of `ids` (copy or message ids) match no copy at all, and whether `inbox` (an address or a party)
+    /// has none: what an operator named that does not exist, as opposed to copies in another state.
+    public func unmatched(ids: [String], inbox: String?) throws -> (ids: [String], inboxHasNoCopies: Bool) {
+        try pool.read { db in
+            var missing: [String] = []
+            for id in ids {
+                let match = CopyID.condition(id)
+                let found = try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM copy c JOIN message m ON m.seq = c.message_seq WHERE \(match.sql))",
+                    arguments: StatementArguments(match.arguments)) ?? false
+                if !found { missing.append(id) }
+            }
+            var inboxHasNoCopies = false
+            if let inbox {
+                let column = inbox.contains("/") ? "address" : "party"
+                inboxHasNoCopies = !(try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM copy WHERE \(column) = ?)", arguments: [inbox]) ?? false)
+            }
+            return (missing, inboxHasNoCopies)
         }
     }
 

@@ -136,7 +136,7 @@ struct SQLiteTransaction: CaseStoreTransaction {
         do {
             return try PersonRecord(storedJSON: bytes)
         } catch {
-            throw StoreError.corruptRecord("person \(NINO.mask(key)): \(error)")
+            throw StoreError.corruptRecord("person \(NINO.maskPersonKey(key)): \(error)")
         }
     }
 

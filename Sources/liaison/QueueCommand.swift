@@ -175,14 +175,26 @@ struct ActionOptions: ParsableArguments {
         if ids.isEmpty, inbox == nil { throw ValidationError("name copy or message ids, or --inbox") }
     }
 
+    /// Moves the copies, and fails (exit 1) when an id or the inbox named matches no copy at all, so that a
+    /// mistyped id is not taken for done. Copies that exist but are in a state the action does not apply to
+    /// (in flight, say) are only counted out.
     func apply(_ action: QueueOperator.Action) throws {
         let (queue, _) = try options.open()
+        let (unknownIDs, emptyInbox) = try queue.unmatched(ids: ids, inbox: inbox)
         let moved = try queue.apply(action, ids: ids, inbox: inbox, now: Date().timeIntervalSince1970)
+        let unknown = unknownIDs + (emptyInbox ? inbox.map { ["--inbox \($0)"] } ?? [] : [])
         if options.json {
-            try printJSON(["action": action.rawValue, "moved": "\(moved)"])
+            struct Report: Encodable {
+                let action: String
+                let moved: Int
+                let notFound: [String]
+            }
+            try printJSON(Report(action: action.rawValue, moved: moved, notFound: unknown))
         } else {
             print("\(action.rawValue): \(moved) cop\(moved == 1 ? "y" : "ies")")
+            for name in unknown { FileHandle.standardError.write(Data("liaison: \(name) matches no copy\n".utf8)) }
         }
+        if !unknown.isEmpty { throw ExitCode(1) }
     }
 }
 

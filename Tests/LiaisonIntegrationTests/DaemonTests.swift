@@ -105,6 +105,13 @@ import Testing
 
         sink.respond { _ in .init(status: 204) }
         // The operator releases the inbox with the CLI, reading the store the daemon is using.
+        // A mistyped id or inbox is not taken for done.
+        let typo = try runLiaison(["queue", "release", "00000000-0000-4000-8000-0000000dead0", "--json", "--store", exchange.daemon.storePath])
+        #expect(typo.status == 1)
+        let typoReport = try JSONValue.parse(typo.output)
+        #expect(typoReport["moved"] == .number(0))
+        #expect(typoReport["notFound"]?.arrayValue?.count == 1)
+        #expect(try runLiaison(["queue", "release", "--inbox", "cwp-b/spoc", "--store", exchange.daemon.storePath]).status == 1)
         let release = try runLiaison(["queue", "release", "--inbox", "cwp-a/spoc", "--store", exchange.daemon.storePath])
         #expect(release.output == "release: 15 copies\n")
         #expect(release.status == 0)
@@ -112,6 +119,8 @@ import Testing
         let histories = try Set(sink.deliveries.map(\.webhookID)).flatMap { try queue.show($0) }
         #expect(histories.count == 15)
         #expect(histories.allSatisfy { $0.events.map(\.state).contains("held") && $0.copy.state == "delivered" })
+        // A delivery is not an error: the last error is still the 410 (or none), never "HTTP 204".
+        #expect(histories.allSatisfy { $0.copy.lastError == nil || $0.copy.lastError == "HTTP 410" })
         #expect(histories.contains { $0.events.contains { $0.httpStatus == 410 } })
         let status = try runLiaison(["queue", "status", "--json", "--store", exchange.daemon.storePath])
         let report = try JSONValue.parse(status.output)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LiaisonCore
+import LiaisonDelivery
 @testable import LiaisonRuntime
 @testable import LiaisonServer
 import LiaisonStore
@@ -19,6 +20,16 @@ import Testing
         #expect(
             handler.line(event, at: Date(timeIntervalSince1970: 1_795_000_000.123))
                 == "2026-11-18T11:06:40.123Z info liaison: accepted id=m-1 nino=AB12****C sender=jcp-leeds\n")
+    }
+
+    @Test func aValueCannotStartALineOfItsOwn() {
+        let handler = LineLogHandler(label: "liaison")
+        let event = LogEvent(
+            level: .info, message: "refused", metadata: ["error": "bad\n2026-11-18T11:06:40.123Z info liaison: accepted\u{7F}"],
+            source: "LiaisonServer", file: #fileID, function: #function, line: #line)
+        #expect(
+            handler.line(event, at: Date(timeIntervalSince1970: 1_795_000_000.123))
+                == "2026-11-18T11:06:40.123Z info liaison: refused error=bad\\u000A2026-11-18T11:06:40.123Z info liaison: accepted\\u007F\n")
     }
 
     @Test func logLinesAreWrittenInBatchesWithinTheirDelayAndErrorsAtOnce() async throws {
@@ -117,6 +128,35 @@ import Testing
             try String.fetchAll(db, sql: "SELECT type FROM message WHERE origin = 'generated' ORDER BY seq")
         }
         #expect(generated == ["wp.attachment.overdue", "wp.attachment.overdue"])
+    }
+
+    /// Whether `work` returns within `seconds` once its task is cancelled. Polls rather than awaits it, so that
+    /// a `work` that never ends fails the test instead of hanging it.
+    private func endsWhenCancelled(within seconds: Double, _ work: @escaping @Sendable () async throws -> Void) async -> Bool {
+        let ended = Atomic<Bool>(false)
+        let task = Task {
+            try? await work()
+            ended.store(true, ordering: .relaxed)
+        }
+        try? await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        let deadline = Date().addingTimeInterval(seconds)
+        while !ended.load(ordering: .relaxed), Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return ended.load(ordering: .relaxed)
+    }
+
+    @Test func theTimerServiceAndTheDelivererStopWhenCancelled() async throws {
+        // The service group cancels instead of shutting down gracefully when a service fails (the port is
+        // taken, say): both must end then, or the process never exits.
+        let folder = temporaryFolder("cancelled")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
+        let timers = TimerService(store: store, router: try makeRouter(), metrics: ExchangeMetrics(), logger: Logger(label: "test"), onEmit: {})
+        #expect(await endsWhenCancelled(within: 5) { try await timers.run() })
+        let engine = DeliveryEngine(
+            queue: DeliveryQueue(store: store), endpoints: [], policy: RetryPolicy(schedule: [1], jitter: 0, lifetime: 60),
+            drainSeconds: 1, logger: Logger(label: "test"))
+        #expect(await endsWhenCancelled(within: 5) { try await engine.run() })
     }
 
     @Test func theTimerServiceWarnsOfBlockedTimersOnceAndThenHourly() throws {

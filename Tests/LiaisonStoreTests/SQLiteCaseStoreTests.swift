@@ -301,6 +301,41 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(try claim().count == 1)
     }
 
+    @Test func aPullInboxKeepsEachClaimantsOrderAcrossLeases() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let now = at.timeIntervalSince1970
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000006"), from: "jcp-leeds", at: at, in: $0) }
+        // A second copy for the same claimant to the same (pull) inbox, after the first.
+        let address = try store.pool.write { db -> String in
+            try db.execute(sql: """
+                INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
+                SELECT message_seq, address, party, person_key, 'queued', created_at, updated_at FROM copy
+                """)
+            return try String.fetchOne(db, sql: "SELECT address FROM copy WHERE seq = 1")!
+        }
+        func lease(limit: Int = 1) throws -> [Int64] { try queue.lease(address: address, limit: limit, now: now, lease: 300).map(\.seq) }
+        #expect(try lease() == [1])
+        // The first is leased and not acknowledged: the second waits, even for a consumer asking again.
+        #expect(try lease() == [])
+        let firstID = try #require(try QueueOperator(pool: store.pool).show("00000000-0000-4000-8000-000000000006").first?.copy.id)
+        _ = try queue.acknowledge(address: address, ids: [firstID], now: now)
+        #expect(try lease() == [2])
+        // Both queued at once are leased together, in order.
+        try store.pool.write { db in try db.execute(sql: "UPDATE copy SET state = 'queued'") }
+        #expect(try lease(limit: 10) == [1, 2])
+    }
+
+    @Test func aRetryAfterPauseIsReadBackAfterARestart() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        _ = try queue.settle([], inboxErrors: [:], pausedUntil: ["prime-a/contact": 2_000, "cwp-a/spoc": 500], hold: [], claims: [], now: 100)
+        #expect(try DeliveryQueue(store: SQLiteCaseStore(path: temporary.path)).pausedInboxes(now: 1_000) == ["prime-a/contact": 2_000])
+    }
+
     @Test func idempotencyHoldsAcrossAReopen() throws {
         let temporary = TemporaryStore()
         let at = Timestamp.parse("2024-12-02T09:00:00Z")!
@@ -456,6 +491,17 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         }
         #expect(rows.map { $0["code"] as String } == ["malformed-json", "not-permitted"])
         #expect(rows.last?["masked_nino"] == "AB12****C")
+        // An id that is not a UUID and a type not in the catalogue are the sender's text: neither is kept.
+        let odd = JSONValue.object(["id": .string("AB123456C"), "type": .string("CE654321A"), "nino": .string("AB123456C")])
+        let refused = try store.transaction { try router.submit(odd, from: "cwp-a", at: at, in: $0) }
+        #expect(refused.messageID == nil)
+        #expect(refused.type == nil)
+        let kept = try #require(try store.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT message_id, type, detail FROM refusal ORDER BY seq DESC LIMIT 1")
+        })
+        #expect(kept["message_id"] as String? == nil)
+        #expect(kept["type"] as String? == nil)
+        #expect((kept["detail"] as String).contains("654321") == false)
     }
 
     @Test func replayRunsTheSameCodeOnTheStore() throws {

@@ -85,8 +85,10 @@ public struct EnvelopeReader: Sendable {
         }
         guard let typeName = typeValue.stringValue, let type = MessageType(rawValue: typeName), !type.isGenerated
         else {
-            let shown = typeValue.stringValue.map { "'\($0.prefix(64))'" } ?? "a \(typeValue.kindName)"
-            throw Refusal(.unknownType, "type \(shown) is not in the catalogue", errors: [
+            // The type given is not repeated: the refusal is kept in the audit log, and the text could be anything.
+            let detail = typeValue.stringValue == nil
+                ? "the type is a \(typeValue.kindName), not one of the catalogue's names" : "the type is not in the catalogue"
+            throw Refusal(.unknownType, detail, errors: [
                 FieldProblem(field: "type", problem: "must be one of the catalogue's message types"),
             ])
         }

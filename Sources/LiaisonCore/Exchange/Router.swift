@@ -203,8 +203,10 @@ public struct Router: Sendable {
         _ refusal: Refusal, document: JSONValue?, maskedNINO: String?, sender: String, at now: Date,
         in store: any CaseStoreTransaction
     ) throws -> Answer {
-        let id = document?["id"]?.stringValue.map { String($0.prefix(64)) }
-        let type = document?["type"]?.stringValue.map { String($0.prefix(64)) }
+        // Only an id that is a UUID and a type of the catalogue are kept and logged: anything else in those
+        // fields is the sender's text, which could be a NINO or part of a body.
+        let id = document?["id"]?.stringValue.flatMap { UUIDText.isValid($0) ? $0 : nil }
+        let type = document?["type"]?.stringValue.flatMap { MessageType(rawValue: $0)?.rawValue }
         try store.recordRefusal(
             RefusalRecord(
                 messageID: id, sender: sender, type: type, code: refusal.code, detail: refusal.detail,

@@ -78,6 +78,9 @@ public struct NINO: Sendable, Hashable, Codable, CustomStringConvertible {
             + String(characters.last!)
     }
 
+    /// Masks a person key (the first 8 characters of a NINO) as a NINO with an unknown suffix: `AB12****?`.
+    public static func maskPersonKey(_ key: String) -> String { mask(key + "?") }
+
     public var description: String { masked }
 
     public init(from decoder: any Decoder) throws {
