@@ -286,11 +286,20 @@ extension DaemonConfig {
             collector.problems.append(ConfigError(key: reader.key("url"), problem: "must be an https:// URL"))
         }
         let secrets = collector.attempt { try reader.strings("secrets") }
+        // A secret in the Standard Webhooks form must decode, or the receiver could never verify a signature.
+        for (index, secret) in (secrets ?? []).enumerated()
+        where secret.hasPrefix("whsec_") && Data(base64Encoded: String(secret.dropFirst(6))) == nil {
+            collector.problems.append(ConfigError(key: "\(reader.key("secrets"))[\(index)]", problem: "is whsec_ but not followed by base64"))
+        }
         if secrets?.isEmpty == true {
             collector.problems.append(ConfigError(key: reader.key("secrets"), problem: "needs at least one signing secret"))
         }
         func optionalPath(_ name: String) -> String? {
-            collector.attempt { try reader.optionalString(name).map(path) }
+            let file = collector.attempt { try reader.optionalString(name).map(path) }
+            if let file, !FileManager.default.isReadableFile(atPath: file) {
+                collector.problems.append(ConfigError(key: reader.key(name), problem: "\(file) cannot be read"))
+            }
+            return file
         }
         let certificate = optionalPath("clientCertificate")
         let key = optionalPath("clientKey")

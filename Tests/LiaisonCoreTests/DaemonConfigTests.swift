@@ -43,7 +43,8 @@ import Testing
              "parties": [{"kind": "jobcentre", "calendar": "wales", "tokens": ["short"]},
                          {"id": "cwp-q", "kind": "cwp", "tokens": ["a-token-long-enough-2"],
                           "inboxes": {"spoc": {"secrets": [], "concurrency": -1, "timeout": "1e17s", "colour": "red"}, "dma": "pull"}},
-                         {"id": "cwp-q", "kind": "cwp", "tokens": ["a-token-long-enough-3", "a-token-long-enough-3"]},
+                         {"id": "cwp-q", "kind": "cwp", "tokens": ["a-token-long-enough-3", "a-token-long-enough-3"],
+                          "inboxes": {"spoc": {"url": "https://x", "secrets": ["whsec_%%%"], "caBundle": "/nonexistent/ca.pem"}}},
                          {"id": "cwp-r", "kind": "kiosk"}]}
             """#)
         let error = #expect(throws: ConfigProblems.self) { try DaemonConfig.parse(tree, base: URL(fileURLWithPath: "/etc/liaison")) }
@@ -52,7 +53,8 @@ import Testing
             "listen.hots", "listen.prot", "parties[0].id", "parties[0].calendar", "parties[0].tokens[0]",
             "parties[1].inboxes.spoc.url", "parties[1].inboxes.spoc.secrets", "parties[1].inboxes.spoc.concurrency",
             "parties[1].inboxes.spoc.timeout", "parties[1].inboxes.spoc.colour", "parties[1].inboxes.dma",
-            "parties[2].id", "parties[2].tokens", "parties[3].kind", "parties[3]",
+            "parties[2].id", "parties[2].tokens", "parties[2].inboxes.spoc.secrets[0]", "parties[2].inboxes.spoc.caBundle",
+            "parties[3].kind", "parties[3]",
         ] {
             #expect(keys.contains(key), "\(key) not in \(keys.sorted())")
         }
