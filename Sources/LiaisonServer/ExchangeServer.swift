@@ -68,7 +68,7 @@ struct ExchangeServer: Sendable {
         do {
             body = try await request.collectBody(upTo: config.maxBodyBytes)
         } catch is NIOTooManyBytesError {
-            return tooLarge(Refusal(.tooLarge, "the body is over the limit of \(config.maxBodyBytes) bytes"), from: sender)
+            return tooLarge(bodyOverLimit, from: sender)
         }
         let answer: LiaisonCore.Router.Answer
         do {
@@ -108,8 +108,6 @@ struct ExchangeServer: Sendable {
     /// A body over the limit is refused unread: it is counted, logged and kept in the audit log like any
     /// other refusal, with no id, type or NINO, since none was read.
     private func tooLarge(_ refusal: Refusal, from sender: String) -> Response {
-        metrics.refused(code: refusal.code.rawValue)
-        logger.info("refused", metadata: ["sender": .string(sender), "code": .string(refusal.code.rawValue), "status": "413"])
         do {
             try committer.recordRefusal(
                 RefusalRecord(
@@ -118,8 +116,11 @@ struct ExchangeServer: Sendable {
         } catch {
             logger.error("refusal not kept in the audit log: store unavailable", metadata: ["error": "\(error)"])
         }
-        return problem(refusal)
+        return refusedUnread(refusal, party: sender)
     }
+
+    /// A body that `collectBody` stopped reading at the limit.
+    var bodyOverLimit: Refusal { Refusal(.tooLarge, "the body is over the limit of \(config.maxBodyBytes) bytes") }
 
     /// `GET /v1/messages/{id}`: for the sender or a recipient only; anyone else is told it does not exist.
     private func lookUp(_ id: String, context: ExchangeContext) throws -> Response {
@@ -235,9 +236,10 @@ struct ExchangeServer: Sendable {
         Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    /// A request refused before its body is read (draining, no credentials, over the rate): counted and logged,
-    /// not written to the store, so that a flood of them never costs a commit.
-    func refusedAtTheDoor(_ refusal: Refusal, party: String?, retryAfter: Int? = nil) -> Response {
+    /// A request refused before its body is read: counted and logged. Only a body over the limit is also kept
+    /// in the store; those refused at the door (draining, no credentials, over the rate) are not, so that a
+    /// flood of them never costs a commit.
+    func refusedUnread(_ refusal: Refusal, party: String?, retryAfter: Int? = nil) -> Response {
         metrics.refused(code: refusal.code.rawValue)
         logger.info(
             "refused", metadata: ["sender": .string(party ?? "-"), "code": .string(refusal.code.rawValue), "status": "\(refusal.code.status)"])
@@ -266,7 +268,7 @@ struct ProblemAnswers: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch is NIOTooManyBytesError {
-            return server.problem(Refusal(.tooLarge, "the body is over the limit of \(server.config.maxBodyBytes) bytes"))
+            return server.problem(server.bodyOverLimit)
         } catch let error as any HTTPResponseError where error.status == .notFound || error.status == .methodNotAllowed {
             return server.problem(Refusal(.notFound, "no \(request.method) \(request.uri.path) here"))
         } catch {
@@ -288,7 +290,7 @@ struct Gatekeeper: RouterMiddleware {
         async throws -> Response
     {
         guard server.state.isAccepting else {
-            return server.refusedAtTheDoor(
+            return server.refusedUnread(
                 Refusal(.unavailable, "Liaison is shutting down; send again shortly"), party: nil, retryAfter: 5)
         }
         var party: String?
@@ -298,11 +300,11 @@ struct Gatekeeper: RouterMiddleware {
             party = server.authenticator.party(forCertificate: certificate)
         }
         guard let party else {
-            return server.refusedAtTheDoor(
+            return server.refusedUnread(
                 Refusal(.unauthenticated, "send a bearer token or a client certificate of a configured party"), party: nil)
         }
         if let wait = server.rateLimiter.take(party, now: Date().timeIntervalSince1970) {
-            return server.refusedAtTheDoor(
+            return server.refusedUnread(
                 Refusal(.rateLimited, "\(party) is over its request rate"), party: party, retryAfter: max(1, Int(wait.rounded(.up))))
         }
         var context = context

@@ -303,49 +303,41 @@ public struct QueueOperator: Sendable {
         }
     }
 
-    /// Which of `ids` (copy or message ids) match no copy at all, and whether `inbox` (an address or a party)
-    /// has none: what an operator named that does not exist, as opposed to copies in another state.
-    public func unmatched(ids: [String], inbox: String?) throws -> (ids: [String], inboxHasNoCopies: Bool) {
-        try pool.read { db in
-            var missing: [String] = []
-            for id in ids {
-                let match = CopyID.condition(id)
-                let found = try Bool.fetchOne(
-                    db, sql: "SELECT EXISTS (SELECT 1 FROM copy c JOIN message m ON m.seq = c.message_seq WHERE \(match.sql))",
-                    arguments: StatementArguments(match.arguments)) ?? false
-                if !found { missing.append(id) }
-            }
-            var inboxHasNoCopies = false
-            if let inbox {
-                let column = inbox.contains("/") ? "address" : "party"
-                inboxHasNoCopies = !(try Bool.fetchOne(
-                    db, sql: "SELECT EXISTS (SELECT 1 FROM copy WHERE \(column) = ?)", arguments: [inbox]) ?? false)
-            }
-            return (missing, inboxHasNoCopies)
-        }
+    /// What an operator's action did.
+    public struct ActionResult: Sendable, Equatable {
+        public let moved: Int
+        /// The ids, and `--inbox X`, that match no copy at all (as opposed to copies in a state the action does
+        /// not apply to): a mistyped id is reported, not taken for done.
+        public let notFound: [String]
     }
 
     /// Applies `action` to copies (by copy or message id) or to a whole inbox. A copy sent back to the queue
     /// (release, retry) gets a whole lifetime again from now; releasing or retrying a whole inbox also
     /// enables it again after a 410.
-    /// - Returns: how many copies moved.
-    public func apply(_ action: Action, ids: [String], inbox: String?, now: Double) throws -> Int {
+    public func apply(_ action: Action, ids: [String], inbox: String?, now: Double) throws -> ActionResult {
         try pool.write { db in
-            let states = action.sources.map { "'\($0.rawValue)'" }.joined(separator: ",")
+            let sources = Set(action.sources.map(\.rawValue))
             var seqs: [Int64] = []
+            var notFound: [String] = []
             if let inbox {
                 let column = inbox.contains("/") ? "address" : "party"
+                let states = action.sources.map { "'\($0.rawValue)'" }.joined(separator: ",")
                 seqs += try Int64.fetchAll(
                     db, sql: "SELECT seq FROM copy WHERE \(column) = ? AND state IN (\(states))", arguments: [inbox])
+                if seqs.isEmpty,
+                    try !(Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM copy WHERE \(column) = ?)", arguments: [inbox]) ?? false)
+                {
+                    notFound.append("--inbox \(inbox)")
+                }
             }
             for id in ids {
                 let match = CopyID.condition(id)
-                seqs += try Int64.fetchAll(
+                let found = try Row.fetchAll(
                     db,
-                    sql: """
-                        SELECT c.seq FROM copy c JOIN message m ON m.seq = c.message_seq
-                        WHERE \(match.sql) AND c.state IN (\(states))
-                        """, arguments: StatementArguments(match.arguments))
+                    sql: "SELECT c.seq, c.state FROM copy c JOIN message m ON m.seq = c.message_seq WHERE \(match.sql)",
+                    arguments: StatementArguments(match.arguments))
+                if found.isEmpty { notFound.append(id) }
+                seqs += found.filter { sources.contains($0["state"]) }.map { $0["seq"] }
             }
             // Stores older than schema v5 (opened by this command without a daemon that upgraded them) have
             // neither lifetimes nor disabled inboxes.
@@ -364,7 +356,8 @@ public struct QueueOperator: Sendable {
                     try db.execute(sql: "UPDATE copy SET lifetime_from = ? WHERE seq = ?", arguments: [now, seq])
                 }
             }
-            return moved
+            return ActionResult(moved: moved, notFound: notFound)
         }
     }
+
 }

@@ -180,21 +180,19 @@ struct ActionOptions: ParsableArguments {
     /// (in flight, say) are only counted out.
     func apply(_ action: QueueOperator.Action) throws {
         let (queue, _) = try options.open()
-        let (unknownIDs, emptyInbox) = try queue.unmatched(ids: ids, inbox: inbox)
-        let moved = try queue.apply(action, ids: ids, inbox: inbox, now: Date().timeIntervalSince1970)
-        let unknown = unknownIDs + (emptyInbox ? inbox.map { ["--inbox \($0)"] } ?? [] : [])
+        let result = try queue.apply(action, ids: ids, inbox: inbox, now: Date().timeIntervalSince1970)
         if options.json {
             struct Report: Encodable {
                 let action: String
                 let moved: Int
                 let notFound: [String]
             }
-            try printJSON(Report(action: action.rawValue, moved: moved, notFound: unknown))
+            try printJSON(Report(action: action.rawValue, moved: result.moved, notFound: result.notFound))
         } else {
-            print("\(action.rawValue): \(moved) cop\(moved == 1 ? "y" : "ies")")
-            for name in unknown { FileHandle.standardError.write(Data("liaison: \(name) matches no copy\n".utf8)) }
+            print("\(action.rawValue): \(result.moved) cop\(result.moved == 1 ? "y" : "ies")")
+            for name in result.notFound { FileHandle.standardError.write(Data("liaison: \(name) matches no copy\n".utf8)) }
         }
-        if !unknown.isEmpty { throw ExitCode(1) }
+        if !result.notFound.isEmpty { throw ExitCode(1) }
     }
 }
 

@@ -462,7 +462,7 @@ import Testing
         let (harness, answer) = transfer(started: false, withinTravel: true, withinCpa: true, canDeliver: nil)
         #expect(answer.outcome == "record-did-not-start")
         #expect(answer.response["decision"]?["advice"] == .string("update-prap-did-not-start"))
-        #expect(harness.person()?.placement?.isOpen == false)
+        #expect(harness.person()?.placement?.ended != nil)
         #expect(harness.person()?.jobcentre == "jcp-york")
     }
 
@@ -533,7 +533,7 @@ import Testing
         let back = harness.send("cwp.reengagement", as: "jcp-leeds", body: ["reclaimDate": .string("2026-08-10")]).answer
         #expect(back.outcome == "signposted-back")
         #expect(back.decision("expectedEndDate") == .string("2026-08-10"))
-        #expect(harness.person()?.placement?.isOpen == true)
+        #expect(harness.person()?.placement.map { $0.ended == nil } == true)
     }
 
     @Test func reengagementCountsFromTheOriginalReferral() {

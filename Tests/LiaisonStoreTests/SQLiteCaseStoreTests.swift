@@ -263,7 +263,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         let expiry = accepted + 5 * 86_400
         #expect(try claim(at: expiry, [CopyTransition(seq: first[0].seq, to: .expired, at: expiry, attempts: 9, reason: "lifetime over")]).isEmpty)
         let replay = expiry + 7 * 86_400
-        #expect(try operatorView.apply(.retry, ids: ["\(id)/\(address)"], inbox: nil, now: replay) == 1)
+        #expect(try operatorView.apply(.retry, ids: ["\(id)/\(address)"], inbox: nil, now: replay) == .init(moved: 1, notFound: []))
         #expect(try claim(at: replay).map(\.lifetimeFrom) == [replay])
     }
 
@@ -297,7 +297,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(try claim().isEmpty)
         #expect(try states() == ["held", "held", "held"])
         // Releasing the inbox enables it again.
-        #expect(try QueueOperator(pool: store.pool).apply(.release, ids: [], inbox: address, now: now) == 3)
+        #expect(try QueueOperator(pool: store.pool).apply(.release, ids: [], inbox: address, now: now) == .init(moved: 3, notFound: []))
         #expect(try claim().count == 1)
     }
 

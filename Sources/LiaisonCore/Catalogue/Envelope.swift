@@ -49,9 +49,12 @@ public struct EnvelopeReader: Sendable {
     }
 
     /// The submission with `from` filled in from the authenticated party, for idempotency comparison.
-    public static func withSender(_ document: JSONValue, sender: String) -> JSONValue {
+    /// When the NINO was read, it is written back as normalised (PROTOCOL.md: "Normalise (strip spaces,
+    /// upper-case), then validate"), so that what is stored, delivered and compared carries one form.
+    public static func withSender(_ document: JSONValue, sender: String, nino: NINO? = nil) -> JSONValue {
         guard var fields = document.objectValue else { return document }
         if fields["from"] == nil || fields["from"] == .null { fields["from"] = .string(sender) }
+        if let nino { fields["nino"] = .string(nino.value) }
         return .object(fields)
     }
 
@@ -104,7 +107,7 @@ public struct EnvelopeReader: Sendable {
         // CATALOGUE.md: a referral's `to` is required and names a party of the right kind; this is validation,
         // so it comes before the sender's kind, SCR and the case are looked at.
         if let kind = type.referredTo {
-            if to == nil, fields["to"] == nil || fields["to"] == .null {
+            if fields["to"] == nil || fields["to"] == .null {
                 problem("to", "is required on a referral")
             } else if let to, let directory, directory[to]?.kind != kind {
                 problem("to", "must name a \(kind.rawValue) party")
@@ -168,14 +171,9 @@ public struct EnvelopeReader: Sendable {
         guard from == sender else {
             throw Refusal(.notPermitted, "from must be the authenticated party")
         }
-        // What is stored, delivered and compared on resubmission carries the NINO as normalised (PROTOCOL.md:
-        // "Normalise (strip spaces, upper-case), then validate"), so that receivers see one form.
-        var json = Self.withSender(document, sender: sender)
-        if case .object(var fields) = json {
-            fields["nino"] = .string(nino.value)
-            json = .object(fields)
-        }
-        return Envelope(id: id, type: type, from: from, to: to, sentAt: sentAt, nino: nino, scr: scr, body: body, json: json)
+        return Envelope(
+            id: id, type: type, from: from, to: to, sentAt: sentAt, nino: nino, scr: scr, body: body,
+            json: Self.withSender(document, sender: sender, nino: nino))
     }
 
     /// Checks that span fields, once each field is well-formed on its own.

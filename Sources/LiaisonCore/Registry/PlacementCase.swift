@@ -25,9 +25,6 @@ public struct PlacementCase: Sendable, Codable, Equatable {
         public var onBenefit: Bool
     }
 
-    /// Whether the case has no ending recorded at all, not even one still to come.
-    public var isOpen: Bool { ended == nil }
-
     /// Whether the case is open on `date`. A case ended by `no-longer-on-jsa` stays open until the change's
     /// effective date (CATALOGUE.md: "the case ends at effectiveDate", S2 §118), so a notice sent before then
     /// still finds it; every other ending closes the case as soon as it is recorded.
