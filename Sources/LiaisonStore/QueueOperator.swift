@@ -17,6 +17,11 @@ public struct InboxStatus: Sendable, Codable {
     public var nextAttempt: String?
     public var lastError: String?
     public var lastErrorAt: String?
+    /// Until when the inbox is paused by a `Retry-After` it answered (RFC 3339), if that is still ahead.
+    public var pausedUntil: String?
+    /// Since when the inbox is disabled because it answered 410 (RFC 3339): nothing is sent to it until an
+    /// operator releases it.
+    public var disabledSince: String?
 
     init(inbox: String) {
         self.inbox = inbox
@@ -141,9 +146,15 @@ public struct QueueOperator: Sendable {
                 {
                     status.nextAttempt = Timestamp.format(Date(timeIntervalSince1970: next))
                 }
-                if let row = try Row.fetchOne(db, sql: "SELECT last_error, last_error_at FROM inbox_status WHERE address = ?", arguments: [address]) {
+                if let row = try Row.fetchOne(
+                    db, sql: "SELECT last_error, last_error_at, paused_until, disabled_at FROM inbox_status WHERE address = ?",
+                    arguments: [address])
+                {
+                    func time(_ seconds: Double?) -> String? { seconds.map { Timestamp.format(Date(timeIntervalSince1970: $0)) } }
                     status.lastError = row["last_error"]
-                    status.lastErrorAt = (row["last_error_at"] as Double?).map { Timestamp.format(Date(timeIntervalSince1970: $0)) }
+                    status.lastErrorAt = time(row["last_error_at"])
+                    status.pausedUntil = time((row["paused_until"] as Double?).flatMap { $0 > now ? $0 : nil })
+                    status.disabledSince = time(row["disabled_at"])
                 }
                 byInbox[address] = status
             }

@@ -48,8 +48,8 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
 
-/// CPU seconds (user and system) used so far by process `pid`, and by its thread named `thread`.
-func cpuSeconds(_ pid: Int32, thread: String) -> (process: Double, thread: Double) {
+/// CPU seconds (user and system) used so far by process `pid`, and by each of its threads named in `threads`.
+func cpuSeconds(_ pid: Int32, threads: [String]) -> (process: Double, threads: [Double]) {
     func seconds(_ statPath: String) -> Double {
         // The fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them.
         guard let stat = try? String(contentsOfFile: statPath, encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
@@ -58,10 +58,13 @@ func cpuSeconds(_ pid: Int32, thread: String) -> (process: Double, thread: Doubl
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
     let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-    let named = tasks.first { task in
-        (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == thread
+    let names = tasks.map { task in
+        (task, (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines))
     }
-    return (seconds("/proc/\(pid)/stat"), named.map { seconds("/proc/\(pid)/task/\($0)/stat") } ?? 0)
+    let perThread = threads.map { thread in
+        names.first { $0.1 == thread }.map { seconds("/proc/\(pid)/task/\($0.0)/stat") } ?? 0
+    }
+    return (seconds("/proc/\(pid)/stat"), perThread)
 }
 
 /// Seconds all CPUs of the machine have been idle so far.
@@ -141,7 +144,7 @@ if storeCount > 0 {
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
         return TimeInterval(now.tv_sec) + TimeInterval(now.tv_nsec) / 1e9
     }
-    var cpuSeconds: TimeInterval = 0
+    var writerCPUSeconds: TimeInterval = 0
     func stored(_ first: Int, _ count: Int) throws -> TimeInterval {
         var seconds: TimeInterval = 0
         for start in stride(from: first, to: first + count, by: 32) {
@@ -151,16 +154,18 @@ if storeCount > 0 {
             let cpuStarted = threadCPUSeconds()
             _ = try store.batch(prepared) { item, transaction in try router.submit(item, at: Date(), in: transaction) }
             seconds += Date().timeIntervalSince(started)
-            cpuSeconds += threadCPUSeconds() - cpuStarted
+            writerCPUSeconds += threadCPUSeconds() - cpuStarted
         }
         return seconds
     }
     // A first, untimed round grows the log file to its working size, as in a daemon that has been running.
     _ = try stored(4_000_000, 10_000)
-    cpuSeconds = 0
+    writerCPUSeconds = 0
+    let checkpointerBefore = cpuSeconds(getpid(), threads: ["liaison-ckpt"]).threads[0]
     let seconds = try stored(5_000_000, storeCount)
+    let checkpointerSeconds = cpuSeconds(getpid(), threads: ["liaison-ckpt"]).threads[0] - checkpointerBefore
     checkpointer.stop()
-    say(String(format: "store: %d messages decided and stored in commits of 32 in %.2f s = %.0f µs each, %.0f µs of them on the CPU (in-process, one writer thread and the checkpointer)", storeCount, seconds, seconds / Double(storeCount) * 1e6, cpuSeconds / Double(storeCount) * 1e6))
+    say(String(format: "store: %d messages decided and stored in commits of 32 in %.2f s = %.0f µs each, %.0f µs of them on the CPU (in-process, one writer thread); the checkpointer %.0f µs of CPU each", storeCount, seconds, seconds / Double(storeCount) * 1e6, writerCPUSeconds / Double(storeCount) * 1e6, checkpointerSeconds / Double(storeCount) * 1e6))
     finish()
 }
 
@@ -204,14 +209,15 @@ do {
     let bodies = (0..<acceptCount).map { referral($0, to: "cwp-b") }
     let bytes = bodies.map(\.count).reduce(0, +) / max(1, bodies.count)
     let requests = posts(bodies)
-    let daemonBefore = cpuSeconds(daemon.processID ?? 0, thread: "liaison-commit")
-    let benchBefore = cpuSeconds(getpid(), thread: "")
+    let daemonThreads = ["liaison-commit", "liaison-ckpt"]
+    let daemonBefore = cpuSeconds(daemon.processID ?? 0, threads: daemonThreads)
+    let benchBefore = cpuSeconds(getpid(), threads: [])
     let idleBefore = idleSeconds()
     let started = Date()
     let results = try await load.run(requests, connections: connections)
     let elapsed = Date().timeIntervalSince(started)
-    let daemonAfter = cpuSeconds(daemon.processID ?? 0, thread: "liaison-commit")
-    let benchAfter = cpuSeconds(getpid(), thread: "")
+    let daemonAfter = cpuSeconds(daemon.processID ?? 0, threads: daemonThreads)
+    let benchAfter = cpuSeconds(getpid(), threads: [])
     let idle = idleSeconds() - idleBefore
     let accepted = results.filter { $0.status == 202 }.count
     let latencies = results.map(\.latency).sorted()
@@ -221,8 +227,9 @@ do {
         percentile(latencies, 0.99) * 1000))
     let perMessage = 1e6 / Double(max(1, accepted))
     say(String(
-        format: "accept: CPU per accepted message: daemon %.0f µs (its writer thread %.0f µs), load generator %.0f µs; all CPUs idle %.0f%% of the time",
-        (daemonAfter.process - daemonBefore.process) * perMessage, (daemonAfter.thread - daemonBefore.thread) * perMessage,
+        format: "accept: CPU per accepted message: daemon %.0f µs (its writer thread %.0f µs, checkpointer %.0f µs), load generator %.0f µs; all CPUs idle %.0f%% of the time",
+        (daemonAfter.process - daemonBefore.process) * perMessage, (daemonAfter.threads[0] - daemonBefore.threads[0]) * perMessage,
+        (daemonAfter.threads[1] - daemonBefore.threads[1]) * perMessage,
         (benchAfter.process - benchBefore.process) * perMessage, idle / (elapsed * Double(ProcessInfo.processInfo.activeProcessorCount)) * 100))
 }
 

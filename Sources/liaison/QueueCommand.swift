@@ -61,6 +61,13 @@ struct QueueCommand: ParsableCommand {
                 "\(totals.deliveredLast24h)", totals.oldestUndeliveredAgeSeconds.map(formatAge) ?? "-", "", "",
             ])
             printTable(header, rows)
+            for line in status {
+                if let since = line.disabledSince {
+                    print("\(line.inbox) is disabled since \(since) (it answered 410): its copies are held; liaison queue release --inbox \(line.inbox) sends them again")
+                } else if let until = line.pausedUntil {
+                    print("\(line.inbox) is paused until \(until) (it asked with Retry-After)")
+                }
+            }
             if blockedTimers > 0 {
                 print("\(blockedTimers) timer\(blockedTimers == 1 ? " is" : "s are") blocked and will not fire: see liaison queue timers")
             }

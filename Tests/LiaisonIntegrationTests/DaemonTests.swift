@@ -102,6 +102,10 @@ import Testing
         #expect(exchange.send((10..<15).map { Messages.cwpReferral(nino: nino($0)) }, as: "jcp-leeds").allSatisfy { $0.status == 202 })
         #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first?.held) == 15 })
         #expect(sink.count == attemptsWhileHeld)
+        // The operator is told why, and what to do.
+        let disabled = try runLiaison(["queue", "status", "--store", exchange.daemon.storePath])
+        #expect(disabled.output.contains("cwp-a/spoc is disabled since"))
+        #expect(disabled.output.contains("liaison queue release --inbox cwp-a/spoc"))
 
         sink.respond { _ in .init(status: 204) }
         // The operator releases the inbox with the CLI, reading the store the daemon is using.
@@ -126,6 +130,7 @@ import Testing
         let report = try JSONValue.parse(status.output)
         #expect(report["totals"]?["deliveredLast24h"] == .number(15))
         #expect(report["inboxes"]?.arrayValue?.first?["inbox"] == .string("cwp-a/spoc"))
+        #expect(report["inboxes"]?.arrayValue?.first?["disabledSince"] == nil)
         let shown = try runLiaison(["queue", "show", histories[0].copy.messageID, "--store", exchange.daemon.storePath])
         #expect(shown.output.contains("held"))
         #expect(shown.output.contains("HTTP 410") || histories[0].events.allSatisfy { $0.httpStatus != 410 })

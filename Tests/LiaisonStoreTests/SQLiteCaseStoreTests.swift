@@ -296,8 +296,12 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         try submit(3)
         #expect(try claim().isEmpty)
         #expect(try states() == ["held", "held", "held"])
+        // Operators see that the inbox is disabled, and since when.
+        func line() throws -> InboxStatus? { try QueueOperator(pool: store.pool).status(now: now).first { $0.inbox == address } }
+        #expect(try line()?.disabledSince == Timestamp.format(at))
         // Releasing the inbox enables it again.
         #expect(try QueueOperator(pool: store.pool).apply(.release, ids: [], inbox: address, now: now) == .init(moved: 3, notFound: []))
+        #expect(try line()?.disabledSince == nil)
         #expect(try claim().count == 1)
     }
 
@@ -334,6 +338,9 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         let queue = DeliveryQueue(store: store)
         _ = try queue.settle([], inboxErrors: [:], pausedUntil: ["prime-a/contact": 2_000, "cwp-a/spoc": 500], hold: [], claims: [], now: 100)
         #expect(try DeliveryQueue(store: SQLiteCaseStore(path: temporary.path)).pausedInboxes(now: 1_000) == ["prime-a/contact": 2_000])
+        // queue status names the pause that is still ahead, not the one that has run out.
+        let status = try QueueOperator(pool: store.pool).status(now: 1_000, inboxes: ["prime-a/contact", "cwp-a/spoc"])
+        #expect(status.map(\.pausedUntil) == [nil, Timestamp.format(Date(timeIntervalSince1970: 2_000))])
     }
 
     @Test func idempotencyHoldsAcrossAReopen() throws {
