@@ -62,7 +62,8 @@ public struct Daemon {
             authenticator: Authenticator(parties: config.parties),
             rateLimiter: RateLimiter(rate: config.ratePerSecond, burst: config.rateBurst), metrics: metrics, state: state,
             logger: logger)
-        let timers = TimerService(store: store, router: router, metrics: metrics, logger: logger) { engine.wake() }
+        var timers = TimerService(store: store, router: router, metrics: metrics, logger: logger) { engine.wake() }
+        timers.clock = { committer.firingInstant() }
 
         let tls = try tlsConfiguration(local: local)
         let firstStart = created.contains(local.caCertificate)

@@ -72,7 +72,7 @@ struct ExchangeServer: Sendable {
         }
         let answer: LiaisonCore.Router.Answer
         do {
-            answer = try await committer.submit(Array(buffer: body), from: sender, at: Date())
+            answer = try await committer.submit(Array(buffer: body), from: sender)
         } catch {
             logger.error("message not stored: store unavailable", metadata: ["sender": "\(sender)", "error": "\(error)"])
             return problem(Refusal(.unavailable, "the message could not be stored durably; nothing was kept"), retryAfter: 5)

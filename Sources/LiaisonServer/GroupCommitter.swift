@@ -29,12 +29,16 @@ final class GroupCommitter: Sendable {
     private let onCommit: @Sendable (_ addresses: Set<String>) -> Void
     private let onHealth: @Sendable (_ storeWritable: Bool) -> Void
     private let logger: Logger
+    /// The submissions received and not yet judged.
+    private let receipts: Receipts
 
     init(
         store: SQLiteCaseStore, router: Router, maximumBatch: Int = 512, logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() },
         onHealth: @escaping @Sendable (_ storeWritable: Bool) -> Void,
         onCommit: @escaping @Sendable (_ addresses: Set<String>) -> Void
     ) {
+        receipts = Receipts(clock: clock)
         self.onHealth = onHealth
         self.store = store
         self.router = router
@@ -49,10 +53,12 @@ final class GroupCommitter: Sendable {
         }.start()
     }
 
-    /// Stores one submission and returns its answer once durable. Parsing and validation happen here, on
-    /// the caller's thread; the writer thread only checks idempotency, decides and stores.
+    /// Stores one submission, received now, and returns its answer once durable. Parsing and validation
+    /// happen here, on the caller's thread; the writer thread only checks idempotency, decides and stores.
     /// - Throws: the store's error when the batch could not be committed (the caller answers 503).
-    func submit(_ body: [UInt8], from sender: String, at receivedAt: Date) async throws -> Router.Answer {
+    func submit(_ body: [UInt8], from sender: String) async throws -> Router.Answer {
+        let (ticket, receivedAt) = receipts.open()
+        defer { receipts.close(ticket) }
         let prepared = router.prepare(body, from: sender)
         return try await withCheckedThrowingContinuation { continuation in
             let accepted = pending.withLock { state -> Bool in
@@ -67,6 +73,10 @@ final class GroupCommitter: Sendable {
             }
         }
     }
+
+    /// The latest instant timers may fire at: now, or when the earliest submission still waiting to be
+    /// judged was received.
+    func firingInstant() -> Date { receipts.firingInstant() }
 
     /// Keeps a refusal made before the router saw the message (a body over the limit) in the audit log, in
     /// a transaction of its own on the caller's thread: rare, and never on the path of accepted messages.

@@ -13,6 +13,9 @@ struct TimerService: Service {
     let metrics: ExchangeMetrics
     let logger: Logger
     let onEmit: @Sendable () -> Void
+    /// The instant timers are fired at on each tick: in the daemon, now or the receipt of the earliest
+    /// submission still waiting to be judged (`GroupCommitter.firingInstant`).
+    var clock: @Sendable () -> Date = { Date() }
     var interval: Duration = .seconds(1)
     /// How often the warning about blocked timers is repeated while any stay blocked.
     var blockedReminder: TimeInterval = 3600
@@ -22,7 +25,7 @@ struct TimerService: Service {
     func run() async throws {
         // Cancelled, the sleep below returns at once: the loop must end then too, not tick without pause.
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            tick(at: Date())
+            tick(at: clock())
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }

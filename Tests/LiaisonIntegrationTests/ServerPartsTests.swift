@@ -130,6 +130,70 @@ import Testing
         #expect(generated == ["wp.attachment.overdue", "wp.attachment.overdue"])
     }
 
+    @Test func aTimerWaitsForAMessageReceivedBeforeItFellDue() async throws {
+        // The attachment deadline of a referral made on 2 December 2024 passes at midnight on the 23rd. The
+        // attachment arrives half a second before and waits for the writer (here, held up by another
+        // connection's write lock) while the clock passes midnight and the timer service ticks.
+        let folder = temporaryFolder("receipt-order")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("store.sqlite").path
+        let store = try SQLiteCaseStore(path: path)
+        let router = try makeRouter()
+        _ = try store.transaction { try router.submit(referral(), from: "jcp-leeds", at: Timestamp.parse("2024-12-02T09:00:00Z")!, in: $0) }
+        let receivedAt = Timestamp.parse("2024-12-23T23:59:59.500Z")!
+        let afterMidnight = Timestamp.parse("2024-12-24T00:00:00.500Z")!
+        // The clock is first read when the attachment is received; from then on it is past midnight.
+        let reads = Mutex(0)
+        let clock: @Sendable () -> Date = {
+            reads.withLock { count in
+                count += 1
+                return count == 1 ? receivedAt : afterMidnight
+            }
+        }
+        let committer = GroupCommitter(
+            store: store, router: router, logger: Logger(label: "test"), clock: clock, onHealth: { _ in }, onCommit: { _ in })
+        defer { committer.stop() }
+        var timers = TimerService(store: store, router: router, metrics: ExchangeMetrics(), logger: Logger(label: "test"), onEmit: {})
+        timers.clock = { committer.firingInstant() }
+
+        // Another connection takes the write lock on a thread of its own and holds it until released.
+        let other = try DatabaseQueue(path: path)
+        let locked = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        Thread {
+            try? other.inTransaction(.immediate) { _ in
+                locked.signal()
+                release.wait()
+                return .rollback
+            }
+        }.start()
+        locked.wait()
+        let attachment = JSONValue.object([
+            "id": .string(UUID().uuidString.lowercased()), "type": .string("wp.attachment"), "nino": .string("AB123456C"),
+            "sentAt": .string("2024-12-23T23:59:59Z"), "body": .object(["attachmentDate": .string("2024-12-23")]),
+        ]).canonicalBytes
+        let submitted = Task { try await committer.submit(attachment, from: "prime-a") }
+        #expect(await eventually(5) { reads.withLock { $0 } == 1 })
+        // Past midnight, the attachment still holds the timers back to its receipt.
+        #expect(committer.firingInstant() == receivedAt)
+        // The tick fires at the attachment's receipt, when the deadline had not passed.
+        let instant = timers.clock()
+        #expect(instant == receivedAt)
+        let ticked = Task { timers.tick(at: instant) }
+        release.signal()
+        let answer = try await submitted.value
+        await ticked.value
+        #expect(answer.status == 202)
+        #expect(answer.response["decision"]?["onTime"] == .bool(true))
+        // Judged, the attachment no longer holds the timers back, and the deadline it met never fires.
+        #expect(timers.clock() == afterMidnight)
+        timers.tick(at: timers.clock())
+        let generated = try await store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT type FROM message WHERE origin = 'generated'")
+        }
+        #expect(generated == [])
+    }
+
     /// Whether `work` returns within `seconds` once its task is cancelled. Polls rather than awaits it, so that
     /// a `work` that never ends fails the test instead of hanging it.
     private func endsWhenCancelled(within seconds: Double, _ work: @escaping @Sendable () async throws -> Void) async -> Bool {
@@ -209,10 +273,10 @@ import Testing
         }
         let state = DaemonState()
         let committer = GroupCommitter(
-            store: store, router: try makeRouter(), logger: Logger(label: "test"), onHealth: { state.storeHealth($0) },
-            onCommit: { _ in })
+            store: store, router: try makeRouter(), logger: Logger(label: "test"), clock: { Timestamp.parse("2026-01-12T09:00:00Z")! },
+            onHealth: { state.storeHealth($0) }, onCommit: { _ in })
         await #expect(throws: (any Error).self) {
-            _ = try await committer.submit(largeReferral(), from: "jcp-leeds", at: Timestamp.parse("2026-01-12T09:00:00Z")!)
+            _ = try await committer.submit(largeReferral(), from: "jcp-leeds")
         }
         #expect(!state.isReady)
         let counts = try await store.pool.read { db in
@@ -221,7 +285,7 @@ import Testing
         #expect(counts == [0, 0, 0, 0, 0])
 
         try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(pages * 1000)") }
-        let answer = try await committer.submit(largeReferral(), from: "jcp-leeds", at: Timestamp.parse("2026-01-12T09:00:00Z")!)
+        let answer = try await committer.submit(largeReferral(), from: "jcp-leeds")
         #expect(answer.status == 202)
         #expect(state.isReady)
         committer.stop()
@@ -233,13 +297,13 @@ import Testing
         let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
         let state = DaemonState()
         let committer = GroupCommitter(
-            store: store, router: try makeRouter(), logger: Logger(label: "test"), onHealth: { state.storeHealth($0) },
-            onCommit: { _ in })
+            store: store, router: try makeRouter(), logger: Logger(label: "test"), clock: { Timestamp.parse("2026-01-12T09:00:00Z")! },
+            onHealth: { state.storeHealth($0) }, onCommit: { _ in })
         defer { committer.stop() }
         // A store that refuses every write, as a read-only or failed disk does.
         try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = ON") }
         await #expect(throws: (any Error).self) {
-            _ = try await committer.submit(largeReferral(), from: "jcp-leeds", at: Timestamp.parse("2026-01-12T09:00:00Z")!)
+            _ = try await committer.submit(largeReferral(), from: "jcp-leeds")
         }
         #expect(!state.isReady)
         #expect(!committer.probeStore())
@@ -256,13 +320,13 @@ import Testing
         let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
         let commits = Atomic<Int>(0)
         let addresses = Mutex<Set<String>>([])
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
         let committer = GroupCommitter(
-            store: store, router: try makeRouter(), logger: Logger(label: "test"), onHealth: { _ in },
+            store: store, router: try makeRouter(), logger: Logger(label: "test"), clock: { at }, onHealth: { _ in },
             onCommit: { given in
                 commits.add(1, ordering: .relaxed)
                 addresses.withLock { $0.formUnion(given) }
             })
-        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for n in 0..<400 {
                 let body = JSONValue.object([
@@ -270,7 +334,7 @@ import Testing
                     "nino": .string(nino(n)), "sentAt": .string("2024-12-02T09:00:00Z"),
                     "body": .object(["referralDate": .string("2024-12-02"), "benefit": .string("JSA"), "mandatory": .bool(true)]),
                 ]).canonicalBytes
-                group.addTask { try await committer.submit(body, from: "jcp-leeds", at: at).status }
+                group.addTask { try await committer.submit(body, from: "jcp-leeds").status }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
