@@ -62,8 +62,9 @@ public struct Daemon {
             authenticator: Authenticator(parties: config.parties),
             rateLimiter: RateLimiter(rate: config.ratePerSecond, burst: config.rateBurst), metrics: metrics, state: state,
             logger: logger)
-        var timers = TimerService(store: store, router: router, metrics: metrics, logger: logger) { engine.wake() }
-        timers.clock = { committer.firingInstant() }
+        let timers = TimerService(
+            store: store, router: router, metrics: metrics, logger: logger, onEmit: { engine.wake() },
+            clock: { committer.firingInstant() })
 
         let tls = try tlsConfiguration(local: local)
         let firstStart = created.contains(local.caCertificate)

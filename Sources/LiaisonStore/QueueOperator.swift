@@ -130,6 +130,7 @@ public struct QueueOperator: Sendable {
                 let address: String = row["address"]
                 byInbox[address, default: InboxStatus(inbox: address)].deliveredLast24h = row["n"]
             }
+            func time(_ seconds: Double?) -> String? { seconds.map { Timestamp.format(Date(timeIntervalSince1970: $0)) } }
             for (address, var status) in byInbox {
                 var oldest: Double?
                 for state in ["queued", "in-flight", "deferred", "held"] {
@@ -150,7 +151,6 @@ public struct QueueOperator: Sendable {
                     db, sql: "SELECT last_error, last_error_at, paused_until, disabled_at FROM inbox_status WHERE address = ?",
                     arguments: [address])
                 {
-                    func time(_ seconds: Double?) -> String? { seconds.map { Timestamp.format(Date(timeIntervalSince1970: $0)) } }
                     status.lastError = row["last_error"]
                     status.lastErrorAt = time(row["last_error_at"])
                     status.pausedUntil = time((row["paused_until"] as Double?).flatMap { $0 > now ? $0 : nil })
