@@ -36,19 +36,35 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         let endpoint: InboxEndpoint
         let handle: UnsafeMutableRawPointer
         let headers: UnsafeMutablePointer<curl_slist>?
+        /// Where curl writes what went wrong in its own words (CURLOPT_ERRORBUFFER): which host, which
+        /// certificate, which timeout; its error code's text alone says only the kind of failure.
+        let errorText = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
 
         init(copy: QueuedCopy, endpoint: InboxEndpoint, handle: UnsafeMutableRawPointer, headers: UnsafeMutablePointer<curl_slist>?) {
             self.copy = copy
             self.endpoint = endpoint
             self.handle = handle
             self.headers = headers
+            errorText.initialize(to: 0)
+            liaison_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorText)
+        }
+
+        /// curl's error for a failed transfer, with its detail when it gave one.
+        func describe(_ error: String) -> String {
+            let detail = String(cString: errorText)
+            return detail.isEmpty || detail == error ? error : "\(error): \(detail)"
+        }
+
+        /// Frees what the transfer holds; call once curl has let go of the handle (reset or cleaned up).
+        func free() {
+            curl_slist_free_all(headers)
+            errorText.deallocate()
         }
     }
 
     private var transfers: [UnsafeMutableRawPointer: Transfer] = [:]
     private var inFlight: [String: Int] = [:]
     private var busy: [String: Set<String>] = [:]
-    private var pausedUntil: [String: Double] = [:]
     private var results: [CopyTransition] = []
     private var inboxErrors: [String: String] = [:]
     private var pauses: [String: Double] = [:]
@@ -64,12 +80,6 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         self.logger = logger
         self.multi = curl_multi_init()
         liaison_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 1024)
-        // A receiver's Retry-After outlives a restart: the inbox stays paused until then.
-        do {
-            pausedUntil = try queue.pausedInboxes(now: Date().timeIntervalSince1970)
-        } catch {
-            logger.error("cannot read inbox pauses; inboxes start unpaused", metadata: ["error": "\(error)"])
-        }
     }
 
     deinit {
@@ -169,8 +179,8 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     private func settle(now: Double, claim: Bool) -> Bool {
         var claims: [DeliveryQueue.ClaimRequest] = []
         if claim {
+            // An inbox paused by Retry-After is passed over by the store, which keeps the pause.
             for endpoint in endpoints {
-                if let until = pausedUntil[endpoint.address], until > now { continue }
                 let room = endpoint.concurrency - inFlight[endpoint.address, default: 0]
                 if room > 0 {
                     claims.append(.init(address: endpoint.address, limit: room, busy: busy[endpoint.address, default: []]))
@@ -223,10 +233,10 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         while let done = CurlRequest.nextCompletion(multi) {
             let handle = done.handle
             guard let transfer = transfers.removeValue(forKey: handle) else { continue }
-            finish(transfer, status: done.status, retryAfter: done.retryAfter, error: done.error, now: now)
+            finish(transfer, status: done.status, retryAfter: done.retryAfter, error: done.error.map(transfer.describe), now: now)
             curl_multi_remove_handle(multi, handle)
-            curl_slist_free_all(transfer.headers)
             curl_easy_reset(handle)
+            transfer.free()
             freeHandles.append(handle)
             freed = true
         }
@@ -269,10 +279,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             random: Double.random(in: 0..<1))
         let reason = error ?? "HTTP \(status)"
         inboxErrors[address] = reason
-        if slowDown, let next {
-            pausedUntil[address] = next
-            pauses[address] = next
-        }
+        if slowDown, let next { pauses[address] = max(pauses[address] ?? 0, next) }
         if let next {
             results.append(
                 CopyTransition(
@@ -293,8 +300,8 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         for (handle, transfer) in transfers {
             release(transfer)
             curl_multi_remove_handle(multi, handle)
-            curl_slist_free_all(transfer.headers)
             curl_easy_cleanup(handle)
+            transfer.free()
             results.append(CopyTransition(seq: transfer.copy.seq, to: .queued, at: now, reason: "shutdown before an answer"))
         }
         transfers.removeAll()

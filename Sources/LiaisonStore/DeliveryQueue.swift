@@ -96,24 +96,16 @@ public struct DeliveryQueue: Sendable {
             messageID: messageID, type: type, envelope: envelope, decision: row.text(9))
     }
 
-    /// Inboxes paused by a `Retry-After` that has not run out by `now`, with when each may be tried again.
-    public func pausedInboxes(now: Double) throws -> [String: Double] {
-        try pool.read { db in
-            var paused: [String: Double] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT address, paused_until FROM inbox_status WHERE paused_until > ?", arguments: [now]) {
-                paused[row["address"]] = row["paused_until"]
-            }
-            return paused
-        }
-    }
-
     /// After a restart, copies left in flight go back to the queue: they may have been delivered, so the
-    /// receiver sees them again (at least once) under the same `webhook-id`.
+    /// receiver sees them again (at least once) under the same `webhook-id`. Only a pull inbox's leases
+    /// (those with a lease end) stay, for the puller to acknowledge; a push attempt (no lease end) is
+    /// requeued even if its inbox is now pulled or no longer configured, so that nothing stays in flight
+    /// that nothing will finish.
     @discardableResult
     public func recoverInFlight(at now: Double, pushAddresses: Set<String>) throws -> Int {
         try pool.write { db in
-            let seqs = try Row.fetchAll(db, sql: "SELECT seq, address FROM copy WHERE state = 'in-flight'")
-                .filter { pushAddresses.contains($0["address"]) }.map { $0["seq"] as Int64 }
+            let seqs = try Row.fetchAll(db, sql: "SELECT seq, address, next_attempt_at FROM copy WHERE state = 'in-flight'")
+                .filter { pushAddresses.contains($0["address"]) || ($0["next_attempt_at"] as Double?) == nil }.map { $0["seq"] as Int64 }
             for seq in seqs {
                 try move(db, CopyTransition(seq: seq, to: .queued, at: now, reason: "recovered after restart"))
             }
@@ -153,11 +145,13 @@ public struct DeliveryQueue: Sendable {
                         """
                 ).execute(arguments: [address, error, now])
             }
+            // Of two pauses the longer stands: answers to transfers that were in flight together may ask for
+            // different waits.
             for (address, until) in pausedUntil {
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO inbox_status (address, paused_until) VALUES (?, ?)
-                        ON CONFLICT (address) DO UPDATE SET paused_until = excluded.paused_until
+                        ON CONFLICT (address) DO UPDATE SET paused_until = MAX(COALESCE(paused_until, 0), excluded.paused_until)
                         """
                 ).execute(arguments: [address, until])
             }
@@ -173,12 +167,16 @@ public struct DeliveryQueue: Sendable {
             var claimed: [String: [QueuedCopy]] = [:]
             for claim in claims where claim.limit > 0 {
                 // A disabled inbox (410) sends nothing until an operator releases it; what was queued for it
-                // since is held too, so that operators see it waiting on them.
-                let disabled = try DirectStatement(db, "SELECT disabled_at IS NOT NULL FROM inbox_status WHERE address = ?")
-                    .first([.text(claim.address)]) { $0.integer(0) == 1 } ?? false
+                // since is held too, so that operators see it waiting on them. A paused one (Retry-After)
+                // sends nothing until the pause ends or an operator retries or releases the inbox. Both are
+                // read here, in the store, so that they outlive a restart and operators' commands reach
+                // the running deliverer.
+                let (disabled, paused) = try DirectStatement(
+                    db, "SELECT disabled_at IS NOT NULL, COALESCE(paused_until, 0) > ? FROM inbox_status WHERE address = ?"
+                ).first([.real(now), .text(claim.address)]) { ($0.integer(0) == 1, $0.integer(1) == 1) } ?? (false, false)
                 if disabled {
                     try holdAll(db, address: claim.address, now: now)
-                } else {
+                } else if !paused {
                     claimed[claim.address] = try claimCopies(db, claim, now: now)
                 }
             }
@@ -201,47 +199,66 @@ public struct DeliveryQueue: Sendable {
         let attempts: Int
     }
 
+    /// An inbox's copies that may be sent now, in acceptance order after a given seq: queued ones and
+    /// deferred ones due by now, less per-NINO order's waiters — the copies of a claimant in flight to the
+    /// inbox (bound as a JSON array) or with an earlier copy deferred or held there (copy_waiting). Both
+    /// halves read the state index in seq order and are merged, so a page costs the same however long the
+    /// queue, and waiters are passed over in SQL however many there are: a claimant whose copies wait never
+    /// holds up anyone else's.
+    private static let candidatesSQL: String = {
+        let sendable = """
+            AND (person_key IS NULL OR (person_key NOT IN (SELECT value FROM json_each(?4))
+                AND NOT EXISTS (SELECT 1 FROM copy_waiting w WHERE w.address = ?1 AND w.person_key = c.person_key AND w.seq < c.seq)))
+            """
+        return """
+            SELECT seq, person_key, attempts FROM copy c WHERE state = 'queued' AND address = ?1 AND seq > ?3 \(sendable)
+            UNION ALL
+            SELECT seq, person_key, attempts FROM copy c
+            WHERE state = 'deferred' AND address = ?1 AND next_attempt_at <= ?2 AND seq > ?3 \(sendable)
+            ORDER BY 1 LIMIT ?5
+            """
+    }()
+
+    /// Pages of candidates read for one claim at most: past the waiters, a page is passed over only by a
+    /// claimant's later copies behind one claimed from it, so this bounds a claimant with a long backlog.
+    private static let candidatePages = 8
+
     /// Claims up to the room of one inbox. Its statements go straight to SQLite: this runs for every copy.
     private func claimCopies(_ db: Database, _ claim: ClaimRequest, now: Double) throws -> [QueuedCopy] {
-        // Candidates first, from the state index and without the message: a claimant's later copies are
-        // skipped, so a few more than the room are read, and only those claimed are read in full.
+        // Candidates first, without the message: a few more than the room are read, since a claimant's later
+        // copies are passed over, and only those claimed are read in full.
         func candidate(_ row: DirectStatement.Row) throws -> Candidate {
             guard let seq = row.integer(0), let attempts = row.integer(2) else { throw StoreError.corruptRecord("copy without seq or attempts") }
             return Candidate(seq: seq, person: row.text(1), attempts: Int(attempts))
         }
-        var candidates = try DirectStatement(
-            db, "SELECT seq, person_key, attempts FROM copy WHERE state = 'queued' AND address = ? ORDER BY seq LIMIT ?"
-        ).all([.text(claim.address), .integer(Int64(claim.limit * 4))], candidate)
-        candidates += try DirectStatement(db, """
-            SELECT seq, person_key, attempts FROM copy
-            WHERE state = 'deferred' AND address = ? AND next_attempt_at <= ? ORDER BY seq LIMIT ?
-            """).all([.text(claim.address), .real(now), .integer(Int64(claim.limit * 4))], candidate)
-        candidates.sort { $0.seq < $1.seq }
+        let pageSize = claim.limit * 4
+        let busy = JSONValue.array(claim.busy.sorted().map(JSONValue.string)).canonicalText
         var claimed: [QueuedCopy] = []
         var taken = claim.busy
-        for candidate in candidates {
-            guard claimed.count < claim.limit else { break }
-            let seq = candidate.seq
-            if let person = candidate.person {
-                // Per-NINO order: an earlier queued copy of the claimant came first in this scan, and one in
-                // flight is in `busy` (both end up in `taken`); earlier deferred or held ones are in copy_waiting.
-                guard !taken.contains(person) else { continue }
-                let earlier = try DirectStatement(
-                    db, "SELECT EXISTS (SELECT 1 FROM copy_waiting WHERE address = ? AND person_key = ? AND seq < ?)"
-                ).first([.text(claim.address), .text(person), .integer(seq)]) { $0.integer(0) == 1 } ?? false
-                taken.insert(person)
-                guard !earlier else { continue }
+        var after: Int64 = 0
+        for _ in 0..<Self.candidatePages where claimed.count < claim.limit {
+            let candidates = try DirectStatement(db, Self.candidatesSQL).all(
+                [.text(claim.address), .real(now), .integer(after), .text(busy), .integer(Int64(pageSize))], candidate)
+            for candidate in candidates {
+                after = candidate.seq
+                guard claimed.count < claim.limit else { break }
+                let seq = candidate.seq
+                if let person = candidate.person {
+                    // Per-NINO order within the page: the claimant's earliest copy here is taken, the rest wait.
+                    guard taken.insert(person).inserted else { continue }
+                }
+                // The move checks the state again: an operator may have held or expired it meanwhile.
+                guard try move(db, CopyTransition(seq: seq, to: .inFlight, at: now, reason: "attempt \(candidate.attempts + 1)"))
+                else { continue }
+                // Claimed in this transaction, so it is there; were it not, the whole settle rolls back rather
+                // than leave a copy in flight that nothing sends.
+                guard let copy = try DirectStatement(
+                    db, "SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq WHERE c.seq = ?"
+                ).first([.integer(seq)], Self.copy)
+                else { throw StoreError.corruptRecord("copy \(seq) claimed but not readable with its message") }
+                claimed.append(copy)
             }
-            // The move checks the state again: an operator may have held or expired it meanwhile.
-            guard try move(db, CopyTransition(seq: seq, to: .inFlight, at: now, reason: "attempt \(candidate.attempts + 1)"))
-            else { continue }
-            // Claimed in this transaction, so it is there; were it not, the whole settle rolls back rather
-            // than leave a copy in flight that nothing sends.
-            guard let copy = try DirectStatement(
-                db, "SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq WHERE c.seq = ?"
-            ).first([.integer(seq)], Self.copy)
-            else { throw StoreError.corruptRecord("copy \(seq) claimed but not readable with its message") }
-            claimed.append(copy)
+            if candidates.count < pageSize { break }
         }
         return claimed
     }

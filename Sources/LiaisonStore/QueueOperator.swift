@@ -324,7 +324,7 @@ public struct QueueOperator: Sendable {
 
     /// Applies `action` to copies (by copy or message id) or to a whole inbox. A copy sent back to the queue
     /// (release, retry) gets a whole lifetime again from now; releasing or retrying a whole inbox also
-    /// enables it again after a 410.
+    /// enables it again after a 410 and ends a `Retry-After` pause.
     public func apply(_ action: Action, ids: [String], inbox: String?, now: Double) throws -> ActionResult {
         try pool.write { db in
             let sources = Set(action.sources.map(\.rawValue))
@@ -356,7 +356,7 @@ public struct QueueOperator: Sendable {
             let requeued = action.target == .queued
             if requeued, current, let inbox {
                 let column = inbox.contains("/") ? "address" : "substr(address, 1, instr(address, '/') - 1)"
-                try db.execute(sql: "UPDATE inbox_status SET disabled_at = NULL WHERE \(column) = ?", arguments: [inbox])
+                try db.execute(sql: "UPDATE inbox_status SET disabled_at = NULL, paused_until = NULL WHERE \(column) = ?", arguments: [inbox])
             }
             var moved = 0
             for seq in Set(seqs).sorted() {

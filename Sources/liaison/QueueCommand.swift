@@ -65,7 +65,7 @@ struct QueueCommand: ParsableCommand {
                 if let since = line.disabledSince {
                     print("\(line.inbox) is disabled since \(since) (it answered 410): its copies are held; liaison queue release --inbox \(line.inbox) sends them again")
                 } else if let until = line.pausedUntil {
-                    print("\(line.inbox) is paused until \(until) (it asked with Retry-After)")
+                    print("\(line.inbox) is paused until \(until) (it asked with Retry-After); liaison queue retry --inbox \(line.inbox) ends the pause")
                 }
             }
             if blockedTimers > 0 {

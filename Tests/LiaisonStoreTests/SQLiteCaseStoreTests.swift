@@ -242,6 +242,62 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(try claim([CopyTransition(seq: 1, to: .delivered, at: now, reason: "delivered", httpStatus: 200)]) == [2])
     }
 
+    @Test func aClaimantWhoseCopiesWaitNeverHoldsUpAnotherClaimant() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let now = at.timeIntervalSince1970
+        let address = "prime-a/contact"
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000007", nino: "CE000001A"), from: "jcp-leeds", at: at, in: $0) }
+        // A hundred later copies of the same claimant, all behind their first; then another claimant's copy.
+        try store.pool.write { db in
+            for _ in 0..<100 {
+                try db.execute(sql: """
+                    INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
+                    SELECT message_seq, address, party, person_key, 'queued', created_at, updated_at FROM copy WHERE seq = 1
+                    """)
+            }
+        }
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000008", nino: "CE000002A"), from: "jcp-leeds", at: at, in: $0) }
+        func claim(busy: Set<String> = [], _ transitions: [CopyTransition] = []) throws -> [Int64] {
+            try (queue.settle(
+                transitions, inboxErrors: [:], pausedUntil: [:], hold: [],
+                claims: [.init(address: address, limit: 2, busy: busy)], now: now)[address] ?? []).map(\.seq)
+        }
+        // The first claimant's first copy is in flight: the other claimant's copy goes, a hundred copies on.
+        #expect(try claim() == [1])
+        #expect(try claim(busy: ["CE000001"]) == [102])
+        // Deferred, the first copy still holds back only its own claimant's copies.
+        let deferred = CopyTransition(seq: 1, to: .deferred, at: now, attempts: 1, nextAttemptAt: now + 60, reason: "HTTP 500")
+        let delivered = CopyTransition(seq: 102, to: .delivered, at: now, reason: "delivered", httpStatus: 200)
+        #expect(try claim([deferred, delivered]) == [])
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000009", nino: "CE000003A"), from: "jcp-leeds", at: at, in: $0) }
+        #expect(try claim() == [103])
+    }
+
+    @Test func aRestartRequeuesEveryPushAttemptLeftInFlightAndKeepsPullLeases() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let now = at.timeIntervalSince1970
+        for n in 1...3 {
+            let id = String(format: "00000000-0000-4000-8000-%012d", 200 + n)
+            _ = try store.transaction { try router.submit(referral(id: id, nino: String(format: "CE%06dA", n)), from: "jcp-leeds", at: at, in: $0) }
+        }
+        // Left in flight by the last run: a push attempt to an inbox still pushed, one to an inbox since made
+        // a pull inbox (no lease end), and a pull lease.
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE copy SET state = 'in-flight', address = 'cwp-a/spoc' WHERE seq = 2")
+            try db.execute(sql: "UPDATE copy SET state = 'in-flight', address = 'cwp-a/spoc', next_attempt_at = ? WHERE seq = 3", arguments: [now + 300])
+            try db.execute(sql: "UPDATE copy SET state = 'in-flight' WHERE seq = 1")
+        }
+        #expect(try queue.recoverInFlight(at: now, pushAddresses: ["prime-a/contact"]) == 2)
+        let states = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT state FROM copy ORDER BY seq") }
+        #expect(states == ["queued", "queued", "in-flight"])
+    }
+
     @Test func aCopyAnOperatorSendsBackGetsAWholeLifetimeAgain() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
@@ -332,15 +388,33 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(try lease(limit: 10) == [1, 2])
     }
 
-    @Test func aRetryAfterPauseIsReadBackAfterARestart() throws {
+    @Test func aRetryAfterPauseOutlivesARestartUntilItEndsOrAnOperatorRetriesTheInbox() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
         let queue = DeliveryQueue(store: store)
-        _ = try queue.settle([], inboxErrors: [:], pausedUntil: ["prime-a/contact": 2_000, "cwp-a/spoc": 500], hold: [], claims: [], now: 100)
-        #expect(try DeliveryQueue(store: SQLiteCaseStore(path: temporary.path)).pausedInboxes(now: 1_000) == ["prime-a/contact": 2_000])
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let now = at.timeIntervalSince1970
+        let address = "prime-a/contact"
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000010"), from: "jcp-leeds", at: at, in: $0) }
+        _ = try queue.settle([], inboxErrors: [:], pausedUntil: [address: now + 1_000, "cwp-a/spoc": now + 100], hold: [], claims: [], now: now)
+        // A shorter wait asked for afterwards does not cut the longer one short.
+        _ = try queue.settle([], inboxErrors: [:], pausedUntil: [address: now + 10], hold: [], claims: [], now: now)
+
+        let reopened = DeliveryQueue(store: try SQLiteCaseStore(path: temporary.path))
+        func claim(at time: Double) throws -> Int {
+            try reopened.settle(
+                [], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [.init(address: address, limit: 5, busy: [])], now: time
+            )[address]?.count ?? 0
+        }
+        #expect(try claim(at: now + 500) == 0)
         // queue status names the pause that is still ahead, not the one that has run out.
-        let status = try QueueOperator(pool: store.pool).status(now: 1_000, inboxes: ["prime-a/contact", "cwp-a/spoc"])
-        #expect(status.map(\.pausedUntil) == [nil, Timestamp.format(Date(timeIntervalSince1970: 2_000))])
+        let operatorView = QueueOperator(pool: store.pool)
+        let status = try operatorView.status(now: now + 500, inboxes: [address, "cwp-a/spoc"])
+        #expect(status.map(\.pausedUntil) == [nil, Timestamp.format(Date(timeIntervalSince1970: now + 1_000))])
+        // Retrying the inbox ends the pause at once, for the deliverer that is running.
+        _ = try operatorView.apply(.retry, ids: [], inbox: address, now: now + 501)
+        #expect(try operatorView.status(now: now + 501, inboxes: [address]).first?.pausedUntil == nil)
+        #expect(try claim(at: now + 502) == 1)
     }
 
     @Test func idempotencyHoldsAcrossAReopen() throws {
