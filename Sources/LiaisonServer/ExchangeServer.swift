@@ -24,20 +24,23 @@ struct ExchangeServer: Sendable {
 
     static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
     static let retryAfterHeader = HTTPField.Name("Retry-After")!
+    static let challengeHeader = HTTPField.Name("WWW-Authenticate")!
 
     func router() -> Hummingbird.Router<ExchangeContext> {
         let router = Hummingbird.Router(context: ExchangeContext.self)
         // First, so that it wraps every route and the answer to a path that matches none.
         router.add(middleware: ProblemAnswers(server: self))
-        router.get("/healthz") { _, _ in Self.json(.ok, .object(["status": .string("ok")])) }
-        router.get("/readyz") { _, _ in
-            // After a failed commit the store is tried again here, with a write of its own, so that readiness
-            // comes back when the disk does even if no submission arrives to show it.
-            if state.isAccepting, !state.isStoreHealthy { state.storeHealth(committer.probeStore()) }
-            let ready = state.isReady
-            return Self.json(ready ? .ok : .serviceUnavailable, .object(["status": .string(ready ? "ready" : "not-ready")]))
+        // Probes too must come from a configured party (PROTOCOL.md: no unauthenticated request reaches a
+        // handler), but they are not rate limited and answer while the daemon drains.
+        let probes = router.group().add(middleware: Gatekeeper(server: self, admitsProbes: true))
+        probes.get("/healthz") { _, _ in Self.json(.ok, .object(["status": .string("ok")])) }
+        probes.get("/readyz") { _, _ in
+            if let reason = state.notReady(at: Date(), probe: committer.probeStore) {
+                return problem(Refusal(.unavailable, reason), retryAfter: 5)
+            }
+            return Self.json(.ok, .object(["status": .string("ready")]))
         }
-        let api = router.group().add(middleware: Gatekeeper(server: self))
+        let api = router.group().add(middleware: Gatekeeper(server: self, admitsProbes: false))
         api.post("/v1/messages") { request, context in try await submit(request, context: context) }
         api.get("/v1/messages/{id}") { _, context in try lookUp(context.parameters.require("id"), context: context) }
         api.get("/v1/inbox/{role}") { request, context in try pull(request, role: context.parameters.require("role"), context: context) }
@@ -250,6 +253,8 @@ struct ExchangeServer: Sendable {
         var response = Self.json(
             HTTPResponse.Status(code: refusal.code.status), refusal.problemDocument, contentType: "application/problem+json")
         if let retryAfter { response.headers[Self.retryAfterHeader] = String(retryAfter) }
+        // A 401 names the scheme it takes (RFC 9110 §15.5.2); a client certificate is the other way in.
+        if refusal.code == .unauthenticated { response.headers[Self.challengeHeader] = #"Bearer realm="liaison""# }
         return response
     }
 }
@@ -281,15 +286,16 @@ struct ProblemAnswers: RouterMiddleware {
 }
 
 /// Lets a request through only when its party is authenticated, the daemon is not draining, and the party
-/// is within its rate limit.
+/// is within its rate limit; a probe (`admitsProbes`) only when its party is authenticated.
 struct Gatekeeper: RouterMiddleware {
     typealias Context = ExchangeContext
     let server: ExchangeServer
+    let admitsProbes: Bool
 
     func handle(_ request: Request, context: ExchangeContext, next: (Request, ExchangeContext) async throws -> Response)
         async throws -> Response
     {
-        guard server.state.isAccepting else {
+        guard admitsProbes || server.state.isAccepting else {
             return server.refusedUnread(
                 Refusal(.unavailable, "Liaison is shutting down; send again shortly"), party: nil, retryAfter: 5)
         }
@@ -303,7 +309,7 @@ struct Gatekeeper: RouterMiddleware {
             return server.refusedUnread(
                 Refusal(.unauthenticated, "send a bearer token or a client certificate of a configured party"), party: nil)
         }
-        if let wait = server.rateLimiter.take(party, now: Date().timeIntervalSince1970) {
+        if !admitsProbes, let wait = server.rateLimiter.take(party, now: Date().timeIntervalSince1970) {
             return server.refusedUnread(
                 Refusal(.rateLimited, "\(party) is over its request rate"), party: party, retryAfter: max(1, Int(wait.rounded(.up))))
         }
@@ -313,15 +319,39 @@ struct Gatekeeper: RouterMiddleware {
     }
 }
 
-/// Whether the daemon takes requests.
+/// Whether the daemon takes requests, and whether its store took its last write.
 final class DaemonState: Sendable {
+    /// How long a successful write shows the store writable, for readiness.
+    static let writeFreshness: TimeInterval = 5
+
+    private struct Store {
+        var healthy = true
+        /// When the store last took a write; nil after a failed one.
+        var lastWrite: Date?
+    }
+
     private let draining = Atomic<Bool>(false)
-    private let storeHealthy = Atomic<Bool>(true)
+    private let store = Mutex(Store())
 
     var isAccepting: Bool { !draining.load(ordering: .relaxed) }
-    var isStoreHealthy: Bool { storeHealthy.load(ordering: .relaxed) }
-    var isReady: Bool { isAccepting && isStoreHealthy }
+    var isStoreHealthy: Bool { store.withLock(\.healthy) }
 
     func drain() { draining.store(true, ordering: .relaxed) }
-    func storeHealth(_ healthy: Bool) { storeHealthy.store(healthy, ordering: .relaxed) }
+
+    /// Records whether a write (a commit, or readiness's own) was stored, and when.
+    func storeHealth(_ healthy: Bool, at when: Date = Date()) {
+        store.withLock { $0 = Store(healthy: healthy, lastWrite: healthy ? when : nil) }
+    }
+
+    /// Why the daemon is not ready (PROTOCOL.md: the store writable, not draining), or nil when it is.
+    ///
+    /// A write in the last few seconds shows the store writable. Otherwise — an idle daemon, or one whose
+    /// last commit failed — `probe` makes a small durable write, so that readiness notices a full disk
+    /// before a submission does, and comes back when the disk does.
+    func notReady(at now: Date, probe: () -> Bool) -> String? {
+        guard isAccepting else { return "Liaison is shutting down" }
+        let fresh = store.withLock { state in state.lastWrite.map { now.timeIntervalSince($0) < Self.writeFreshness } ?? false }
+        if !fresh { storeHealth(probe(), at: now) }
+        return isStoreHealthy ? nil : "the store cannot be written durably"
+    }
 }

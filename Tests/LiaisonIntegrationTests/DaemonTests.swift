@@ -294,6 +294,7 @@ import Testing
         let unauthenticated = client.perform(anonymous)
         #expect(unauthenticated.status == 401)
         #expect(unauthenticated.headers["content-type"] == "application/problem+json")
+        #expect(unauthenticated.headers["www-authenticate"] == #"Bearer realm="liaison""#)
         var wrongToken = anonymous
         wrongToken.headers.append("Authorization: Bearer not-a-real-token-at-all")
         #expect(client.perform(wrongToken).status == 401)
@@ -337,10 +338,16 @@ import Testing
         #expect(exchange.send(Messages.cwpStart(nino: nino(2)), as: "jcp-leeds").status == 403)
         #expect(client.perform(exchange.request("GET", "/healthz", as: "jcp-leeds")).status == 200)
         #expect(client.perform(exchange.request("GET", "/readyz", as: "jcp-leeds")).status == 200)
+        // Probes too answer only a configured party: no unauthenticated request reaches a handler.
+        for path in ["/healthz", "/readyz"] {
+            var probe = exchange.request("GET", path, as: "jcp-leeds")
+            probe.headers = []
+            #expect(client.perform(probe).status == 401)
+        }
         let metrics = client.perform(exchange.request("GET", "/metrics", as: "jcp-leeds")).text
         #expect(metrics.contains(#"liaison_messages_accepted_total{type="cwp.referral"} 1"#))
         #expect(metrics.contains(#"liaison_messages_refused_total{code="too-large"} 1"#))
-        #expect(metrics.contains(#"liaison_messages_refused_total{code="unauthenticated"} 2"#))
+        #expect(metrics.contains(#"liaison_messages_refused_total{code="unauthenticated"} 4"#))
     }
 
     @Test func aPartyOverItsRateIsToldToWait() async throws {

@@ -278,7 +278,7 @@ import Testing
         await #expect(throws: (any Error).self) {
             _ = try await committer.submit(largeReferral(), from: "jcp-leeds")
         }
-        #expect(!state.isReady)
+        #expect(!state.isStoreHealthy)
         let counts = try await store.pool.read { db in
             try ["message", "person", "copy", "timer", "copy_event"].map { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \($0)")! }
         }
@@ -287,7 +287,7 @@ import Testing
         try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(pages * 1000)") }
         let answer = try await committer.submit(largeReferral(), from: "jcp-leeds")
         #expect(answer.status == 202)
-        #expect(state.isReady)
+        #expect(state.isStoreHealthy)
         committer.stop()
     }
 
@@ -305,13 +305,45 @@ import Testing
         await #expect(throws: (any Error).self) {
             _ = try await committer.submit(largeReferral(), from: "jcp-leeds")
         }
-        #expect(!state.isReady)
+        #expect(!state.isStoreHealthy)
         #expect(!committer.probeStore())
         // The disk comes back and nothing is submitted: the probe alone finds the store writable again.
         try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = OFF") }
         #expect(committer.probeStore())
         let probed = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM store_probe") }
         #expect(probed == 1)
+    }
+
+    @Test func readinessWritesToTheStoreOnlyWhenNoWriteHasShownItWritableLately() {
+        let state = DaemonState()
+        let start = Date(timeIntervalSince1970: 1_000_000)
+        var probes = 0
+        var writable = true
+        func notReady(after seconds: TimeInterval) -> String? {
+            state.notReady(at: start.addingTimeInterval(seconds)) {
+                probes += 1
+                return writable
+            }
+        }
+        // Nothing written yet: readiness writes once, then trusts that write for a while.
+        #expect(notReady(after: 0) == nil)
+        #expect(notReady(after: 1) == nil)
+        #expect(probes == 1)
+        // A commit shows the store writable just as well.
+        state.storeHealth(true, at: start.addingTimeInterval(4))
+        #expect(notReady(after: 8) == nil)
+        #expect(probes == 1)
+        // Idle, the disk fills: the next probe finds it, and each after tries again until the disk is back.
+        writable = false
+        #expect(notReady(after: 9.5) == "the store cannot be written durably")
+        #expect(notReady(after: 9.6) != nil)
+        writable = true
+        #expect(notReady(after: 9.7) == nil)
+        #expect(probes == 4)
+        // Draining is not ready, whatever the store.
+        state.drain()
+        #expect(notReady(after: 10) == "Liaison is shutting down")
+        #expect(probes == 4)
     }
 
     @Test func concurrentSubmissionsShareCommits() async throws {
