@@ -14,6 +14,16 @@ import Testing
         #expect(harness.send("wp.attachment", as: "cwp-a", body: ["attachmentDate": .string("2026-01-19")]).answer.code == "not-permitted")
     }
 
+    @Test func aTypeOnlyLiaisonSendsIsInTheCatalogueButNoPartyMaySendIt() {
+        let harness = Harness()
+        harness.referToPlacement()
+        for (type, sender) in [("cwp.absence.advice.overdue", "jcp-leeds"), ("clerical-task", "cwp-a"), ("wp.exit-report.reminder", "prime-a")] {
+            let answer = harness.send(type, as: sender, body: ["regarding": .string("0d6c6c2e-4b7e-4a0b-9f0e-5f4b8b3f2a11")]).answer
+            #expect(answer.status == 403, "\(type)")
+            #expect(answer.code == "not-permitted", "\(type)")
+        }
+    }
+
     @Test func providersMayOnlyWriteAboutTheirOwnCases() {
         let harness = Harness()
         harness.startPlacement()
@@ -375,8 +385,11 @@ import Testing
             body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-03-02")])
         let after = harness.send("cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-03-03")]).answer
         #expect(after.code == "case-ended")
+        // Off JSA from the effective date: a failure on that day is nugatory too; the day before, it is not.
         let onTheDay = harness.send("cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-03-02")]).answer
-        #expect(onTheDay.outcome == "referred-to-dma")
+        #expect(onTheDay.code == "case-ended")
+        let dayBefore = harness.send("cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-02-27")]).answer
+        #expect(dayBefore.outcome == "referred-to-dma")
         let beforeReferral = harness.send("cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-01-02")]).answer
         #expect(beforeReferral.code == "before-referral")
     }

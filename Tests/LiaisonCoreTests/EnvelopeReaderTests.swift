@@ -76,7 +76,6 @@ import Testing
 
     @Test func anUnknownTypeIsRefusedBeforeTheBodyIsRead() {
         #expect(refusal(envelope("cwp.holiday", body: .array([])))?.code == .unknownType)
-        #expect(refusal(envelope("wp.exit-report.reminder", body: .object([:])))?.code == .unknownType)
         #expect(refusal(envelope("cwp.start", body: .object([:]), extra: ["type": .number(3)]))?.code == .unknownType)
     }
 

@@ -86,8 +86,9 @@ public struct EnvelopeReader: Sendable {
             problem("type", "is required")
             throw Refusal(.invalidMessage, "the message has \(problems.count) invalid field(s)", errors: problems)
         }
-        guard let typeName = typeValue.stringValue, let type = MessageType(rawValue: typeName), !type.isGenerated
-        else {
+        // A type only Liaison generates is in the catalogue: it reads like any other, and no party kind may
+        // send it (`not-permitted`, after validation).
+        guard let typeName = typeValue.stringValue, let type = MessageType(rawValue: typeName) else {
             // The type given is not repeated: the refusal is kept in the audit log, and the text could be anything.
             let detail = typeValue.stringValue == nil
                 ? "the type is a \(typeValue.kindName), not one of the catalogue's names" : "the type is not in the catalogue"

@@ -33,10 +33,12 @@ public struct PlacementCase: Sendable, Codable, Equatable {
         return ended.reason == .noLongerOnJSA && date < ended.date
     }
 
-    /// Whether the case was open on `date`: referred on or before it, and not ended before it.
+    /// Whether the case was open on `date`: referred on or before it, and not ended before it. A case ended
+    /// by `no-longer-on-jsa` has ended on the effective date itself, as `isOpen(on:)` has it: the claimant is
+    /// off JSA from that day, so a failure then is nugatory too (S2 §116, §118).
     public func wasOpen(on date: LocalDate) -> Bool {
         guard date >= referralDate else { return false }
-        if let ended { return date <= ended.date }
-        return true
+        guard let ended else { return true }
+        return ended.reason == .noLongerOnJSA ? date < ended.date : date <= ended.date
     }
 }
