@@ -187,7 +187,8 @@ struct ExchangeServer: Sendable {
         }
         let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 1000)
         let copies = try queue.lease(
-            address: address, limit: limit, now: Date().timeIntervalSince1970, lease: config.delivery.pullLeaseSeconds)
+            address: address, limit: limit, now: Date().timeIntervalSince1970, lease: config.delivery.pullLeaseSeconds,
+            lifetime: config.delivery.lifetimeSeconds)
         let messages: [JSONValue] = copies.map { copy in
             .object(["id": .string(copy.id), "message": (try? JSONValue.parse(copy.deliveryBody())) ?? .null])
         }

@@ -295,12 +295,22 @@ public struct DeliveryQueue: Sendable {
     // MARK: Pull inboxes
 
     /// Leases up to `limit` copies of a pull inbox, oldest first, in claimant order; an unacknowledged
-    /// lease returns them after `lease` seconds.
-    public func lease(address: String, limit: Int, now: Double, lease: Double) throws -> [QueuedCopy] {
+    /// lease returns them after `lease` seconds. A lease that runs out unacknowledged is a failed attempt:
+    /// once the copy's `lifetime` is over too, it is `expired` (kept, for an operator to replay), as a
+    /// pushed copy is after its last failed attempt.
+    public func lease(address: String, limit: Int, now: Double, lease: Double, lifetime: Double) throws -> [QueuedCopy] {
         try pool.write { db in
-            let expired = try Int64.fetchAll(
-                db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state = 'in-flight' AND next_attempt_at <= ?"), arguments: [address, now])
-            for seq in expired { try move(db, CopyTransition(seq: seq, to: .queued, at: now, reason: "pull lease expired")) }
+            let lapsed = try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT seq, COALESCE(lifetime_from, created_at) + ? <= ? AS over FROM copy
+                    WHERE address = ? AND state = 'in-flight' AND next_attempt_at <= ?
+                    """), arguments: [lifetime, now, address, now])
+            for row in lapsed {
+                let over: Bool = row["over"]
+                try move(db, over
+                    ? CopyTransition(seq: row["seq"], to: .expired, at: now, reason: "pull lease ran out after the copy's lifetime")
+                    : CopyTransition(seq: row["seq"], to: .queued, at: now, reason: "pull lease expired"))
+            }
             // Per-NINO order, as for push inboxes: a claimant's copy waits while an earlier one of theirs to
             // this inbox is leased and not yet acknowledged (in flight), deferred or held.
             let copies = try DirectStatement(db, """

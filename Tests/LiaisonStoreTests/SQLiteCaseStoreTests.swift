@@ -376,7 +376,9 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
                 """)
             return try String.fetchOne(db, sql: "SELECT address FROM copy WHERE seq = 1")!
         }
-        func lease(limit: Int = 1) throws -> [Int64] { try queue.lease(address: address, limit: limit, now: now, lease: 300).map(\.seq) }
+        func lease(limit: Int = 1, at time: Double? = nil) throws -> [Int64] {
+            try queue.lease(address: address, limit: limit, now: time ?? now, lease: 300, lifetime: 86_400).map(\.seq)
+        }
         #expect(try lease() == [1])
         // The first is leased and not acknowledged: the second waits, even for a consumer asking again.
         #expect(try lease() == [])
@@ -386,6 +388,12 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         // Both queued at once are leased together, in order.
         try store.pool.write { db in try db.execute(sql: "UPDATE copy SET state = 'queued'") }
         #expect(try lease(limit: 10) == [1, 2])
+        // Leases that run out unacknowledged are offered again, until the copies' lifetime is over: then
+        // they are expired, kept for an operator, as pushed copies are after their last failed attempt.
+        #expect(try lease(limit: 10, at: now + 301) == [1, 2])
+        #expect(try lease(limit: 10, at: now + 86_401) == [])
+        let states = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT state FROM copy ORDER BY seq") }
+        #expect(states == ["expired", "expired"])
     }
 
     @Test func aRetryAfterPauseOutlivesARestartUntilItEndsOrAnOperatorRetriesTheInbox() throws {
