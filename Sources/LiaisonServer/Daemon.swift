@@ -43,7 +43,10 @@ public struct Daemon {
         let now = Date().timeIntervalSince1970
         let endpoints = pushEndpoints()
         let pushAddresses = Set(endpoints.map(\.address))
-        let recovered = try queue.recoverInFlight(at: now, pushAddresses: pushAddresses)
+        let recovered = try queue.recoverInFlight(at: now) { address in
+            guard let address = Address(address), case .pull = self.config.inbox(address) else { return false }
+            return true
+        }
         if recovered > 0 { logger.notice("requeued copies left in flight by the last run", metadata: ["copies": "\(recovered)"]) }
 
         let engine = DeliveryEngine(

@@ -97,15 +97,16 @@ public struct DeliveryQueue: Sendable {
     }
 
     /// After a restart, copies left in flight go back to the queue: they may have been delivered, so the
-    /// receiver sees them again (at least once) under the same `webhook-id`. Only a pull inbox's leases
-    /// (those with a lease end) stay, for the puller to acknowledge; a push attempt (no lease end) is
-    /// requeued even if its inbox is now pulled or no longer configured, so that nothing stays in flight
-    /// that nothing will finish.
+    /// receiver sees them again (at least once) under the same `webhook-id`. Only the leases (those with a
+    /// lease end) of what are still pull inboxes stay, for their pullers to acknowledge; a push attempt, or
+    /// a lease of an inbox since made push or removed, is requeued, so that no copy stays in flight that
+    /// nothing will finish.
+    /// - Parameter isPullInbox: whether an address is a configured pull inbox.
     @discardableResult
-    public func recoverInFlight(at now: Double, pushAddresses: Set<String>) throws -> Int {
+    public func recoverInFlight(at now: Double, isPullInbox: (String) -> Bool) throws -> Int {
         try pool.write { db in
             let seqs = try Row.fetchAll(db, sql: "SELECT seq, address, next_attempt_at FROM copy WHERE state = 'in-flight'")
-                .filter { pushAddresses.contains($0["address"]) || ($0["next_attempt_at"] as Double?) == nil }.map { $0["seq"] as Int64 }
+                .filter { row in !(isPullInbox(row["address"]) && (row["next_attempt_at"] as Double?) != nil) }.map { $0["seq"] as Int64 }
             for seq in seqs {
                 try move(db, CopyTransition(seq: seq, to: .queued, at: now, reason: "recovered after restart"))
             }
@@ -199,53 +200,56 @@ public struct DeliveryQueue: Sendable {
         let attempts: Int
     }
 
-    /// An inbox's copies that may be sent now, in acceptance order after a given seq: queued ones and
-    /// deferred ones due by now, less per-NINO order's waiters — the copies of a claimant in flight to the
-    /// inbox (bound as a JSON array) or with an earlier copy deferred or held there (copy_waiting). Both
-    /// halves read the state index in seq order and are merged, so a page costs the same however long the
-    /// queue, and waiters are passed over in SQL however many there are: a claimant whose copies wait never
-    /// holds up anyone else's.
-    private static let candidatesSQL: String = {
-        let sendable = """
-            AND (person_key IS NULL OR (person_key NOT IN (SELECT value FROM json_each(?4))
-                AND NOT EXISTS (SELECT 1 FROM copy_waiting w WHERE w.address = ?1 AND w.person_key = c.person_key AND w.seq < c.seq)))
-            """
-        return """
-            SELECT seq, person_key, attempts FROM copy c WHERE state = 'queued' AND address = ?1 AND seq > ?3 \(sendable)
-            UNION ALL
-            SELECT seq, person_key, attempts FROM copy c
-            WHERE state = 'deferred' AND address = ?1 AND next_attempt_at <= ?2 AND seq > ?3 \(sendable)
-            ORDER BY 1 LIMIT ?5
-            """
-    }()
-
-    /// Pages of candidates read for one claim at most: past the waiters, a page is passed over only by a
-    /// claimant's later copies behind one claimed from it, so this bounds a claimant with a long backlog.
-    private static let candidatePages = 8
+    /// Queued copies of an inbox looked at per claim, at most. Past the deferred, held and in-flight copies
+    /// of claimants that must wait, a claim reads on to find copies of others, so a claimant whose copies
+    /// wait does not hold up anyone behind them; but each claim runs in the deliverer's write transaction,
+    /// so how far it reads is bounded, and a page is read straight from the state index.
+    static let claimScanLimit = 1_024
 
     /// Claims up to the room of one inbox. Its statements go straight to SQLite: this runs for every copy.
     private func claimCopies(_ db: Database, _ claim: ClaimRequest, now: Double) throws -> [QueuedCopy] {
-        // Candidates first, without the message: a few more than the room are read, since a claimant's later
-        // copies are passed over, and only those claimed are read in full.
+        // Candidates first, without the message; only those claimed are read in full.
         func candidate(_ row: DirectStatement.Row) throws -> Candidate {
             guard let seq = row.integer(0), let attempts = row.integer(2) else { throw StoreError.corruptRecord("copy without seq or attempts") }
             return Candidate(seq: seq, person: row.text(1), attempts: Int(attempts))
         }
-        let pageSize = claim.limit * 4
-        let busy = JSONValue.array(claim.busy.sorted().map(JSONValue.string)).canonicalText
+        let pageSize = max(claim.limit * 4, 128)
+        let due = try DirectStatement(db, """
+            SELECT seq, person_key, attempts FROM copy
+            WHERE state = 'deferred' AND address = ? AND next_attempt_at <= ? ORDER BY seq LIMIT ?
+            """).all([.text(claim.address), .real(now), .integer(Int64(claim.limit * 4))], candidate)
+        var nextDue = due.startIndex
         var claimed: [QueuedCopy] = []
         var taken = claim.busy
         var after: Int64 = 0
-        for _ in 0..<Self.candidatePages where claimed.count < claim.limit {
-            let candidates = try DirectStatement(db, Self.candidatesSQL).all(
-                [.text(claim.address), .real(now), .integer(after), .text(busy), .integer(Int64(pageSize))], candidate)
+        var scanned = 0
+        while claimed.count < claim.limit {
+            let page = try DirectStatement(
+                db, "SELECT seq, person_key, attempts FROM copy WHERE state = 'queued' AND address = ? AND seq > ? ORDER BY seq LIMIT ?"
+            ).all([.text(claim.address), .integer(after), .integer(Int64(min(pageSize, Self.claimScanLimit - scanned)))], candidate)
+            scanned += page.count
+            let last = page.count < pageSize || scanned >= Self.claimScanLimit
+            // Due deferred copies join in acceptance order: those up to this page's end now, the rest after
+            // the last page.
+            let horizon = last ? Int64.max : page[page.count - 1].seq
+            var candidates = page
+            while nextDue < due.endIndex, due[nextDue].seq <= horizon {
+                candidates.append(due[nextDue])
+                nextDue += 1
+            }
+            candidates.sort { $0.seq < $1.seq }
             for candidate in candidates {
-                after = candidate.seq
                 guard claimed.count < claim.limit else { break }
                 let seq = candidate.seq
                 if let person = candidate.person {
-                    // Per-NINO order within the page: the claimant's earliest copy here is taken, the rest wait.
-                    guard taken.insert(person).inserted else { continue }
+                    // Per-NINO order: an earlier queued copy of the claimant came first in this scan, and one in
+                    // flight is in `busy` (both end up in `taken`); earlier deferred or held ones are in copy_waiting.
+                    guard !taken.contains(person) else { continue }
+                    let earlier = try DirectStatement(
+                        db, "SELECT EXISTS (SELECT 1 FROM copy_waiting WHERE address = ? AND person_key = ? AND seq < ?)"
+                    ).first([.text(claim.address), .text(person), .integer(seq)]) { $0.integer(0) == 1 } ?? false
+                    taken.insert(person)
+                    guard !earlier else { continue }
                 }
                 // The move checks the state again: an operator may have held or expired it meanwhile.
                 guard try move(db, CopyTransition(seq: seq, to: .inFlight, at: now, reason: "attempt \(candidate.attempts + 1)"))
@@ -258,7 +262,8 @@ public struct DeliveryQueue: Sendable {
                 else { throw StoreError.corruptRecord("copy \(seq) claimed but not readable with its message") }
                 claimed.append(copy)
             }
-            if candidates.count < pageSize { break }
+            if last { break }
+            after = horizon
         }
         return claimed
     }

@@ -250,9 +250,10 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         let now = at.timeIntervalSince1970
         let address = "prime-a/contact"
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000007", nino: "CE000001A"), from: "jcp-leeds", at: at, in: $0) }
-        // A hundred later copies of the same claimant, all behind their first; then another claimant's copy.
+        // Three hundred later copies of the same claimant, all behind their first (more than two pages of
+        // a claim), then another claimant's copy.
         try store.pool.write { db in
-            for _ in 0..<100 {
+            for _ in 0..<300 {
                 try db.execute(sql: """
                     INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
                     SELECT message_seq, address, party, person_key, 'queued', created_at, updated_at FROM copy WHERE seq = 1
@@ -260,42 +261,46 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
             }
         }
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000008", nino: "CE000002A"), from: "jcp-leeds", at: at, in: $0) }
-        func claim(busy: Set<String> = [], _ transitions: [CopyTransition] = []) throws -> [Int64] {
+        func claim(busy: Set<String> = [], _ transitions: [CopyTransition] = [], at time: Double? = nil) throws -> [Int64] {
             try (queue.settle(
                 transitions, inboxErrors: [:], pausedUntil: [:], hold: [],
-                claims: [.init(address: address, limit: 2, busy: busy)], now: now)[address] ?? []).map(\.seq)
+                claims: [.init(address: address, limit: 2, busy: busy)], now: time ?? now)[address] ?? []).map(\.seq)
         }
-        // The first claimant's first copy is in flight: the other claimant's copy goes, a hundred copies on.
-        #expect(try claim() == [1])
-        #expect(try claim(busy: ["CE000001"]) == [102])
+        // The first claimant's first copy goes, and so does the other claimant's, three hundred copies on.
+        #expect(try claim() == [1, 302])
+        // While the first copy is in flight, the claimant's later copies wait.
+        #expect(try claim(busy: ["CE000001"]) == [])
         // Deferred, the first copy still holds back only its own claimant's copies.
         let deferred = CopyTransition(seq: 1, to: .deferred, at: now, attempts: 1, nextAttemptAt: now + 60, reason: "HTTP 500")
-        let delivered = CopyTransition(seq: 102, to: .delivered, at: now, reason: "delivered", httpStatus: 200)
+        let delivered = CopyTransition(seq: 302, to: .delivered, at: now, reason: "delivered", httpStatus: 200)
         #expect(try claim([deferred, delivered]) == [])
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000009", nino: "CE000003A"), from: "jcp-leeds", at: at, in: $0) }
-        #expect(try claim() == [103])
+        #expect(try claim() == [303])
+        // Due again, the first copy goes before its claimant's later ones.
+        #expect(try claim(at: now + 61) == [1])
     }
 
-    @Test func aRestartRequeuesEveryPushAttemptLeftInFlightAndKeepsPullLeases() throws {
+    @Test func aRestartRequeuesWhatWasLeftInFlightButThePullInboxesLeases() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
         let queue = DeliveryQueue(store: store)
         let at = Timestamp.parse("2024-12-02T09:00:00Z")!
         let now = at.timeIntervalSince1970
-        for n in 1...3 {
+        for n in 1...4 {
             let id = String(format: "00000000-0000-4000-8000-%012d", 200 + n)
             _ = try store.transaction { try router.submit(referral(id: id, nino: String(format: "CE%06dA", n)), from: "jcp-leeds", at: at, in: $0) }
         }
-        // Left in flight by the last run: a push attempt to an inbox still pushed, one to an inbox since made
-        // a pull inbox (no lease end), and a pull lease.
+        // Left in flight by the last run: a push attempt, one to an inbox since made a pull inbox (no lease
+        // end), a pull lease, and a lease of an inbox no longer configured.
         try store.pool.write { db in
             try db.execute(sql: "UPDATE copy SET state = 'in-flight', address = 'cwp-a/spoc' WHERE seq = 2")
             try db.execute(sql: "UPDATE copy SET state = 'in-flight', address = 'cwp-a/spoc', next_attempt_at = ? WHERE seq = 3", arguments: [now + 300])
+            try db.execute(sql: "UPDATE copy SET state = 'in-flight', address = 'cwp-b/spoc', next_attempt_at = ? WHERE seq = 4", arguments: [now + 300])
             try db.execute(sql: "UPDATE copy SET state = 'in-flight' WHERE seq = 1")
         }
-        #expect(try queue.recoverInFlight(at: now, pushAddresses: ["prime-a/contact"]) == 2)
+        #expect(try queue.recoverInFlight(at: now, isPullInbox: { $0 == "cwp-a/spoc" }) == 3)
         let states = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT state FROM copy ORDER BY seq") }
-        #expect(states == ["queued", "queued", "in-flight"])
+        #expect(states == ["queued", "queued", "in-flight", "queued"])
     }
 
     @Test func aCopyAnOperatorSendsBackGetsAWholeLifetimeAgain() throws {

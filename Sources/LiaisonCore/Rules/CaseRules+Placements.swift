@@ -95,8 +95,8 @@ extension CaseRules {
             if !placement.wasOpen(on: failureDate) {
                 throw Refusal(
                     .caseEnded,
-                    "the case ended on \(placement.ended!.date) (\(placement.ended!.reason.rawValue)), before the failure "
-                        + "on \(failureDate): no nugatory DMA action (S2 §116)")
+                    "the case had ended by the failure on \(failureDate) (it ended on \(placement.ended!.date), "
+                        + "\(placement.ended!.reason.rawValue)): no nugatory DMA action (S2 §116)")
             }
             let (weeks, sanctionExplanation) = recordFailure(&s, failure: failure, date: failureDate)
             if failure == "did-not-attend-engagement" || failure == "did-not-start" {
