@@ -90,21 +90,23 @@ public struct ConfigProblems: Error, Sendable, CustomStringConvertible {
 
 extension DaemonConfig {
     /// Reads and checks a daemon configuration file. Relative paths are taken from the file's folder.
+    /// - Parameter checkingFiles: whether the certificate, key and CA files it names must be readable: the
+    ///   daemon needs them, but an operator's queue command, which only needs the store, need not read them.
     /// - Throws: `ConfigProblems` listing every problem found (not just the first).
-    public static func load(from url: URL) throws -> DaemonConfig {
+    public static func load(from url: URL, checkingFiles: Bool = true) throws -> DaemonConfig {
         let tree: JSONValue
         do {
             tree = try RuleFiles.readTree(at: url)
         } catch let error as ConfigError {
             throw ConfigProblems(problems: [error])
         }
-        return try parse(tree, base: url.deletingLastPathComponent())
+        return try parse(tree, base: url.deletingLastPathComponent(), checkingFiles: checkingFiles)
     }
 
     /// Reads a configuration tree.
     /// - Throws: `ConfigProblems` listing every problem.
-    public static func parse(_ tree: JSONValue, base: URL) throws -> DaemonConfig {
-        var collector = Collector()
+    public static func parse(_ tree: JSONValue, base: URL, checkingFiles: Bool = true) throws -> DaemonConfig {
+        var collector = Collector(checksFiles: checkingFiles)
         func path(_ text: String) -> String {
             text.hasPrefix("/") ? text : base.appendingPathComponent(text).standardizedFileURL.path
         }
@@ -125,9 +127,9 @@ extension DaemonConfig {
             collector.attempt { root.has("holidays") ? try root.string("holidays") : nil } ?? RuleFiles.holidaysFileName)
 
         var tls = collector.attempt { try root.optionalSection("tls") }
-        let serverCertificate = collector.attempt { try tls?.optionalString("certificate").map(path) }
-        let serverKey = collector.attempt { try tls?.optionalString("key").map(path) }
-        let clientCA = collector.attempt { try tls?.optionalString("clientCA").map(path) }
+        let serverCertificate = collector.readable(collector.attempt { try tls?.optionalString("certificate").map(path) }, key: "tls.certificate")
+        let serverKey = collector.readable(collector.attempt { try tls?.optionalString("key").map(path) }, key: "tls.key")
+        let clientCA = collector.readable(collector.attempt { try tls?.optionalString("clientCA").map(path) }, key: "tls.clientCA")
         if (serverCertificate == nil) != (serverKey == nil) {
             collector.problems.append(ConfigError(key: "tls", problem: "certificate and key go together"))
         }
@@ -295,11 +297,7 @@ extension DaemonConfig {
             collector.problems.append(ConfigError(key: reader.key("secrets"), problem: "needs at least one signing secret"))
         }
         func optionalPath(_ name: String) -> String? {
-            let file = collector.attempt { try reader.optionalString(name).map(path) }
-            if let file, !FileManager.default.isReadableFile(atPath: file) {
-                collector.problems.append(ConfigError(key: reader.key(name), problem: "\(file) cannot be read"))
-            }
-            return file
+            collector.readable(collector.attempt { try reader.optionalString(name).map(path) }, key: reader.key(name))
         }
         let certificate = optionalPath("clientCertificate")
         let key = optionalPath("clientKey")
@@ -345,6 +343,16 @@ extension DaemonConfig {
     /// Gathers problems instead of stopping at the first.
     struct Collector {
         var problems: [ConfigError] = []
+        /// Whether files named must be readable now.
+        var checksFiles = true
+
+        /// `file`, with a problem under `key` when it must be readable and is not.
+        mutating func readable(_ file: String?, key: String) -> String? {
+            if checksFiles, let file, !FileManager.default.isReadableFile(atPath: file) {
+                problems.append(ConfigError(key: key, problem: "\(file) cannot be read"))
+            }
+            return file
+        }
 
         @discardableResult
         mutating func attempt<T>(_ work: () throws -> T?) -> T? {

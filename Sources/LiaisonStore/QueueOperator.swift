@@ -304,7 +304,7 @@ public struct QueueOperator: Sendable {
         }
 
         /// The states the action applies to; never a copy in flight.
-        var sources: [CopyState] {
+        public var sources: [CopyState] {
             switch self {
             case .hold: [.queued, .deferred]
             case .release: [.held]
@@ -317,58 +317,107 @@ public struct QueueOperator: Sendable {
     /// What an operator's action did.
     public struct ActionResult: Sendable, Equatable {
         public let moved: Int
-        /// The ids, and `--inbox X`, that match no copy at all (as opposed to copies in a state the action does
-        /// not apply to): a mistyped id is reported, not taken for done.
+        /// The ids, and `--inbox X`, that match no copy at all: a mistyped id is reported, not taken for done.
         public let notFound: [String]
+        /// The ids that match copies, none in a state the action applies to, each with the states found.
+        public var notApplicable: [String: [String]] = [:]
+        /// Inboxes disabled by a 410 that copies were sent back to one by one: the deliverer holds them again
+        /// until the inbox itself is released (`--inbox`).
+        public var disabledInboxes: [String] = []
     }
 
-    /// Applies `action` to copies (by copy or message id) or to a whole inbox. A copy sent back to the queue
-    /// (release, retry) gets a whole lifetime again from now; releasing or retrying a whole inbox also
-    /// enables it again after a 410 and ends a `Retry-After` pause.
+    /// Copies moved per transaction: the daemon's writer and deliverer share the store's write lock, so a
+    /// whole inbox of a million copies is moved in short turns, never in one long one.
+    static let actionBatch = 1_000
+
+    /// Applies `action` to copies (by copy or message id) or to a whole inbox (an address, or every inbox of
+    /// a party). A copy sent back to the queue (release, retry) gets a whole lifetime again from now;
+    /// releasing or retrying a whole inbox also enables it again after a 410 and ends a `Retry-After` pause,
+    /// first, so that the deliverer does not hold again what is being released.
     public func apply(_ action: Action, ids: [String], inbox: String?, now: Double) throws -> ActionResult {
-        try pool.write { db in
-            let sources = Set(action.sources.map(\.rawValue))
-            var seqs: [Int64] = []
-            var notFound: [String] = []
-            if let inbox {
-                let column = inbox.contains("/") ? "address" : "party"
-                let states = action.sources.map { "'\($0.rawValue)'" }.joined(separator: ",")
-                seqs += try Int64.fetchAll(
-                    db, sql: "SELECT seq FROM copy WHERE \(column) = ? AND state IN (\(states))", arguments: [inbox])
-                if seqs.isEmpty,
-                    try !(Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM copy WHERE \(column) = ?)", arguments: [inbox]) ?? false)
-                {
-                    notFound.append("--inbox \(inbox)")
+        let sources = action.sources.map(\.rawValue)
+        let requeued = action.target == .queued
+        // Stores older than schema v5 (opened by this command without a daemon that upgraded them) have
+        // neither lifetimes nor disabled inboxes.
+        let current = try pool.read { db in try db.columns(in: "copy").contains { $0.name == "lifetime_from" } }
+        var seqs: [Int64] = []
+        var notFound: [String] = []
+        var notApplicable: [String: [String]] = [:]
+        var addresses: [String] = []
+        if let inbox {
+            addresses = try pool.read { db in
+                inbox.contains("/")
+                    ? [inbox]
+                    : try String.fetchAll(
+                        db, sql: "SELECT DISTINCT address FROM queue_count WHERE substr(address, 1, instr(address, '/') - 1) = ?",
+                        arguments: [inbox])
+            }
+            if requeued, current {
+                let placeholders = addresses.map { _ in "?" }.joined(separator: ",")
+                try pool.write { db in
+                    try db.execute(
+                        sql: "UPDATE inbox_status SET disabled_at = NULL, paused_until = NULL WHERE address IN (\(placeholders))",
+                        arguments: StatementArguments(addresses))
                 }
             }
+            try pool.read { db in
+                var any = false
+                for address in addresses {
+                    if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM copy WHERE address = ?)", arguments: [address]) == true {
+                        any = true
+                    }
+                    for state in sources {
+                        seqs += try Int64.fetchAll(
+                            db, sql: "SELECT seq FROM copy WHERE state = ? AND address = ? ORDER BY seq", arguments: [state, address])
+                    }
+                }
+                if !any { notFound.append("--inbox \(inbox)") }
+            }
+        }
+        var named: Set<String> = []
+        try pool.read { db in
             for id in ids {
                 let match = CopyID.condition(id)
                 let found = try Row.fetchAll(
                     db,
-                    sql: "SELECT c.seq, c.state FROM copy c JOIN message m ON m.seq = c.message_seq WHERE \(match.sql)",
+                    sql: "SELECT c.seq, c.state, c.address FROM copy c JOIN message m ON m.seq = c.message_seq WHERE \(match.sql)",
                     arguments: StatementArguments(match.arguments))
-                if found.isEmpty { notFound.append(id) }
-                seqs += found.filter { sources.contains($0["state"]) }.map { $0["seq"] }
-            }
-            // Stores older than schema v5 (opened by this command without a daemon that upgraded them) have
-            // neither lifetimes nor disabled inboxes.
-            let current = try db.columns(in: "copy").contains { $0.name == "lifetime_from" }
-            let requeued = action.target == .queued
-            if requeued, current, let inbox {
-                let column = inbox.contains("/") ? "address" : "substr(address, 1, instr(address, '/') - 1)"
-                try db.execute(sql: "UPDATE inbox_status SET disabled_at = NULL, paused_until = NULL WHERE \(column) = ?", arguments: [inbox])
-            }
-            var moved = 0
-            for seq in Set(seqs).sorted() {
-                let transition = CopyTransition(seq: seq, to: action.target, at: now, nextAttemptAt: nil, reason: "operator \(action.rawValue)")
-                guard try queue.move(db, transition) else { continue }
-                moved += 1
-                if requeued, current {
-                    try db.execute(sql: "UPDATE copy SET lifetime_from = ? WHERE seq = ?", arguments: [now, seq])
+                let applicable = found.filter { sources.contains($0["state"]) }
+                if found.isEmpty {
+                    notFound.append(id)
+                } else if applicable.isEmpty {
+                    notApplicable[id] = Set(found.map { $0["state"] as String }).sorted()
                 }
+                seqs += applicable.map { $0["seq"] }
+                named.formUnion(applicable.map { $0["address"] as String })
             }
-            return ActionResult(moved: moved, notFound: notFound)
         }
+        var moved = 0
+        let ordered = Array(Set(seqs)).sorted()
+        for start in stride(from: 0, to: ordered.count, by: Self.actionBatch) {
+            moved += try pool.write { db in
+                var count = 0
+                for seq in ordered[start..<min(start + Self.actionBatch, ordered.count)] {
+                    // The move checks the state again: the daemon may have moved the copy since it was read.
+                    let transition = CopyTransition(seq: seq, to: action.target, at: now, nextAttemptAt: nil, reason: "operator \(action.rawValue)")
+                    guard try queue.move(db, transition) else { continue }
+                    count += 1
+                    if requeued, current {
+                        try db.execute(sql: "UPDATE copy SET lifetime_from = ? WHERE seq = ?", arguments: [now, seq])
+                    }
+                }
+                return count
+            }
+        }
+        var result = ActionResult(moved: moved, notFound: notFound, notApplicable: notApplicable)
+        if requeued, current, !named.isEmpty {
+            result.disabledInboxes = try pool.read { db in
+                try String.fetchAll(
+                    db, sql: "SELECT address FROM inbox_status WHERE disabled_at IS NOT NULL ORDER BY address"
+                ).filter { named.contains($0) && !addresses.contains($0) }
+            }
+        }
+        return result
     }
 
 }

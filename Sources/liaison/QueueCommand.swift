@@ -17,7 +17,13 @@ struct StoreOptions: ParsableArguments {
 
     func open() throws -> (QueueOperator, [String]) {
         if let store { return (try QueueOperator(path: store), []) }
-        let daemonConfig = try DaemonConfig.load(from: configURL(config))
+        // Only the store and the inboxes are needed: the daemon's keys and certificates need not be readable.
+        let daemonConfig: DaemonConfig
+        do {
+            daemonConfig = try DaemonConfig.load(from: configURL(config), checkingFiles: false)
+        } catch let problems as ConfigProblems {
+            throw ValidationError("\(problems)\n(or name the store with --store)")
+        }
         let inboxes = daemonConfig.parties.flatMap { party in
             InboxRole.roles(of: party.party.kind).map { Address(party.party.id, $0).description }
         }
@@ -84,6 +90,10 @@ struct QueueCommand: ParsableCommand {
         @Option(help: "Only copies accepted at least this long ago (e.g. 30m, 2h, 1d).") var olderThan: String?
         @Option(help: "At most this many.") var limit = 100
 
+        func validate() throws {
+            if limit < 1 { throw ValidationError("--limit must be 1 or more") }
+        }
+
         func run() throws {
             let (queue, _) = try options.open()
             var filter = CopyFilter()
@@ -111,7 +121,10 @@ struct QueueCommand: ParsableCommand {
         func run() throws {
             let (queue, _) = try options.open()
             let details = try queue.show(id)
-            guard !details.isEmpty else { throw ValidationError("no copy or message \(id)") }
+            guard !details.isEmpty else {
+                FileHandle.standardError.write(Data("liaison: no copy or message \(id)\n".utf8))
+                throw ExitCode(1)
+            }
             if options.json { return try printJSON(details) }
             for detail in details {
                 let copy = detail.copy
@@ -182,9 +195,9 @@ struct ActionOptions: ParsableArguments {
         if ids.isEmpty, inbox == nil { throw ValidationError("name copy or message ids, or --inbox") }
     }
 
-    /// Moves the copies, and fails (exit 1) when an id or the inbox named matches no copy at all, so that a
-    /// mistyped id is not taken for done. Copies that exist but are in a state the action does not apply to
-    /// (in flight, say) are only counted out.
+    /// Moves the copies, and fails (exit 1) when an id or the inbox named matches no copy at all, or an id
+    /// matches only copies in states the action does not apply to (in flight or delivered, say), so that
+    /// neither a mistyped id nor a stale one is taken for done.
     func apply(_ action: QueueOperator.Action) throws {
         let (queue, _) = try options.open()
         let result = try queue.apply(action, ids: ids, inbox: inbox, now: Date().timeIntervalSince1970)
@@ -193,13 +206,25 @@ struct ActionOptions: ParsableArguments {
                 let action: String
                 let moved: Int
                 let notFound: [String]
+                let notApplicable: [String: [String]]
+                let disabledInboxes: [String]
             }
-            try printJSON(Report(action: action.rawValue, moved: result.moved, notFound: result.notFound))
+            try printJSON(Report(
+                action: action.rawValue, moved: result.moved, notFound: result.notFound, notApplicable: result.notApplicable,
+                disabledInboxes: result.disabledInboxes))
         } else {
             print("\(action.rawValue): \(result.moved) cop\(result.moved == 1 ? "y" : "ies")")
-            for name in result.notFound { FileHandle.standardError.write(Data("liaison: \(name) matches no copy\n".utf8)) }
+            func warn(_ text: String) { FileHandle.standardError.write(Data("liaison: \(text)\n".utf8)) }
+            for name in result.notFound { warn("\(name) matches no copy") }
+            let applies = action.sources.map(\.rawValue).joined(separator: ", ")
+            for (id, states) in result.notApplicable.sorted(by: { $0.key < $1.key }) {
+                warn("\(id) is \(states.joined(separator: ", ")): \(action.rawValue) applies to \(applies) copies")
+            }
+            for address in result.disabledInboxes {
+                warn("\(address) is disabled (it answered 410): its copies are held again until liaison queue release --inbox \(address)")
+            }
         }
-        if !result.notFound.isEmpty { throw ExitCode(1) }
+        if !result.notFound.isEmpty || !result.notApplicable.isEmpty { throw ExitCode(1) }
     }
 }
 

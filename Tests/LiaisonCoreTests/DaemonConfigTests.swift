@@ -60,6 +60,24 @@ import Testing
         }
     }
 
+    @Test func namedFilesMustBeReadableUnlessOnlyTheStoreIsWanted() throws {
+        let tree = try JSONValue.parse(
+            #"""
+            {"tls": {"certificate": "/nonexistent/server.pem", "key": "/nonexistent/server-key.pem", "clientCA": "/nonexistent/ca.pem"},
+             "parties": [{"id": "p", "kind": "prime", "tokens": ["a-token-long-enough-1"],
+                          "inboxes": {"contact": {"url": "https://x", "secrets": ["s"], "clientCertificate": "/nonexistent/c.pem",
+                                                  "clientKey": "/nonexistent/k.pem"}}}]}
+            """#)
+        let base = URL(fileURLWithPath: "/etc/liaison")
+        let error = #expect(throws: ConfigProblems.self) { try DaemonConfig.parse(tree, base: base) }
+        #expect(Set(error?.problems.map(\.key) ?? []) == [
+            "tls.certificate", "tls.key", "tls.clientCA", "parties[0].inboxes.contact.clientCertificate",
+            "parties[0].inboxes.contact.clientKey",
+        ])
+        // An operator's queue command needs only the store: it reads the configuration without the files.
+        #expect(try DaemonConfig.parse(tree, base: base, checkingFiles: false).storePath == "/etc/liaison/data/liaison.sqlite")
+    }
+
     @Test func durationsAreFiniteAndBounded() throws {
         for (setting, value) in [("lifetime", "1e999d"), ("drain", "infs"), ("lifetime", "400d"), ("pullLease", "0.5ms")] {
             let tree = try JSONValue.parse(

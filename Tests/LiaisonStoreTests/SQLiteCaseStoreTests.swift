@@ -328,6 +328,45 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(try claim(at: replay).map(\.lifetimeFrom) == [replay])
     }
 
+    @Test func operatorsMoveAWholeInboxInTurnsAndHearWhyAnIDWasNotMoved() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let operatorView = QueueOperator(pool: store.pool)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let now = at.timeIntervalSince1970
+        let address = "prime-a/contact"
+        let first = "00000000-0000-4000-8000-000000000011"
+        _ = try store.transaction { try router.submit(referral(id: first, nino: "CE000011A"), from: "jcp-leeds", at: at, in: $0) }
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000012", nino: "CE000012A"), from: "jcp-leeds", at: at, in: $0) }
+        // 2,500 more copies of the second message for the inbox: more than two turns' worth.
+        try store.pool.write { db in
+            for _ in 0..<2_500 {
+                try db.execute(sql: """
+                    INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
+                    SELECT message_seq, address, party, NULL, 'queued', created_at, updated_at FROM copy WHERE seq = 2
+                    """)
+            }
+        }
+        // Every inbox of a party, in turns of a thousand.
+        #expect(try operatorView.apply(.hold, ids: [], inbox: "prime-a", now: now).moved == 2_502)
+        // A stale id: its copy is held already, and hold does not apply to held copies.
+        let stale = try operatorView.apply(.hold, ids: [first], inbox: nil, now: now)
+        #expect(stale.moved == 0)
+        #expect(stale.notApplicable == [first: ["held"]])
+        // The inbox has answered 410: releasing one copy by id warns that the deliverer will hold it again.
+        try store.pool.write { db in
+            try db.execute(sql: "INSERT INTO inbox_status (address, disabled_at) VALUES (?, ?)", arguments: [address, now])
+        }
+        let one = try operatorView.apply(.release, ids: [first], inbox: nil, now: now)
+        #expect(one.moved == 1)
+        #expect(one.disabledInboxes == [address])
+        // Releasing the inbox enables it again and moves the rest.
+        let rest = try operatorView.apply(.release, ids: [], inbox: address, now: now)
+        #expect(rest.moved == 2_501)
+        #expect(rest.disabledInboxes.isEmpty)
+        #expect(try operatorView.status(now: now, inboxes: [address]).first?.disabledSince == nil)
+    }
+
     @Test func anInboxThatAnswered410HoldsLaterCopiesUntilReleased() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
