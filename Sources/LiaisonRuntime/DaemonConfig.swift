@@ -103,13 +103,27 @@ extension DaemonConfig {
         return try parse(tree, base: url.deletingLastPathComponent(), checkingFiles: checkingFiles)
     }
 
+    /// A path from a configuration file: absolute, or relative to the file's folder.
+    static func resolve(_ text: String, base: URL) -> String {
+        text.hasPrefix("/") ? text : base.appendingPathComponent(text).standardizedFileURL.path
+    }
+
+    /// Where a configuration file's rules and bank-holiday data are, however much else is wrong with it:
+    /// the files it names, else those beside it by default.
+    public static func ruleFilePaths(of url: URL) -> (rules: String, holidays: String) {
+        let tree = try? RuleFiles.readTree(at: url)
+        let base = url.deletingLastPathComponent()
+        return (
+            resolve(tree?["rules"]?.stringValue ?? RuleFiles.rulesFileName, base: base),
+            resolve(tree?["holidays"]?.stringValue ?? RuleFiles.holidaysFileName, base: base)
+        )
+    }
+
     /// Reads a configuration tree.
     /// - Throws: `ConfigProblems` listing every problem.
     public static func parse(_ tree: JSONValue, base: URL, checkingFiles: Bool = true) throws -> DaemonConfig {
         var collector = Collector(checksFiles: checkingFiles)
-        func path(_ text: String) -> String {
-            text.hasPrefix("/") ? text : base.appendingPathComponent(text).standardizedFileURL.path
-        }
+        func path(_ text: String) -> String { resolve(text, base: base) }
         guard var root = collector.attempt({ try ConfigReader(tree) }) else {
             throw ConfigProblems(problems: collector.problems)
         }

@@ -72,6 +72,26 @@ public enum RuleFiles {
         }
     }
 
+    /// Every problem with a rules file and bank-holiday data, each naming its key (and the rules file).
+    public static func problems(rulesAt rules: URL, holidaysAt holidays: URL) -> [ConfigError] {
+        var problems: [ConfigError]
+        do {
+            problems = RuleSet.problems(in: try readTree(at: rules)).map { ConfigError(key: $0.key, problem: "\($0.problem) (in \(rules.path))") }
+        } catch let error as ConfigError {
+            problems = [error]
+        } catch {
+            problems = [ConfigError(key: rules.path, problem: "\(error)")]
+        }
+        do {
+            _ = try loadCalendars(at: holidays)
+        } catch let error as ConfigError {
+            problems.append(error)
+        } catch {
+            problems.append(ConfigError(key: holidays.path, problem: "\(error)"))
+        }
+        return problems
+    }
+
     /// Reads the bank-holiday data.
     /// - Throws: `ConfigError` when it cannot be read or is not GOV.UK's format.
     public static func loadCalendars(at url: URL) throws -> CalendarSet {

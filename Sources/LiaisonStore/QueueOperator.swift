@@ -15,8 +15,10 @@ public struct InboxStatus: Sendable, Codable {
     public var oldestUndeliveredAgeSeconds: Double?
     /// When the next deferred copy is due (RFC 3339).
     public var nextAttempt: String?
+    /// The last failed attempt's error, kept after later successes: its time and age say how current it is.
     public var lastError: String?
     public var lastErrorAt: String?
+    public var lastErrorAgeSeconds: Double?
     /// Until when the inbox is paused by a `Retry-After` it answered (RFC 3339), if that is still ahead.
     public var pausedUntil: String?
     /// Since when the inbox is disabled because it answered 410 (RFC 3339): nothing is sent to it until an
@@ -90,7 +92,7 @@ public struct QueueOperator: Sendable {
     /// Opens the store file for operator use: no migration, no writes unless an action is asked for.
     public init(path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw StoreError.corruptRecord("no store at \(path)")
+            throw StoreError.missing(path: path)
         }
         WALBuffer.install()
         var configuration = Configuration()
@@ -123,15 +125,11 @@ public struct QueueOperator: Sendable {
                 byInbox[address] = status
             }
             let currentHour = Int(now / 3600)
-            for row in try Row.fetchAll(
-                db, sql: "SELECT address, SUM(n) AS n FROM delivered_hour WHERE hour > ? GROUP BY address",
-                arguments: [currentHour - 24])
-            {
-                let address: String = row["address"]
-                byInbox[address, default: InboxStatus(inbox: address)].deliveredLast24h = row["n"]
-            }
             func time(_ seconds: Double?) -> String? { seconds.map { Timestamp.format(Date(timeIntervalSince1970: $0)) } }
             for (address, var status) in byInbox {
+                // The current hour and the 23 before it, from the key: a lookup per inbox, however long kept.
+                status.deliveredLast24h = try Int.fetchOne(
+                    db, sql: "SELECT SUM(n) FROM delivered_hour WHERE address = ? AND hour > ?", arguments: [address, currentHour - 24]) ?? 0
                 var oldest: Double?
                 for state in ["queued", "in-flight", "deferred", "held"] {
                     if let created = try Double.fetchOne(
@@ -153,6 +151,7 @@ public struct QueueOperator: Sendable {
                 {
                     status.lastError = row["last_error"]
                     status.lastErrorAt = time(row["last_error_at"])
+                    status.lastErrorAgeSeconds = (row["last_error_at"] as Double?).map { max(0, now - $0) }
                     status.pausedUntil = time((row["paused_until"] as Double?).flatMap { $0 > now ? $0 : nil })
                     status.disabledSince = time(row["disabled_at"])
                 }

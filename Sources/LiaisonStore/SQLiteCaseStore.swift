@@ -74,6 +74,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case notWAL(mode: String)
     case corruptRecord(String)
     case incompatible(String)
+    /// No store file where one was named (an operator's command before the daemon first ran, or a typo).
+    case missing(path: String)
 
     public var description: String {
         switch self {
@@ -81,6 +83,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .notWAL(let mode): "SQLite journal mode is \(mode), not WAL"
         case .corruptRecord(let what): "stored record cannot be read: \(what)"
         case .incompatible(let why): "the store's layout is not this version's: \(why); move the file aside and start afresh"
+        case .missing(let path): "no store at \(path): the daemon creates it when it first starts"
         }
     }
 }

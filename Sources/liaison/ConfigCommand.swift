@@ -15,22 +15,18 @@ struct ConfigCommand: ParsableCommand {
         var file: String?
 
         func run() throws {
+            let url = configURL(file)
             var problems: [String] = []
             do {
-                let config = try DaemonConfig.load(from: configURL(file))
-                do {
-                    _ = try RuleFiles.loadRules(at: URL(fileURLWithPath: config.rulesPath))
-                } catch {
-                    problems.append("\(error)")
-                }
-                do {
-                    _ = try RuleFiles.loadCalendars(at: URL(fileURLWithPath: config.holidaysPath))
-                } catch {
-                    problems.append("\(error)")
-                }
+                _ = try DaemonConfig.load(from: url)
             } catch let error as ConfigProblems {
                 problems += error.problems.map { "\($0.key): \($0.problem)" }
             }
+            // The rules and bank-holiday data are checked however much else is wrong, where the
+            // configuration names them (or beside it).
+            let paths = DaemonConfig.ruleFilePaths(of: url)
+            problems += RuleFiles.problems(rulesAt: URL(fileURLWithPath: paths.rules), holidaysAt: URL(fileURLWithPath: paths.holidays))
+                .map(\.description)
             if problems.isEmpty {
                 print("config ok")
                 return

@@ -11,12 +11,17 @@ struct RuleOptions: ParsableArguments {
     @Option(help: "Bank-holiday data in GOV.UK's format (default: config/uk-bank-holidays.json).")
     var holidays: String?
 
-    func load() throws -> (RuleSet, CalendarSet) {
+    /// The files named, or those in the configuration folder.
+    var urls: (rules: URL, holidays: URL) {
         let folder = RuleFiles.configDirectory()
-        let rulesURL = rules.map { URL(fileURLWithPath: $0) } ?? folder.appendingPathComponent(RuleFiles.rulesFileName)
-        let holidaysURL =
+        return (
+            rules.map { URL(fileURLWithPath: $0) } ?? folder.appendingPathComponent(RuleFiles.rulesFileName),
             holidays.map { URL(fileURLWithPath: $0) } ?? folder.appendingPathComponent(RuleFiles.holidaysFileName)
-        return (try RuleFiles.loadRules(at: rulesURL), try RuleFiles.loadCalendars(at: holidaysURL))
+        )
+    }
+
+    func load() throws -> (RuleSet, CalendarSet) {
+        (try RuleFiles.loadRules(at: urls.rules), try RuleFiles.loadCalendars(at: urls.holidays))
     }
 }
 

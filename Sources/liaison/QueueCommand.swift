@@ -22,7 +22,8 @@ struct StoreOptions: ParsableArguments {
         do {
             daemonConfig = try DaemonConfig.load(from: configURL(config), checkingFiles: false)
         } catch let problems as ConfigProblems {
-            throw ValidationError("\(problems)\n(or name the store with --store)")
+            FileHandle.standardError.write(Data("liaison: the configuration has problems:\n\(problems)\n(name the store with --store to read it anyway)\n".utf8))
+            throw ExitCode(2)
         }
         let inboxes = daemonConfig.parties.flatMap { party in
             InboxRole.roles(of: party.party.kind).map { Address(party.party.id, $0).description }
@@ -59,7 +60,7 @@ struct QueueCommand: ParsableCommand {
                 [
                     line.inbox, "\(line.queued)", "\(line.inFlight)", "\(line.deferred)", "\(line.held)", "\(line.expired)",
                     "\(line.deliveredLast24h)", line.oldestUndeliveredAgeSeconds.map(formatAge) ?? "-", line.nextAttempt ?? "-",
-                    line.lastError ?? "-",
+                    line.lastError.map { error in line.lastErrorAgeSeconds.map { "\(error) (\(formatAge($0)) ago)" } ?? error } ?? "-",
                 ]
             }
             rows.append([

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import LiaisonRuntime
 
-/// `liaison rules check [FILE]`: reads a rules file as the daemon would and reports the first bad key.
+/// `liaison rules check [FILE]`: reads a rules file as the daemon would and reports every bad key.
 struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules", abstract: "Work with the rule configuration.", subcommands: [Check.self])
@@ -18,11 +18,9 @@ struct RulesCommand: ParsableCommand {
 
         func run() throws {
             let options = try RuleOptions.parse((file.map { ["--rules", $0] } ?? []) + (holidays.map { ["--holidays", $0] } ?? []))
-            do {
-                _ = try options.load()
-            } catch {
-                throw fail(error)
-            }
+            let problems = RuleFiles.problems(rulesAt: options.urls.rules, holidaysAt: options.urls.holidays)
+            for problem in problems { FileHandle.standardError.write(Data("liaison: \(problem)\n".utf8)) }
+            if !problems.isEmpty { throw ExitCode(2) }
             print("rules ok")
         }
     }

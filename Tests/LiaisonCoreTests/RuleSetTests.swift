@@ -57,6 +57,21 @@ import Testing
         #expect(error?.key == "sanctions.higherLevel.escalation.156")
     }
 
+    @Test func everyProblemInARulesFileIsListedAtOnce() throws {
+        var tree = replacing(["absences", "sickness", "shortMaximumDays"], with: nil, in: try shippedTree())
+        tree = replacing(["communityWorkPlacements", "placementWeeks"], with: .string("thirty"), in: tree)
+        tree = replacing(["absences", "emergency", "maxDays"], with: .number(7), in: tree)
+        tree = replacing(["absences", "reasons", "funeral"], with: .string("holiday"), in: tree)
+        #expect(Set(RuleSet.problems(in: tree).map(\.key)) == [
+            "absences.sickness.shortMaximumDays", "communityWorkPlacements.placementWeeks", "absences.emergency.maxDays",
+            "absences.reasons.funeral",
+        ])
+        // A missing section is one problem, not one for each setting in it.
+        let noSanctions = replacing(["sanctions"], with: nil, in: try shippedTree())
+        #expect(RuleSet.problems(in: noSanctions).map(\.key) == ["sanctions"])
+        #expect(RuleSet.problems(in: try shippedTree()).isEmpty)
+    }
+
     @Test func aFileThatIsNotYAMLIsRefusedWithItsPath() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID()).yaml")
         try "workProgramme: [unclosed".write(to: url, atomically: true, encoding: .utf8)

@@ -392,7 +392,10 @@ import Testing
         let folder = temporaryFolder("config")
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("bad.yaml")
+        // The rules file it names is checked too, whatever else is wrong, and every problem in it listed.
+        try "workProgramme: 3\nsanctoins: {}\n".write(to: folder.appendingPathComponent("bad-rules.yaml"), atomically: true, encoding: .utf8)
         try """
+            rules: bad-rules.yaml
             listen: {host: 127.0.0.1, port: 99999}
             limits: {maxBodyBytes: 10}
             delivery: {retrySchedule: [soon], lifetime: 5d}
@@ -417,6 +420,7 @@ import Testing
         for key in [
             "listen.port", "limits.maxBodyBytes", "delivery.retrySchedule[0]", "parties[0].calendar", "parties[0].tokens[0]",
             "parties[1].kind", "parties[2].inboxes.dma", "parties[2].inboxes.spoc.url", "parties[2].inboxes.spoc.secrets",
+            "workProgramme", "communityWorkPlacements", "absences", "sanctions", "sanctoins",
         ] {
             #expect(report.contains(key + ":"), "missing \(key) in \(report)")
         }

@@ -1,20 +1,43 @@
 /// Reads a configuration tree (parsed from YAML or JSON) strictly: every key the reader expects must be
 /// there with the right kind of value, and a key it does not expect is a mistake (usually a typo), so
 /// each problem names its full key.
+///
+/// A reader either throws the first problem, or, given a `ConfigProblemLog`, records every problem there
+/// and goes on with a stand-in value (the bottom of a range, an empty string or list, an empty section),
+/// so that a whole file is checked at once. A section that is missing or not a mapping is recorded once;
+/// nothing under it is.
 public struct ConfigReader {
     private let fields: [String: JSONValue]
     /// The dotted key of this node, e.g. `absences.sickness`.
     public let path: String
     private var consumed: Set<String> = []
+    private let log: ConfigProblemLog?
+    /// A section already recorded as missing or malformed: reading in it records nothing more.
+    private let absent: Bool
 
     /// A reader over `value`, which must be a mapping.
-    /// - Throws: `ConfigError` when it is not.
-    public init(_ value: JSONValue, path: String = "") throws {
-        guard let fields = value.objectValue else {
-            throw ConfigError(key: path.isEmpty ? "(top level)" : path, problem: "must be a mapping, not \(value.kindName)")
-        }
-        self.fields = fields
+    /// - Throws: `ConfigError` when it is not (and no log records it instead).
+    public init(_ value: JSONValue, path: String = "", log: ConfigProblemLog? = nil) throws {
         self.path = path
+        self.log = log
+        if let fields = value.objectValue {
+            self.fields = fields
+            absent = false
+        } else {
+            let problem = ConfigError(key: path.isEmpty ? "(top level)" : path, problem: "must be a mapping, not \(value.kindName)")
+            guard let log else { throw problem }
+            // A missing section (null here) was recorded where it was looked up.
+            if value != .null { log.record(problem) }
+            fields = [:]
+            absent = true
+        }
+    }
+
+    /// `problem`, thrown, or recorded (unless in an absent section) and `standIn` returned.
+    private func fail<T>(_ problem: ConfigError, _ standIn: T) throws -> T {
+        guard let log else { throw problem }
+        if !absent { log.record(problem) }
+        return standIn
     }
 
     /// The full key of a child.
@@ -23,10 +46,10 @@ public struct ConfigReader {
     /// Whether the mapping has `name`.
     public func has(_ name: String) -> Bool { fields[name] != nil && fields[name] != .null }
 
-    /// The raw value of `name`, marking it read.
+    /// The raw value of `name`, marking it read; null (recorded as missing) when it is absent and logged.
     public mutating func value(_ name: String) throws -> JSONValue {
         consumed.insert(name)
-        guard let value = fields[name], value != .null else { throw ConfigError(key: key(name), problem: "is missing") }
+        guard let value = fields[name], value != .null else { return try fail(ConfigError(key: key(name), problem: "is missing"), .null) }
         return value
     }
 
@@ -40,11 +63,15 @@ public struct ConfigReader {
     /// A whole number within `range`.
     public mutating func integer(_ name: String, in range: ClosedRange<Int> = 0...Int(Int32.max)) throws -> Int {
         let raw = try value(name)
+        if raw == .null { return range.lowerBound }
         guard let number = raw.intValue else {
-            throw ConfigError(key: key(name), problem: "must be a whole number, not \(raw.kindName) \(raw.canonicalText)")
+            return try fail(
+                ConfigError(key: key(name), problem: "must be a whole number, not \(raw.kindName) \(raw.canonicalText)"), range.lowerBound)
         }
         guard range.contains(number) else {
-            throw ConfigError(key: key(name), problem: "must be between \(range.lowerBound) and \(range.upperBound), not \(number)")
+            return try fail(
+                ConfigError(key: key(name), problem: "must be between \(range.lowerBound) and \(range.upperBound), not \(number)"),
+                range.lowerBound)
         }
         return number
     }
@@ -70,8 +97,9 @@ public struct ConfigReader {
     /// A string.
     public mutating func string(_ name: String) throws -> String {
         let raw = try value(name)
+        if raw == .null { return "" }
         guard let text = raw.stringValue, !text.isEmpty else {
-            throw ConfigError(key: key(name), problem: "must be a non-empty string, not \(raw.kindName)")
+            return try fail(ConfigError(key: key(name), problem: "must be a non-empty string, not \(raw.kindName)"), "")
         }
         return text
     }
@@ -79,15 +107,19 @@ public struct ConfigReader {
     /// A list of non-empty strings.
     public mutating func strings(_ name: String) throws -> [String] {
         let raw = try value(name)
+        if raw == .null { return [] }
         guard let elements = raw.arrayValue else {
-            throw ConfigError(key: key(name), problem: "must be a list, not \(raw.kindName)")
+            return try fail(ConfigError(key: key(name), problem: "must be a list, not \(raw.kindName)"), [])
         }
-        return try elements.enumerated().map { index, element in
+        var texts: [String] = []
+        for (index, element) in elements.enumerated() {
             guard let text = element.stringValue, !text.isEmpty else {
-                throw ConfigError(key: "\(key(name))[\(index)]", problem: "must be a non-empty string")
+                try fail(ConfigError(key: "\(key(name))[\(index)]", problem: "must be a non-empty string"), ())
+                continue
             }
-            return text
+            texts.append(text)
         }
+        return texts
     }
 
     /// A nested mapping, or nil when the key is absent.
@@ -101,21 +133,37 @@ public struct ConfigReader {
 
     /// A nested mapping.
     public mutating func section(_ name: String) throws -> ConfigReader {
-        try ConfigReader(try value(name), path: key(name))
+        let raw = try value(name)
+        // Under an absent section, so is this one: nothing under it is recorded either.
+        return try ConfigReader(absent ? .null : raw, path: key(name), log: log)
     }
 
     /// The names of the nested mapping's keys, in sorted order, for tables keyed by name.
     public var keys: [String] { fields.keys.sorted() }
 
-    /// - Throws: `ConfigError` for the first key that nothing read.
+    /// - Throws: `ConfigError` for the first key that nothing read (or records every such key).
     public func rejectUnknownKeys() throws {
-        if let first = unknownKeys().first { throw first }
+        for problem in unknownKeys() { try fail(problem, ()) }
     }
 
     /// Every key that nothing read, in sorted order.
     public func unknownKeys() -> [ConfigError] {
         fields.keys.sorted().filter { !consumed.contains($0) }.map { ConfigError(key: key($0), problem: "is not a known setting") }
     }
+
+    /// Records (or throws) a problem found by the caller's own checks, such as two settings that disagree.
+    public func report(_ problem: ConfigError) throws {
+        try fail(problem, ())
+    }
+}
+
+/// Where a reader in collecting mode records the problems it finds, in the order found.
+public final class ConfigProblemLog {
+    public private(set) var problems: [ConfigError] = []
+
+    public init() {}
+
+    public func record(_ problem: ConfigError) { problems.append(problem) }
 }
 
 /// A configuration problem, naming its key.

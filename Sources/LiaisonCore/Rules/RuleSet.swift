@@ -122,7 +122,28 @@ extension RuleSet {
     /// Reads the rule configuration.
     /// - Throws: `ConfigError` naming the first missing, malformed or unknown key.
     public init(document: JSONValue) throws {
-        var root = try ConfigReader(document)
+        let log = ConfigProblemLog()
+        try self.init(document: document, log: log)
+        if let first = log.problems.first { throw first }
+    }
+
+    /// Every problem with a rule configuration, in the order found; empty when it reads.
+    public static func problems(in document: JSONValue) -> [ConfigError] {
+        let log = ConfigProblemLog()
+        do {
+            _ = try RuleSet(document: document, log: log)
+        } catch {
+            log.record(ConfigError(key: "(rules)", problem: "\(error)"))
+        }
+        return log.problems
+    }
+
+    /// Reads the rule configuration, recording every problem in `log` and going on with stand-in values;
+    /// checks between settings run only when the settings they compare read cleanly.
+    private init(document: JSONValue, log: ConfigProblemLog) throws {
+        var root = try ConfigReader(document, log: log)
+        /// Whether nothing was recorded since `count` problems.
+        func clean(since count: Int) -> Bool { log.problems.count == count }
 
         var wp = try root.section("workProgramme")
         var groups = try wp.section("informationSessionGroups")
@@ -145,17 +166,19 @@ extension RuleSet {
         try groups.rejectUnknownKeys()
         try wp.rejectUnknownKeys()
         if let both = workProgramme.mandatableGroups.intersection(workProgramme.voluntaryGroups).sorted().first {
-            throw ConfigError(key: groups.key("voluntary"), problem: "\(both) is also listed as mandatable")
+            try root.report(ConfigError(key: groups.key("voluntary"), problem: "\(both) is also listed as mandatable"))
         }
 
+        let beforeHours = log.problems.count
         var cwp = try root.section("communityWorkPlacements")
         var hours = try cwp.section("hoursAvailable")
-        let minimumHours = try hours.integer("minimum", in: 0...168)
-        let maximumHours = try hours.integer("maximum", in: 0...168)
+        var minimumHours = try hours.integer("minimum", in: 0...168)
+        var maximumHours = try hours.integer("maximum", in: 0...168)
         try hours.rejectUnknownKeys()
-        guard minimumHours <= maximumHours else {
-            throw ConfigError(key: hours.key("minimum"), problem: "must not exceed \(hours.key("maximum"))")
+        if clean(since: beforeHours), minimumHours > maximumHours {
+            try root.report(ConfigError(key: hours.key("minimum"), problem: "must not exceed \(hours.key("maximum"))"))
         }
+        if minimumHours > maximumHours { (minimumHours, maximumHours) = (maximumHours, minimumHours) }
         communityWorkPlacements = CommunityWorkPlacements(
             assessmentWindowWeeks: try cwp.integer("assessmentWindowWeeks", in: 0...520),
             placementWeeks: try cwp.integer("placementWeeks", in: 1...520),
@@ -168,6 +191,7 @@ extension RuleSet {
         )
         try cwp.rejectUnknownKeys()
 
+        let beforeReasons = log.problems.count
         var absence = try root.section("absences")
         var reasonTable = try absence.section("reasons")
         var reasons: [String: AbsenceCategory] = [:]
@@ -175,11 +199,14 @@ extension RuleSet {
             let category = try reasonTable.string(reason)
             guard let parsed = AbsenceCategory(rawValue: category) else {
                 let known = AbsenceCategory.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ConfigError(key: reasonTable.key(reason), problem: "must be one of \(known), not \(category)")
+                if !category.isEmpty {
+                    try root.report(ConfigError(key: reasonTable.key(reason), problem: "must be one of \(known), not \(category)"))
+                }
+                continue
             }
             reasons[reason] = parsed
         }
-        guard !reasons.isEmpty else { throw ConfigError(key: reasonTable.path, problem: "lists no reasons") }
+        if reasons.isEmpty, clean(since: beforeReasons) { try root.report(ConfigError(key: reasonTable.path, problem: "lists no reasons")) }
         var sickness = try absence.section("sickness")
         var emergency = try absence.section("emergency")
         var homelessness = try absence.section("homelessness")
@@ -202,6 +229,7 @@ extension RuleSet {
         for section in [sickness, emergency, homelessness, violence, reasonTable] { try section.rejectUnknownKeys() }
         try absence.rejectUnknownKeys()
 
+        let beforeSanctions = log.problems.count
         var sanction = try root.section("sanctions")
         var lower = try sanction.section("lowerLevel")
         var higher = try sanction.section("higherLevel")
@@ -209,7 +237,8 @@ extension RuleSet {
         var escalation: [Int: Int] = [:]
         for from in escalationTable.keys {
             guard let weeks = Int(from), weeks > 0 else {
-                throw ConfigError(key: escalationTable.key(from), problem: "must be a number of weeks")
+                try root.report(ConfigError(key: escalationTable.key(from), problem: "must be a number of weeks"))
+                continue
             }
             escalation[weeks] = try escalationTable.integer(from, in: 1...1000)
         }
@@ -224,8 +253,11 @@ extension RuleSet {
             higherSameWithinDays: try higher.integer("sameWithinDays", in: 0...3650),
             higherEscalation: escalation
         )
-        for weeks in [sanctions.higherFirstWeeks] + escalation.values where escalation[weeks] == nil {
-            throw ConfigError(key: escalationTable.key(String(weeks)), problem: "is missing: every length needs a next length")
+        if clean(since: beforeSanctions) {
+            for weeks in Set([sanctions.higherFirstWeeks] + escalation.values).sorted() where escalation[weeks] == nil {
+                try root.report(
+                    ConfigError(key: escalationTable.key(String(weeks)), problem: "is missing: every length needs a next length"))
+            }
         }
         try lower.rejectUnknownKeys()
         try higher.rejectUnknownKeys()
