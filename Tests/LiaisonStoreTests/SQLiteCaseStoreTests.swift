@@ -37,6 +37,21 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         ])
     }
 
+    /// Adds `count` queued copies like copy `seq` — the same message and inbox, later in the queue — as if
+    /// routed again; `anonymous` ones are about no claimant.
+    private func queueCopies(like seq: Int64, count: Int = 1, anonymous: Bool = false, in store: SQLiteCaseStore) throws {
+        try store.pool.write { db in
+            for _ in 0..<count {
+                try db.execute(
+                    sql: """
+                        INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
+                        SELECT message_seq, address, party, \(anonymous ? "NULL" : "person_key"), 'queued', created_at, updated_at
+                        FROM copy WHERE seq = ?
+                        """, arguments: [seq])
+            }
+        }
+    }
+
     @Test func commitsAreDurable() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
@@ -212,11 +227,8 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         let at = Timestamp.parse("2024-12-02T09:00:00Z")!
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000003"), from: "jcp-leeds", at: at, in: $0) }
         // A second copy for the same claimant to the same inbox, after the first.
-        let (address, person) = try store.pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
-                SELECT message_seq, address, party, person_key, 'queued', created_at, updated_at FROM copy
-                """)
+        try queueCopies(like: 1, in: store)
+        let (address, person) = try store.pool.read { db in
             let row = try Row.fetchOne(db, sql: "SELECT address, person_key FROM copy WHERE seq = 1")!
             return (row["address"] as String, row["person_key"] as String)
         }
@@ -252,14 +264,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000007", nino: "CE000001A"), from: "jcp-leeds", at: at, in: $0) }
         // Three hundred later copies of the same claimant, all behind their first (more than two pages of
         // a claim), then another claimant's copy.
-        try store.pool.write { db in
-            for _ in 0..<300 {
-                try db.execute(sql: """
-                    INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
-                    SELECT message_seq, address, party, person_key, 'queued', created_at, updated_at FROM copy WHERE seq = 1
-                    """)
-            }
-        }
+        try queueCopies(like: 1, count: 300, in: store)
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000008", nino: "CE000002A"), from: "jcp-leeds", at: at, in: $0) }
         func claim(busy: Set<String> = [], _ transitions: [CopyTransition] = [], at time: Double? = nil) throws -> [Int64] {
             try (queue.settle(
@@ -339,14 +344,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         _ = try store.transaction { try router.submit(referral(id: first, nino: "CE000011A"), from: "jcp-leeds", at: at, in: $0) }
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000012", nino: "CE000012A"), from: "jcp-leeds", at: at, in: $0) }
         // 2,500 more copies of the second message for the inbox: more than two turns' worth.
-        try store.pool.write { db in
-            for _ in 0..<2_500 {
-                try db.execute(sql: """
-                    INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
-                    SELECT message_seq, address, party, NULL, 'queued', created_at, updated_at FROM copy WHERE seq = 2
-                    """)
-            }
-        }
+        try queueCopies(like: 2, count: 2_500, anonymous: true, in: store)
         // Every inbox of a party, in turns of a thousand.
         #expect(try operatorView.apply(.hold, ids: [], inbox: "prime-a", now: now).moved == 2_502)
         // A stale id: its copy is held already, and hold does not apply to held copies.
@@ -413,13 +411,8 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         let now = at.timeIntervalSince1970
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000006"), from: "jcp-leeds", at: at, in: $0) }
         // A second copy for the same claimant to the same (pull) inbox, after the first.
-        let address = try store.pool.write { db -> String in
-            try db.execute(sql: """
-                INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
-                SELECT message_seq, address, party, person_key, 'queued', created_at, updated_at FROM copy
-                """)
-            return try String.fetchOne(db, sql: "SELECT address FROM copy WHERE seq = 1")!
-        }
+        try queueCopies(like: 1, in: store)
+        let address = try store.pool.read { db in try String.fetchOne(db, sql: "SELECT address FROM copy WHERE seq = 1")! }
         func lease(limit: Int = 1, at time: Double? = nil) throws -> [Int64] {
             try queue.lease(address: address, limit: limit, now: time ?? now, lease: 300, lifetime: 86_400).map(\.seq)
         }
