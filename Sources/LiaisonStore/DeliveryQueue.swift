@@ -213,7 +213,7 @@ public struct DeliveryQueue: Sendable {
             guard let seq = row.integer(0), let attempts = row.integer(2) else { throw StoreError.corruptRecord("copy without seq or attempts") }
             return Candidate(seq: seq, person: row.text(1), attempts: Int(attempts))
         }
-        let pageSize = max(claim.limit * 4, 128)
+        let pageSize = max(claim.limit * 4, 32)
         let due = try DirectStatement(db, """
             SELECT seq, person_key, attempts FROM copy
             WHERE state = 'deferred' AND address = ? AND next_attempt_at <= ? ORDER BY seq LIMIT ?
