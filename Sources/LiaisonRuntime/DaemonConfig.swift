@@ -109,14 +109,14 @@ extension DaemonConfig {
     }
 
     /// Where a configuration file's rules and bank-holiday data are, however much else is wrong with it:
-    /// the files it names, else those beside it by default.
-    public static func ruleFilePaths(of url: URL) -> (rules: String, holidays: String) {
-        let tree = try? RuleFiles.readTree(at: url)
+    /// the files it names, else those beside it by default; nil when the file cannot be read at all.
+    public static func ruleFilePaths(of url: URL) -> (rules: String, holidays: String)? {
+        guard let tree = try? RuleFiles.readTree(at: url) else { return nil }
         let base = url.deletingLastPathComponent()
-        return (
-            resolve(tree?["rules"]?.stringValue ?? RuleFiles.rulesFileName, base: base),
-            resolve(tree?["holidays"]?.stringValue ?? RuleFiles.holidaysFileName, base: base)
-        )
+        func named(_ key: String, _ fallback: String) -> String {
+            resolve(tree[key]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? fallback, base: base)
+        }
+        return (named("rules", RuleFiles.rulesFileName), named("holidays", RuleFiles.holidaysFileName))
     }
 
     /// Reads a configuration tree.

@@ -224,14 +224,17 @@ public struct DeliveryQueue: Sendable {
         var after: Int64 = 0
         var scanned = 0
         while claimed.count < claim.limit {
+            let requested = min(pageSize, Self.claimScanLimit - scanned)
             let page = try DirectStatement(
                 db, "SELECT seq, person_key, attempts FROM copy WHERE state = 'queued' AND address = ? AND seq > ? ORDER BY seq LIMIT ?"
-            ).all([.text(claim.address), .integer(after), .integer(Int64(min(pageSize, Self.claimScanLimit - scanned)))], candidate)
+            ).all([.text(claim.address), .integer(after), .integer(Int64(requested))], candidate)
             scanned += page.count
-            let last = page.count < pageSize || scanned >= Self.claimScanLimit
-            // Due deferred copies join in acceptance order: those up to this page's end now, the rest after
-            // the last page.
-            let horizon = last ? Int64.max : page[page.count - 1].seq
+            let exhausted = page.count < requested
+            let last = exhausted || scanned >= Self.claimScanLimit
+            // Due deferred copies join in acceptance order: those up to this page's end now, all the rest once
+            // the queued copies run out. Past the scan's bound they wait for a later claim, since an earlier
+            // queued copy of their claimant may lie beyond what was read.
+            let horizon = exhausted ? Int64.max : page[page.count - 1].seq
             var candidates = page
             while nextDue < due.endIndex, due[nextDue].seq <= horizon {
                 candidates.append(due[nextDue])

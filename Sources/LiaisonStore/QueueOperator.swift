@@ -397,7 +397,11 @@ public struct QueueOperator: Sendable {
             moved += try pool.write { db in
                 var count = 0
                 for seq in ordered[start..<min(start + Self.actionBatch, ordered.count)] {
-                    // The move checks the state again: the daemon may have moved the copy since it was read.
+                    // The state again, in this transaction: the daemon may have moved the copy since it was read
+                    // (claimed it, say), and a copy in flight is never the operator's to move.
+                    guard let state = try String.fetchOne(db, sql: "SELECT state FROM copy WHERE seq = ?", arguments: [seq]),
+                        sources.contains(state)
+                    else { continue }
                     let transition = CopyTransition(seq: seq, to: action.target, at: now, nextAttemptAt: nil, reason: "operator \(action.rawValue)")
                     guard try queue.move(db, transition) else { continue }
                     count += 1

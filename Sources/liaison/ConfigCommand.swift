@@ -24,9 +24,10 @@ struct ConfigCommand: ParsableCommand {
             }
             // The rules and bank-holiday data are checked however much else is wrong, where the
             // configuration names them (or beside it).
-            let paths = DaemonConfig.ruleFilePaths(of: url)
-            problems += RuleFiles.problems(rulesAt: URL(fileURLWithPath: paths.rules), holidaysAt: URL(fileURLWithPath: paths.holidays))
-                .map(\.description)
+            if let paths = DaemonConfig.ruleFilePaths(of: url) {
+                problems += RuleFiles.problems(rulesAt: URL(fileURLWithPath: paths.rules), holidaysAt: URL(fileURLWithPath: paths.holidays))
+                    .map(\.description)
+            }
             if problems.isEmpty {
                 print("config ok")
                 return

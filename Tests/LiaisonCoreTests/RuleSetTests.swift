@@ -70,6 +70,12 @@ import Testing
         let noSanctions = replacing(["sanctions"], with: nil, in: try shippedTree())
         #expect(RuleSet.problems(in: noSanctions).map(\.key) == ["sanctions"])
         #expect(RuleSet.problems(in: try shippedTree()).isEmpty)
+        // An empty file is one problem, and never a rule set of stand-ins.
+        #expect(RuleSet.problems(in: .null).map(\.key) == ["(top level)"])
+        #expect(throws: ConfigError.self) { try RuleSet(document: .null) }
+        // A bad key is named once, for what is wrong with it.
+        let badLength = replacing(["sanctions", "higherLevel", "escalation", "soon"], with: .number(13), in: try shippedTree())
+        #expect(RuleSet.problems(in: badLength).map(\.key) == ["sanctions.higherLevel.escalation.soon"])
     }
 
     @Test func aFileThatIsNotYAMLIsRefusedWithItsPath() throws {

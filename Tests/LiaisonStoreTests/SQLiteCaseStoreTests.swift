@@ -285,6 +285,36 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(try claim(at: now + 61) == [1])
     }
 
+    @Test func aDueRetryNeverOvertakesAnEarlierCopyOfItsClaimantBeyondAClaimsReach() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let now = at.timeIntervalSince1970
+        let address = "prime-a/contact"
+        // 1,101 copies of one claimant, their first deferred: more than a claim reads past.
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000021", nino: "CE000021A"), from: "jcp-leeds", at: at, in: $0) }
+        try queueCopies(like: 1, count: 1_100, in: store)
+        // Then another claimant's copy, queued, and a later one of theirs deferred and due (as after an operator
+        // sent the earlier one back to the queue).
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000022", nino: "CE000022A"), from: "jcp-leeds", at: at, in: $0) }
+        try queueCopies(like: 1102, in: store)
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE copy SET state = 'deferred', next_attempt_at = ? WHERE seq = 1", arguments: [now + 60])
+            try db.execute(sql: "UPDATE copy SET state = 'deferred', next_attempt_at = ? WHERE seq = 1103", arguments: [now - 1])
+        }
+        func claim() throws -> [Int64] {
+            try (queue.settle([], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [.init(address: address, limit: 2, busy: [])], now: now)[address]
+                ?? []).map(\.seq)
+        }
+        // The claim reads 1,024 waiting copies and stops: the due retry waits, since its claimant's earlier copy
+        // lies beyond.
+        #expect(try claim() == [])
+        // Once the first claimant's copies are through, the earlier copy goes first.
+        try store.pool.write { db in try db.execute(sql: "UPDATE copy SET state = 'delivered' WHERE seq <= 1101") }
+        #expect(try claim() == [1102])
+    }
+
     @Test func aRestartRequeuesWhatWasLeftInFlightButThePullInboxesLeases() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)

@@ -18,6 +18,12 @@ public struct ConfigReader {
     /// A reader over `value`, which must be a mapping.
     /// - Throws: `ConfigError` when it is not (and no log records it instead).
     public init(_ value: JSONValue, path: String = "", log: ConfigProblemLog? = nil) throws {
+        try self.init(value, path: path, log: log, missingRecorded: false)
+    }
+
+    /// - Parameter missingRecorded: whether a null `value` is a section already recorded as missing where
+    ///   it was looked up (or one under such a section), not to be recorded again.
+    private init(_ value: JSONValue, path: String, log: ConfigProblemLog?, missingRecorded: Bool) throws {
         self.path = path
         self.log = log
         if let fields = value.objectValue {
@@ -26,8 +32,7 @@ public struct ConfigReader {
         } else {
             let problem = ConfigError(key: path.isEmpty ? "(top level)" : path, problem: "must be a mapping, not \(value.kindName)")
             guard let log else { throw problem }
-            // A missing section (null here) was recorded where it was looked up.
-            if value != .null { log.record(problem) }
+            if !(missingRecorded && value == .null) { log.record(problem) }
             fields = [:]
             absent = true
         }
@@ -135,7 +140,7 @@ public struct ConfigReader {
     public mutating func section(_ name: String) throws -> ConfigReader {
         let raw = try value(name)
         // Under an absent section, so is this one: nothing under it is recorded either.
-        return try ConfigReader(absent ? .null : raw, path: key(name), log: log)
+        return try ConfigReader(absent ? .null : raw, path: key(name), log: log, missingRecorded: true)
     }
 
     /// The names of the nested mapping's keys, in sorted order, for tables keyed by name.

@@ -139,7 +139,8 @@ extension RuleSet {
     }
 
     /// Reads the rule configuration, recording every problem in `log` and going on with stand-in values;
-    /// checks between settings run only when the settings they compare read cleanly.
+    /// checks between settings run only when their part of the file read cleanly, so that a stand-in never
+    /// makes a problem up.
     private init(document: JSONValue, log: ConfigProblemLog) throws {
         var root = try ConfigReader(document, log: log)
         /// Whether nothing was recorded since `count` problems.
@@ -237,6 +238,7 @@ extension RuleSet {
         var escalation: [Int: Int] = [:]
         for from in escalationTable.keys {
             guard let weeks = Int(from), weeks > 0 else {
+                _ = escalationTable.optionalValue(from)  // read, and wrong: not also an unknown setting
                 try root.report(ConfigError(key: escalationTable.key(from), problem: "must be a number of weeks"))
                 continue
             }
