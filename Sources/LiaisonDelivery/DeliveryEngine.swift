@@ -62,6 +62,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         }
     }
 
+    private let pullAddresses: [String]
+    /// How often lapsed pull leases are returned to the queue, in seconds.
+    private static let leaseSweepInterval = 5.0
     private var transfers: [UnsafeMutableRawPointer: Transfer] = [:]
     private var inFlight: [String: Int] = [:]
     private var busy: [String: Set<String>] = [:]
@@ -71,10 +74,15 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     private var inboxesToHold: Set<String> = []
     private var freeHandles: [UnsafeMutableRawPointer] = []
 
-    public init(queue: DeliveryQueue, endpoints: [InboxEndpoint], policy: RetryPolicy, drainSeconds: Double, logger: Logger) {
+    /// - Parameter pullAddresses: the pull inboxes, whose lapsed leases the deliverer returns to the queue.
+    public init(
+        queue: DeliveryQueue, endpoints: [InboxEndpoint], pullAddresses: [String] = [], policy: RetryPolicy, drainSeconds: Double,
+        logger: Logger
+    ) {
         _ = CurlRequest.globalInit
         self.queue = queue
         self.endpoints = endpoints
+        self.pullAddresses = pullAddresses
         self.policy = policy
         self.drainSeconds = drainSeconds
         self.logger = logger
@@ -138,6 +146,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
 
     private func loop() {
         var lastClaim = 0.0
+        var lastLeaseSweep = 0.0
         var capacityFreed = false
         // After the store refused a settle, wait before trying again rather than spin on it.
         var settleAgainAt = 0.0
@@ -154,6 +163,10 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             // Results are recorded and new copies claimed together in one transaction (one fsync), as soon
             // as the last one is done: what finished while it ran makes the next batch, so batches grow
             // with the load and a quiet inbox is not kept waiting.
+            if !stopping, !pullAddresses.isEmpty, now - lastLeaseSweep >= Self.leaseSweepInterval {
+                lastLeaseSweep = now
+                returnLapsedLeases(now: now)
+            }
             let claim = !stopping && (woken || now - lastClaim >= 0.1 || capacityFreed)
             let record = !results.isEmpty
             let settleNow = now >= settleAgainAt && (claim || record || !inboxesToHold.isEmpty)
@@ -206,6 +219,18 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             // restart sends again.
             logger.error("cannot record delivery results", metadata: ["error": "\(error)"])
             return false
+        }
+    }
+
+    /// Pull inboxes' copies whose leases ran out unacknowledged go back to the queue (or expire at the end
+    /// of their lifetime) without waiting for the next pull, so that a puller that stopped leaves nothing in
+    /// flight and its copies' lifetimes run out as pushed ones do.
+    private func returnLapsedLeases(now: Double) {
+        do {
+            let returned = try queue.returnLapsedLeases(addresses: pullAddresses, now: now, lifetime: policy.lifetime)
+            if returned > 0 { logger.info("pull leases ran out unacknowledged; copies returned", metadata: ["copies": "\(returned)"]) }
+        } catch {
+            logger.error("cannot return lapsed pull leases", metadata: ["error": "\(error)"])
         }
     }
 

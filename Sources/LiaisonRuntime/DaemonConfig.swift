@@ -71,6 +71,18 @@ public struct DaemonConfig: Sendable {
     /// The directory of parties.
     public func directory() throws -> PartyDirectory { try PartyDirectory(parties.map(\.party)) }
 
+    /// Every inbox of every party: each role its kind receives.
+    public var inboxAddresses: [Address] {
+        parties.flatMap { party in InboxRole.roles(of: party.party.kind).map { Address(party.party.id, $0) } }
+    }
+
+    /// The inboxes that are pulled, not pushed.
+    public var pullAddresses: [Address] {
+        inboxAddresses.filter { address in
+            if case .pull = inbox(address) { true } else { false }
+        }
+    }
+
     /// The inbox mode of an address; roles a party does not configure are pull inboxes.
     public func inbox(_ address: Address) -> InboxMode? {
         guard let party = parties.first(where: { $0.party.id == address.party }) else { return nil }

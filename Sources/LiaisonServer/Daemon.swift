@@ -43,14 +43,12 @@ public struct Daemon {
         let now = Date().timeIntervalSince1970
         let endpoints = pushEndpoints()
         let pushAddresses = Set(endpoints.map(\.address))
-        let recovered = try queue.recoverInFlight(at: now) { address in
-            guard let address = Address(address), case .pull = self.config.inbox(address) else { return false }
-            return true
-        }
+        let pullAddresses = Set(config.pullAddresses.map(\.description))
+        let recovered = try queue.recoverInFlight(at: now, isPullInbox: pullAddresses.contains)
         if recovered > 0 { logger.notice("requeued copies left in flight by the last run", metadata: ["copies": "\(recovered)"]) }
 
         let engine = DeliveryEngine(
-            queue: queue, endpoints: endpoints,
+            queue: queue, endpoints: endpoints, pullAddresses: config.pullAddresses.map(\.description),
             policy: RetryPolicy(schedule: config.delivery.retrySchedule, jitter: config.delivery.jitter, lifetime: config.delivery.lifetimeSeconds),
             drainSeconds: config.delivery.drainSeconds, logger: logger)
         let metrics = ExchangeMetrics()

@@ -303,22 +303,10 @@ public struct DeliveryQueue: Sendable {
     // MARK: Pull inboxes
 
     /// Leases up to `limit` copies of a pull inbox, oldest first, in claimant order; an unacknowledged
-    /// lease returns them after `lease` seconds. A lease that runs out unacknowledged is a failed attempt:
-    /// once the copy's `lifetime` is over too, it is `expired` (kept, for an operator to replay), as a
-    /// pushed copy is after its last failed attempt.
+    /// lease returns them after `lease` seconds (see `returnLapsedLeases`).
     public func lease(address: String, limit: Int, now: Double, lease: Double, lifetime: Double) throws -> [QueuedCopy] {
         try pool.write { db in
-            let lapsed = try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT seq, COALESCE(lifetime_from, created_at) + ? <= ? AS over FROM copy
-                    WHERE address = ? AND state = 'in-flight' AND next_attempt_at <= ?
-                    """), arguments: [lifetime, now, address, now])
-            for row in lapsed {
-                let over: Bool = row["over"]
-                try move(db, over
-                    ? CopyTransition(seq: row["seq"], to: .expired, at: now, reason: "pull lease ran out after the copy's lifetime")
-                    : CopyTransition(seq: row["seq"], to: .queued, at: now, reason: "pull lease expired"))
-            }
+            _ = try returnLapsedLeases(db, address: address, now: now, lifetime: lifetime)
             // Per-NINO order, as for push inboxes: a claimant's copy waits while an earlier one of theirs to
             // this inbox is leased and not yet acknowledged (in flight), deferred or held.
             let copies = try DirectStatement(db, """
@@ -342,6 +330,34 @@ public struct DeliveryQueue: Sendable {
             }
             return leased
         }
+    }
+
+    /// Returns the copies of pull inboxes whose leases ran out unacknowledged, as the deliverer does every
+    /// few seconds, so that a puller that stopped leaves nothing in flight for long.
+    /// - Returns: how many copies were returned or expired.
+    @discardableResult
+    public func returnLapsedLeases(addresses: [String], now: Double, lifetime: Double) throws -> Int {
+        try pool.write { db in
+            try addresses.reduce(0) { count, address in count + (try returnLapsedLeases(db, address: address, now: now, lifetime: lifetime)) }
+        }
+    }
+
+    /// A lease that ran out unacknowledged is a failed attempt: the copy is offered again, or, once its
+    /// `lifetime` is over too, `expired` (kept, for an operator to replay), as a pushed copy is after its
+    /// last failed attempt.
+    private func returnLapsedLeases(_ db: Database, address: String, now: Double, lifetime: Double) throws -> Int {
+        let lapsed = try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT seq, COALESCE(lifetime_from, created_at) + ? <= ? AS over FROM copy
+                WHERE state = 'in-flight' AND address = ? AND next_attempt_at <= ?
+                """), arguments: [lifetime, now, address, now])
+        for row in lapsed {
+            let over: Bool = row["over"]
+            try move(db, over
+                ? CopyTransition(seq: row["seq"], to: .expired, at: now, reason: "pull lease ran out after the copy's lifetime")
+                : CopyTransition(seq: row["seq"], to: .queued, at: now, reason: "pull lease expired"))
+        }
+        return lapsed.count
     }
 
     /// Acknowledges pulled copies of an inbox by copy id.

@@ -25,10 +25,7 @@ struct StoreOptions: ParsableArguments {
             FileHandle.standardError.write(Data("liaison: the configuration has problems:\n\(problems)\n(name the store with --store to read it anyway)\n".utf8))
             throw ExitCode(2)
         }
-        let inboxes = daemonConfig.parties.flatMap { party in
-            InboxRole.roles(of: party.party.kind).map { Address(party.party.id, $0).description }
-        }
-        return (try QueueOperator(path: daemonConfig.storePath), inboxes)
+        return (try QueueOperator(path: daemonConfig.storePath), daemonConfig.inboxAddresses.map(\.description))
     }
 }
 

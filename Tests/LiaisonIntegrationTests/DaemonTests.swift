@@ -271,6 +271,11 @@ import Testing
         // Leased: not offered again until the lease runs out.
         let again = try JSONValue.parse(client.perform(exchange.request("GET", "/v1/inbox/spoc", as: "cwp-a")).text)
         #expect(again["messages"]?.arrayValue?.isEmpty == true)
+        // The lease runs out with no pull: the deliverer returns the copy to the queue by itself.
+        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        #expect(await eventually {
+            (try? queue.status(now: Date().timeIntervalSince1970).first { $0.inbox == "cwp-a/spoc" }).map { $0.queued == 1 && $0.inFlight == 0 } == true
+        })
         try await Task.sleep(for: .milliseconds(2200))
         let offered = try JSONValue.parse(client.perform(exchange.request("GET", "/v1/inbox/spoc", as: "cwp-a")).text)
         let copyID = try #require(offered["messages"]?.arrayValue?.first?["id"])

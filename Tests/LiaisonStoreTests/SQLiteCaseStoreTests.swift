@@ -459,8 +459,14 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         // they are expired, kept for an operator, as pushed copies are after their last failed attempt.
         #expect(try lease(limit: 10, at: now + 301) == [1, 2])
         #expect(try lease(limit: 10, at: now + 86_401) == [])
-        let states = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT state FROM copy ORDER BY seq") }
-        #expect(states == ["expired", "expired"])
+        func states() throws -> [String] { try store.pool.read { db in try String.fetchAll(db, sql: "SELECT state FROM copy ORDER BY seq") } }
+        #expect(try states() == ["expired", "expired"])
+        // Without a pull, the deliverer's sweep returns lapsed leases the same way.
+        try store.pool.write { db in try db.execute(sql: "UPDATE copy SET state = 'queued', lifetime_from = ?", arguments: [now]) }
+        #expect(try lease(limit: 10) == [1, 2])
+        #expect(try queue.returnLapsedLeases(addresses: [address], now: now + 299, lifetime: 86_400) == 0)
+        #expect(try queue.returnLapsedLeases(addresses: [address], now: now + 301, lifetime: 86_400) == 2)
+        #expect(try states() == ["queued", "queued"])
     }
 
     @Test func aRetryAfterPauseOutlivesARestartUntilItEndsOrAnOperatorRetriesTheInbox() throws {
