@@ -52,6 +52,17 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         }
     }
 
+    /// Records `transitions`, holds `hold`, and claims up to `limit` copies of `address`, in one settle, as the
+    /// deliverer does.
+    private func claim(
+        _ queue: DeliveryQueue, _ address: String, limit: Int, busy: Set<String> = [], _ transitions: [CopyTransition] = [],
+        hold: Set<String> = [], at now: Double
+    ) throws -> [QueuedCopy] {
+        try queue.settle(
+            transitions, inboxErrors: [:], pausedUntil: [:], hold: hold, claims: [.init(address: address, limit: limit, busy: busy)], now: now
+        )[address] ?? []
+    }
+
     @Test func commitsAreDurable() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
@@ -234,10 +245,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         }
         let now = at.timeIntervalSince1970
         func claim(busy: Set<String> = [], _ transitions: [CopyTransition] = []) throws -> [Int64] {
-            let claimed = try queue.settle(
-                transitions, inboxErrors: [:], pausedUntil: [:], hold: [],
-                claims: [.init(address: address, limit: 10, busy: busy)], now: now)
-            return (claimed[address] ?? []).map(\.seq)
+            try self.claim(queue, address, limit: 10, busy: busy, transitions, at: now).map(\.seq)
         }
         func waiting() throws -> [Int64] { try store.pool.read { db in try Int64.fetchAll(db, sql: "SELECT seq FROM copy_waiting") } }
 
@@ -267,9 +275,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         try queueCopies(like: 1, count: 300, in: store)
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000008", nino: "CE000002A"), from: "jcp-leeds", at: at, in: $0) }
         func claim(busy: Set<String> = [], _ transitions: [CopyTransition] = [], at time: Double? = nil) throws -> [Int64] {
-            try (queue.settle(
-                transitions, inboxErrors: [:], pausedUntil: [:], hold: [],
-                claims: [.init(address: address, limit: 2, busy: busy)], now: time ?? now)[address] ?? []).map(\.seq)
+            try self.claim(queue, address, limit: 2, busy: busy, transitions, at: time ?? now).map(\.seq)
         }
         // The first claimant's first copy goes, and so does the other claimant's, three hundred copies on.
         #expect(try claim() == [1, 302])
@@ -303,10 +309,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
             try db.execute(sql: "UPDATE copy SET state = 'deferred', next_attempt_at = ? WHERE seq = 1", arguments: [now + 60])
             try db.execute(sql: "UPDATE copy SET state = 'deferred', next_attempt_at = ? WHERE seq = 1103", arguments: [now - 1])
         }
-        func claim() throws -> [Int64] {
-            try (queue.settle([], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [.init(address: address, limit: 2, busy: [])], now: now)[address]
-                ?? []).map(\.seq)
-        }
+        func claim() throws -> [Int64] { try self.claim(queue, address, limit: 2, at: now).map(\.seq) }
         // The claim reads 1,024 waiting copies and stops: the due retry waits, since its claimant's earlier copy
         // lies beyond.
         #expect(try claim() == [])
@@ -349,9 +352,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         let address = "prime-a/contact"
         let accepted = at.timeIntervalSince1970
         func claim(at now: Double, _ transitions: [CopyTransition] = [], hold: Set<String> = []) throws -> [QueuedCopy] {
-            try queue.settle(
-                transitions, inboxErrors: [:], pausedUntil: [:], hold: hold,
-                claims: [.init(address: address, limit: 10, busy: [])], now: now)[address] ?? []
+            try self.claim(queue, address, limit: 10, transitions, hold: hold, at: now)
         }
         let first = try claim(at: accepted)
         #expect(first.map(\.lifetimeFrom) == [accepted])
@@ -407,9 +408,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
             _ = try store.transaction { try router.submit(referral(id: id, nino: String(format: "CE%06dA", n)), from: "jcp-leeds", at: at, in: $0) }
         }
         func claim(_ transitions: [CopyTransition] = [], hold: Set<String> = []) throws -> [QueuedCopy] {
-            try queue.settle(
-                transitions, inboxErrors: [:], pausedUntil: [:], hold: hold,
-                claims: [.init(address: address, limit: 1, busy: [])], now: now)[address] ?? []
+            try self.claim(queue, address, limit: 1, transitions, hold: hold, at: now)
         }
         func states() throws -> [String] {
             try store.pool.read { db in try String.fetchAll(db, sql: "SELECT state FROM copy ORDER BY seq") }
@@ -482,11 +481,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         _ = try queue.settle([], inboxErrors: [:], pausedUntil: [address: now + 10], hold: [], claims: [], now: now)
 
         let reopened = DeliveryQueue(store: try SQLiteCaseStore(path: temporary.path))
-        func claim(at time: Double) throws -> Int {
-            try reopened.settle(
-                [], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [.init(address: address, limit: 5, busy: [])], now: time
-            )[address]?.count ?? 0
-        }
+        func claim(at time: Double) throws -> Int { try self.claim(reopened, address, limit: 5, at: time).count }
         #expect(try claim(at: now + 500) == 0)
         // queue status names the pause that is still ahead, not the one that has run out.
         let operatorView = QueueOperator(pool: store.pool)
