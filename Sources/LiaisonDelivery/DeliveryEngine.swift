@@ -160,13 +160,13 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
                 if let deadline, now >= deadline { abandonAll(now: now) }
                 if transfers.isEmpty { break }
             }
-            // Results are recorded and new copies claimed together in one transaction (one fsync), as soon
-            // as the last one is done: what finished while it ran makes the next batch, so batches grow
-            // with the load and a quiet inbox is not kept waiting.
             if !stopping, !pullAddresses.isEmpty, now - lastLeaseSweep >= Self.leaseSweepInterval {
                 lastLeaseSweep = now
                 returnLapsedLeases(now: now)
             }
+            // Results are recorded and new copies claimed together in one transaction (one fsync), as soon
+            // as the last one is done: what finished while it ran makes the next batch, so batches grow
+            // with the load and a quiet inbox is not kept waiting.
             let claim = !stopping && (woken || now - lastClaim >= 0.1 || capacityFreed)
             let record = !results.isEmpty
             let settleNow = now >= settleAgainAt && (claim || record || !inboxesToHold.isEmpty)

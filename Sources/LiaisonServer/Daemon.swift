@@ -43,12 +43,12 @@ public struct Daemon {
         let now = Date().timeIntervalSince1970
         let endpoints = pushEndpoints()
         let pushAddresses = Set(endpoints.map(\.address))
-        let pullAddresses = Set(config.pullAddresses.map(\.description))
-        let recovered = try queue.recoverInFlight(at: now, isPullInbox: pullAddresses.contains)
+        let pullAddresses = config.pullAddresses.map(\.description)
+        let recovered = try queue.recoverInFlight(at: now, isPullInbox: Set(pullAddresses).contains)
         if recovered > 0 { logger.notice("requeued copies left in flight by the last run", metadata: ["copies": "\(recovered)"]) }
 
         let engine = DeliveryEngine(
-            queue: queue, endpoints: endpoints, pullAddresses: config.pullAddresses.map(\.description),
+            queue: queue, endpoints: endpoints, pullAddresses: pullAddresses,
             policy: RetryPolicy(schedule: config.delivery.retrySchedule, jitter: config.delivery.jitter, lifetime: config.delivery.lifetimeSeconds),
             drainSeconds: config.delivery.drainSeconds, logger: logger)
         let metrics = ExchangeMetrics()

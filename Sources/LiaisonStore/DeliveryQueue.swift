@@ -271,12 +271,16 @@ public struct DeliveryQueue: Sendable {
         return claimed
     }
 
-    /// Moves one copy, recording the event; a move the state machine does not allow is skipped. Runs twice
-    /// per delivered copy on the deliverer's thread, so its statements go straight to SQLite.
+    /// Moves one copy, recording the event; a move the state machine does not allow is skipped, and so is
+    /// one from a state not in `sources` when given (an operator's action, which never moves a copy the
+    /// deliverer has claimed meanwhile). Runs twice per delivered copy on the deliverer's thread, so its
+    /// statements go straight to SQLite.
     @discardableResult
-    func move(_ db: Database, _ transition: CopyTransition) throws -> Bool {
+    func move(_ db: Database, _ transition: CopyTransition, onlyFrom sources: [CopyState]? = nil) throws -> Bool {
         func text(_ value: String?) -> DirectStatement.Value { value.map { .text($0) } ?? .null }
-        try DirectStatement(db, Self.moveSQL[transition.to]!).execute([
+        let sql = sources.map { Self.moveSQL(to: transition.to, from: $0.filter { $0.canMove(to: transition.to) }) }
+            ?? Self.moveSQL[transition.to]!
+        try DirectStatement(db, sql).execute([
             .text(transition.to.rawValue), .real(transition.at), transition.attempts.map { .integer(Int64($0)) } ?? .null,
             transition.nextAttemptAt.map { .real($0) } ?? .null, text(transition.error ?? transition.httpStatus.flatMap { (200..<300).contains($0) ? nil : "HTTP \($0)" }),
             .integer(transition.seq),
@@ -291,14 +295,17 @@ public struct DeliveryQueue: Sendable {
     }
 
     /// The update for a move into each state, allowed only from the states the state machine permits.
-    private static let moveSQL: [CopyState: String] = Dictionary(uniqueKeysWithValues: CopyState.allCases.map { target in
-        let sources = CopyState.sources(of: target).map { "'\($0.rawValue)'" }.joined(separator: ",")
-        return (target, """
-            UPDATE copy SET state = ?, updated_at = ?, attempts = COALESCE(?, attempts),
-                next_attempt_at = ?, last_error = COALESCE(?, last_error)
-            WHERE seq = ? AND state IN (\(sources))
-            """)
-    })
+    private static let moveSQL: [CopyState: String] = Dictionary(
+        uniqueKeysWithValues: CopyState.allCases.map { ($0, moveSQL(to: $0, from: CopyState.sources(of: $0))) })
+
+    /// The update for a move into `target` from one of `sources` (fixed state names, never input).
+    private static func moveSQL(to target: CopyState, from sources: [CopyState]) -> String {
+        """
+        UPDATE copy SET state = ?, updated_at = ?, attempts = COALESCE(?, attempts),
+            next_attempt_at = ?, last_error = COALESCE(?, last_error)
+        WHERE seq = ? AND state IN (\(sources.map { "'\($0.rawValue)'" }.joined(separator: ",")))
+        """
+    }
 
     // MARK: Pull inboxes
 

@@ -397,13 +397,10 @@ public struct QueueOperator: Sendable {
             moved += try pool.write { db in
                 var count = 0
                 for seq in ordered[start..<min(start + Self.actionBatch, ordered.count)] {
-                    // The state again, in this transaction: the daemon may have moved the copy since it was read
-                    // (claimed it, say), and a copy in flight is never the operator's to move.
-                    guard let state = try String.fetchOne(db, sql: "SELECT state FROM copy WHERE seq = ?", arguments: [seq]),
-                        sources.contains(state)
-                    else { continue }
+                    // Only from the action's states, checked again as it moves: the daemon may have claimed the
+                    // copy since it was read, and a copy in flight is never the operator's to move.
                     let transition = CopyTransition(seq: seq, to: action.target, at: now, nextAttemptAt: nil, reason: "operator \(action.rawValue)")
-                    guard try queue.move(db, transition) else { continue }
+                    guard try queue.move(db, transition, onlyFrom: action.sources) else { continue }
                     count += 1
                     if requeued, current {
                         try db.execute(sql: "UPDATE copy SET lifetime_from = ? WHERE seq = ?", arguments: [now, seq])

@@ -367,6 +367,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
     @Test func operatorsMoveAWholeInboxInTurnsAndHearWhyAnIDWasNotMoved() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
         let operatorView = QueueOperator(pool: store.pool)
         let at = Timestamp.parse("2024-12-02T09:00:00Z")!
         let now = at.timeIntervalSince1970
@@ -378,6 +379,16 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         try queueCopies(like: 2, count: 2_500, anonymous: true, in: store)
         // Every inbox of a party, in turns of a thousand.
         #expect(try operatorView.apply(.hold, ids: [], inbox: "prime-a", now: now).moved == 2_502)
+        // A copy the deliverer claims between an action's read and its move stays in flight: the move itself
+        // allows only the action's states.
+        let claimedMeanwhile = try store.pool.write { db in
+            try db.execute(sql: "UPDATE copy SET state = 'in-flight' WHERE seq = 3")
+            return try queue.move(
+                db, CopyTransition(seq: 3, to: .held, at: now, reason: "operator hold"), onlyFrom: QueueOperator.Action.hold.sources)
+        }
+        #expect(!claimedMeanwhile)
+        #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT state FROM copy WHERE seq = 3") } == "in-flight")
+        try store.pool.write { db in try db.execute(sql: "UPDATE copy SET state = 'held' WHERE seq = 3") }
         // A stale id: its copy is held already, and hold does not apply to held copies.
         let stale = try operatorView.apply(.hold, ids: [first], inbox: nil, now: now)
         #expect(stale.moved == 0)
