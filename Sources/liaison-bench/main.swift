@@ -7,10 +7,12 @@ import LiaisonStore
 
 // liaison-bench: drives the release daemon over HTTPS and prints figures; no assertions.
 //
-//   swift run -c release liaison-bench [--accept N] [--relay N] [--queued N] [--connections C]
+//   swift run -c release liaison-bench [--accept N] [--probes N] [--relay N] [--queued N] [--connections C]
 //
 // 1. accepted messages/s with p50/p99 acknowledgement latency: 1 KB messages over C keep-alive HTTPS
 //    connections, to a pull inbox so that nothing else competes;
+// 1b. authenticated GET /healthz/s over the same connections, with the daemon's CPU per probe: what HTTPS,
+//    HTTP, routing and authentication cost without a body, the rules or the store;
 // 2. relayed messages/s: messages to a push inbox served by a loopback HTTPS sink that verifies every
 //    signature, from first submission to the last delivery;
 // 3. with N copies queued, the time of `liaison queue status` and the daemon's resident memory.
@@ -204,33 +206,61 @@ say("liaison-bench: daemon \(daemon.binary.path), pid \(daemon.processID ?? 0), 
 // 1. Accepted messages/s.
 let load = LoadClient(port: port, caBundle: caBundle)
 func posts(_ bodies: [[UInt8]]) -> [[UInt8]] { bodies.map { load.post(path: "/v1/messages", headers: headers, body: $0) } }
+
+/// One timed run of requests over the bench's connections, with the CPU spent meanwhile.
+struct Measured {
+    let results: [LoadClient.Outcome]
+    let seconds: Double
+    /// CPU seconds: the daemon, its writer and checkpointer threads, and this process (the load client).
+    let daemon: Double, writer: Double, checkpointer: Double, client: Double
+    /// Share of the machine's CPU time that was idle.
+    let idle: Double
+
+    func latency(_ p: Double) -> Double { percentile(results.map(\.latency).sorted(), p) }
+}
+
+func measure(_ requests: [[UInt8]]) async throws -> Measured {
+    let daemonThreads = ["liaison-commit", "liaison-ckpt"]
+    let daemonBefore = cpuSeconds(daemon.processID ?? 0, threads: daemonThreads)
+    let clientBefore = cpuSeconds(getpid(), threads: [])
+    let idleBefore = idleSeconds()
+    let started = Date()
+    let results = try await load.run(requests, connections: connections)
+    let seconds = Date().timeIntervalSince(started)
+    let daemonAfter = cpuSeconds(daemon.processID ?? 0, threads: daemonThreads)
+    let clientAfter = cpuSeconds(getpid(), threads: [])
+    return Measured(
+        results: results, seconds: seconds, daemon: daemonAfter.process - daemonBefore.process,
+        writer: daemonAfter.threads[0] - daemonBefore.threads[0], checkpointer: daemonAfter.threads[1] - daemonBefore.threads[1],
+        client: clientAfter.process - clientBefore.process,
+        idle: (idleSeconds() - idleBefore) / (seconds * Double(ProcessInfo.processInfo.activeProcessorCount)))
+}
+
 do {
     _ = try await load.run(posts((0..<1000).map { referral(900_000 + $0, to: "cwp-b") }), connections: connections)
     let bodies = (0..<acceptCount).map { referral($0, to: "cwp-b") }
     let bytes = bodies.map(\.count).reduce(0, +) / max(1, bodies.count)
-    let requests = posts(bodies)
-    let daemonThreads = ["liaison-commit", "liaison-ckpt"]
-    let daemonBefore = cpuSeconds(daemon.processID ?? 0, threads: daemonThreads)
-    let benchBefore = cpuSeconds(getpid(), threads: [])
-    let idleBefore = idleSeconds()
-    let started = Date()
-    let results = try await load.run(requests, connections: connections)
-    let elapsed = Date().timeIntervalSince(started)
-    let daemonAfter = cpuSeconds(daemon.processID ?? 0, threads: daemonThreads)
-    let benchAfter = cpuSeconds(getpid(), threads: [])
-    let idle = idleSeconds() - idleBefore
-    let accepted = results.filter { $0.status == 202 }.count
-    let latencies = results.map(\.latency).sorted()
+    let run = try await measure(posts(bodies))
+    let accepted = run.results.filter { $0.status == 202 }.count
     say(String(
         format: "accept: %d of %d messages (%d bytes each) accepted in %.2f s = %.0f accepted/s; ack latency p50 %.1f ms, p99 %.1f ms",
-        accepted, acceptCount, bytes, elapsed, Double(accepted) / elapsed, percentile(latencies, 0.5) * 1000,
-        percentile(latencies, 0.99) * 1000))
+        accepted, acceptCount, bytes, run.seconds, Double(accepted) / run.seconds, run.latency(0.5) * 1000, run.latency(0.99) * 1000))
     let perMessage = 1e6 / Double(max(1, accepted))
     say(String(
         format: "accept: CPU per accepted message: daemon %.0f µs (its writer thread %.0f µs, checkpointer %.0f µs), load generator %.0f µs; all CPUs idle %.0f%% of the time",
-        (daemonAfter.process - daemonBefore.process) * perMessage, (daemonAfter.threads[0] - daemonBefore.threads[0]) * perMessage,
-        (daemonAfter.threads[1] - daemonBefore.threads[1]) * perMessage,
-        (benchAfter.process - benchBefore.process) * perMessage, idle / (elapsed * Double(ProcessInfo.processInfo.activeProcessorCount)) * 100))
+        run.daemon * perMessage, run.writer * perMessage, run.checkpointer * perMessage, run.client * perMessage, run.idle * 100))
+}
+
+// 1b. What HTTPS alone costs: authenticated GET /healthz over the same connections, with no body, rules or store.
+let probeCount = argument("--probes", 50_000)
+if probeCount > 0 {
+    let probe = Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer \(token)\r\n\r\n".utf8)
+    let run = try await measure(Array(repeating: probe, count: probeCount))
+    let answered = run.results.filter { $0.status == 200 }.count
+    let perProbe = 1e6 / Double(max(1, answered))
+    say(String(
+        format: "probes: %d of %d authenticated GET /healthz answered in %.2f s = %.0f/s; CPU per probe: daemon %.0f µs, load generator %.0f µs (HTTPS, HTTP, routing and authentication alone)",
+        answered, probeCount, run.seconds, Double(answered) / run.seconds, run.daemon * perProbe, run.client * perProbe))
 }
 
 // 2. Relayed messages/s to the loopback HTTPS sink. The sink first answers 503 with Retry-After, which
