@@ -38,10 +38,18 @@ public final class LoadClient: Sendable {
 
     /// The bytes of one HTTP/1.1 POST with a JSON body.
     public func post(path: String, headers: [String], body: [UInt8]) -> [UInt8] {
-        var head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
+        request("POST", path: path, headers: headers + ["Content-Length: \(body.count)"]) + body
+    }
+
+    /// The bytes of one HTTP/1.1 GET.
+    public func get(path: String, headers: [String]) -> [UInt8] {
+        request("GET", path: path, headers: headers)
+    }
+
+    private func request(_ method: String, path: String, headers: [String]) -> [UInt8] {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
         for header in headers { head += header + "\r\n" }
-        head += "Content-Length: \(body.count)\r\n\r\n"
-        return Array(head.utf8) + body
+        return Array((head + "\r\n").utf8)
     }
 
     /// Sends every request over `connections` connections, each taking the next unsent request as soon as its

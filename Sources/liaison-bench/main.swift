@@ -254,7 +254,7 @@ do {
 // 1b. What HTTPS alone costs: authenticated GET /healthz over the same connections, with no body, rules or store.
 let probeCount = argument("--probes", 50_000)
 if probeCount > 0 {
-    let probe = Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer \(token)\r\n\r\n".utf8)
+    let probe = load.get(path: "/healthz", headers: ["Authorization: Bearer \(token)"])
     let run = try await measure(Array(repeating: probe, count: probeCount))
     let answered = run.results.filter { $0.status == 200 }.count
     let perProbe = 1e6 / Double(max(1, answered))
