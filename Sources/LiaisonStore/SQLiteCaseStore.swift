@@ -66,6 +66,12 @@ public final class SQLiteCaseStore: CaseStore {
             return result!
         }
     }
+
+    /// The keys of claimants with an unblocked timer due at or before `instant`, as of the last commit, read
+    /// without the write lock.
+    public func personKeysWithTimers(dueBy instant: Date) throws -> [String] {
+        try pool.read { db in try SQLiteTransaction(db: db, newCopies: NewCopyCounts()).personKeysWithTimers(dueBy: instant) }
+    }
 }
 
 /// A store that cannot keep its promises.

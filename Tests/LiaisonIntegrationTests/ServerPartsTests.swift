@@ -81,9 +81,9 @@ import Testing
         return LiaisonCore.Router(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
     }
 
-    private func referral(id: String = UUID().uuidString.lowercased()) -> [UInt8] {
+    private func referral(id: String = UUID().uuidString.lowercased(), nino: String = "AB123456C") -> [UInt8] {
         let message: JSONValue = .object([
-            "id": .string(id), "type": .string("wp.referral"), "to": .string("prime-a"), "nino": .string("AB123456C"),
+            "id": .string(id), "type": .string("wp.referral"), "to": .string("prime-a"), "nino": .string(nino),
             "sentAt": .string("2024-12-02T09:00:00Z"),
             "body": .object(["referralDate": .string("2024-12-02"), "benefit": .string("JSA"), "mandatory": .bool(true)]),
         ])
@@ -128,6 +128,62 @@ import Testing
             try String.fetchAll(db, sql: "SELECT type FROM message WHERE origin = 'generated' ORDER BY seq")
         }
         #expect(generated == ["wp.attachment.overdue", "wp.attachment.overdue"])
+    }
+
+    @Test func aClaimantWhoseRecordCannotBeReadHoldsUpNoOneElsesTimers() async throws {
+        let folder = temporaryFolder("unreadable-record")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
+        let router = try makeRouter()
+        for nino in ["AB123456C", "CE654321A"] {
+            let answer = try store.transaction {
+                try router.submit(referral(nino: nino), from: "jcp-leeds", at: Timestamp.parse("2024-12-02T09:00:00Z")!, in: $0)
+            }
+            #expect(answer.status == 202)
+        }
+        // One claimant's record no longer reads (written by a later version, say, or damaged).
+        let record = try await store.pool.read { db in try String.fetchOne(db, sql: "SELECT record FROM person WHERE key = 'AB123456'") }
+        try await store.pool.write { db in try db.execute(sql: #"UPDATE person SET record = '{"unexpected": true}' WHERE key = 'AB123456'"#) }
+        let log = LogFile(in: folder)
+        let service = TimerService(store: store, router: router, metrics: ExchangeMetrics(), logger: log.logger, onEmit: {})
+        func failures() -> [Substring] { log.lines(containing: "could not fire") }
+        func fired() throws -> [String] {
+            try store.pool.read { db in
+                try String.fetchAll(db, sql: "SELECT person_key FROM message WHERE origin = 'generated' ORDER BY seq")
+            }
+        }
+        func stillDue(_ key: String) throws -> Bool {
+            try store.pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM timer WHERE person_key = ?)", arguments: [key]) } ?? false
+        }
+
+        // Both attachment deadlines pass at midnight on the 23rd: the other claimant's fires (to the provider
+        // and the Jobcentre), the unreadable one's stays due, and the failure is logged with the key masked.
+        let midnight = Timestamp.parse("2024-12-24T00:00:00Z")!
+        service.tick(at: midnight)
+        #expect(try fired() == ["CE654321", "CE654321"])
+        #expect(try stillDue("AB123456"))
+        #expect(failures().count == 1)
+        #expect(failures().first?.contains("error") == true)
+        #expect(failures().first?.contains("person=AB12****?") == true)
+        #expect(log.lines(containing: "AB123456").isEmpty)
+        // Not logged again every tick, but again an hour on while it goes on failing.
+        service.tick(at: midnight.addingTimeInterval(1))
+        #expect(failures().count == 1)
+        service.tick(at: midnight.addingTimeInterval(3601))
+        #expect(failures().count == 2)
+        // A message about that claimant cannot be judged meanwhile and is failed alone (the server answers 503);
+        // one about someone else is judged.
+        let committer = GroupCommitter(store: store, router: router, logger: Logger(label: "test"), onHealth: { _ in }, onCommit: { _ in })
+        defer { committer.stop() }
+        await #expect(throws: StoreError.self) { try await committer.submit(referral(nino: "AB123456C"), from: "jcp-leeds") }
+        #expect(try await committer.submit(referral(nino: "HJ111111A"), from: "jcp-leeds").status == 202)
+        // Once the record reads again, its timers fire, late but once.
+        try await store.pool.write { db in try db.execute(sql: "UPDATE person SET record = ? WHERE key = 'AB123456'", arguments: [record]) }
+        service.tick(at: midnight.addingTimeInterval(3602))
+        service.tick(at: midnight.addingTimeInterval(3603))
+        // (The third claimant's referral, dated like the others, is overdue as well by then.)
+        #expect(try fired().filter { $0 != "HJ111111" } == ["CE654321", "CE654321", "AB123456", "AB123456"])
+        #expect(failures().count == 2)
     }
 
     @Test func aTimerWaitsForAMessageReceivedBeforeItFellDue() async throws {
@@ -237,17 +293,9 @@ import Testing
         _ = try store.transaction {
             try router.submit(referral(), from: "jcp-leeds", at: Timestamp.parse("2024-12-02T09:00:00Z")!, in: $0)
         }
-        let path = folder.appendingPathComponent("log.txt").path
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        defer { close(descriptor) }
-        let output = LogOutput(descriptor: descriptor, delay: 3600)
-        let service = TimerService(
-            store: store, router: router, metrics: ExchangeMetrics(),
-            logger: Logger(label: "test") { LineLogHandler(label: $0, output: output) }, onEmit: {})
-        func warnings() -> [Substring] {
-            output.flush()
-            return ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("timers blocked") }
-        }
+        let log = LogFile(in: folder)
+        let service = TimerService(store: store, router: router, metrics: ExchangeMetrics(), logger: log.logger, onEmit: {})
+        func warnings() -> [Substring] { log.lines(containing: "timers blocked") }
 
         let later = Timestamp.parse("2027-06-30T09:00:00Z")!
         service.tick(at: later)
@@ -377,5 +425,32 @@ import Testing
         let named = addresses.withLock { $0 }
         #expect(!named.isEmpty && named.allSatisfy { $0.hasPrefix("prime-a/") })
         committer.stop()
+    }
+}
+
+/// A log that goes to a file, for tests that read back what was logged.
+final class LogFile {
+    private let path: String
+    private let descriptor: Int32
+    private let output: LogOutput
+
+    init(in folder: URL) {
+        path = folder.appendingPathComponent("log.txt").path
+        descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        // Lines wait until read back: `lines(containing:)` flushes.
+        output = LogOutput(descriptor: descriptor, delay: 3600)
+    }
+
+    deinit { close(descriptor) }
+
+    var logger: Logger {
+        let output = output
+        return Logger(label: "test") { LineLogHandler(label: $0, output: output) }
+    }
+
+    /// The lines logged so far that contain `text`.
+    func lines(containing text: String) -> [Substring] {
+        output.flush()
+        return ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(text) }
     }
 }

@@ -187,16 +187,18 @@ public struct Router: Sendable {
     /// Fires every timer due at or before `now`, across all claimants.
     /// - Returns: the messages emitted.
     public func fireDueTimers(at now: Date, in store: any CaseStoreTransaction) throws -> [GeneratedMessage] {
-        var emitted: [GeneratedMessage] = []
-        for key in try store.personKeysWithTimers(dueBy: now) {
-            guard let stored = try store.person(key: key) else { continue }
-            var person = stored
-            let fired = rules.fireDueTimers(&person, at: now)
-            try store.save(person, replacing: stored)
-            for message in fired { try store.recordGenerated(message, personKey: key, cause: "timer") }
-            emitted += fired
-        }
-        return emitted
+        try store.personKeysWithTimers(dueBy: now).flatMap { try fireDueTimers(of: $0, at: now, in: store) }
+    }
+
+    /// Fires the timers of the claimant with `key` due at or before `now`.
+    /// - Returns: the messages emitted.
+    public func fireDueTimers(of key: String, at now: Date, in store: any CaseStoreTransaction) throws -> [GeneratedMessage] {
+        guard let stored = try store.person(key: key) else { return [] }
+        var person = stored
+        let fired = rules.fireDueTimers(&person, at: now)
+        try store.save(person, replacing: stored)
+        for message in fired { try store.recordGenerated(message, personKey: key, cause: "timer") }
+        return fired
     }
 
     private func refuse(
