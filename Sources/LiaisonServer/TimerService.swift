@@ -19,9 +19,15 @@ struct TimerService: Service {
     var interval: Duration = .seconds(1)
     /// How often the warning about blocked timers is repeated while any stay blocked.
     var blockedReminder: TimeInterval = 3600
+    /// How long a claimant whose timers could not fire waits before they are tried again, so that records
+    /// that keep failing (many, after a bad upgrade, say) are not read again on every tick under the write lock.
+    var failureBackoff: TimeInterval = 60
+    /// Claimants fired per transaction, so that a backlog (after downtime) lets the group committer in between,
+    /// and a claimant that fails makes only its own chunk run again with a savepoint per claimant.
+    var chunkSize = 256
     /// The blocked timers last warned of, and when.
     private let warned = LastWarning()
-    /// The claimants whose timers could not fire, and when each was last logged.
+    /// The claimants whose timers could not fire.
     private let failing = FailingClaimants()
 
     func run() async throws {
@@ -36,52 +42,47 @@ struct TimerService: Service {
     /// whose record cannot be read or stored keeps its timers due, and everyone else's still fire.
     func tick(at now: Date) {
         defer { warnOfBlockedTimers(at: now) }
+        var emitted: [GeneratedMessage] = []
+        defer { announce(emitted) }
         do {
-            let keys = try store.personKeysWithTimers(dueBy: now)
-            guard !keys.isEmpty else { return }
-            // Each claimant's record is read again in the write transaction: one a message changed meanwhile
-            // fires what is due by then, and one with nothing due any more fires nothing.
-            let results = try store.batch(keys) { key, transaction in try router.fireDueTimers(of: key, at: now, in: transaction) }
-            var emitted: [GeneratedMessage] = []
-            var failed: [(key: String, error: any Error)] = []
-            for (key, result) in zip(keys, results) {
-                switch result {
-                case .success(let fired): emitted += fired
-                case .failure(let error): failed.append((key, error))
+            let keys = failing.toTry(try store.personKeysWithTimers(dueBy: now), at: now, backoff: failureBackoff)
+            for start in stride(from: 0, to: keys.count, by: chunkSize) {
+                let chunk = Array(keys[start..<min(start + chunkSize, keys.count)])
+                // Each claimant's record is read again in the write transaction: one a message changed
+                // meanwhile fires what is due by then, and one with nothing due any more fires nothing.
+                let results = try store.batch(chunk) { key, transaction in try router.fireDueTimers(of: key, at: now, in: transaction) }
+                var failed: [(key: String, error: any Error)] = []
+                for (key, result) in zip(chunk, results) {
+                    switch result {
+                    case .success(let fired): emitted += fired
+                    case .failure(let error): failed.append((key, error))
+                    }
                 }
+                report(failed, of: chunk, at: now)
             }
-            reportFailures(failed, of: keys, at: now)
-            guard !emitted.isEmpty else { return }
-            metrics.timerMessages(emitted.count)
-            for message in emitted {
-                logger.info(
-                    "timer fired", metadata: ["id": "\(message.id)", "type": "\(message.type.rawValue)", "to": "\(message.to)"])
-            }
-            onEmit()
         } catch {
             logger.error("timers could not fire; will try again", metadata: ["error": "\(error)"])
         }
     }
 
-    /// Logs each claimant whose timers could not fire: when it first fails, and again every
-    /// `blockedReminder` while it goes on failing, not every tick. The key is masked like a NINO.
-    private func reportFailures(_ failed: [(key: String, error: any Error)], of keys: [String], at now: Date) {
-        let due = failing.lastLogged.withLock { lastLogged in
-            // A claimant whose timers fired this time starts afresh should it fail again.
-            let failedKeys = Set(failed.map(\.key))
-            for key in keys where !failedKeys.contains(key) { lastLogged[key] = nil }
-            return failed.filter { failure in
-                guard let last = lastLogged[failure.key], now.timeIntervalSince(last) < blockedReminder else {
-                    lastLogged[failure.key] = now
-                    return true
-                }
-                return false
-            }
+    /// Counts, logs and delivers what the timers emitted.
+    private func announce(_ emitted: [GeneratedMessage]) {
+        guard !emitted.isEmpty else { return }
+        metrics.timerMessages(emitted.count)
+        for message in emitted {
+            logger.info("timer fired", metadata: ["id": "\(message.id)", "type": "\(message.type.rawValue)", "to": "\(message.to)"])
         }
-        for failure in due {
+        onEmit()
+    }
+
+    /// Logs each claimant whose timers could not fire: when it first fails, and again every
+    /// `blockedReminder` while it goes on failing, not on every try. The key is masked like a NINO.
+    private func report(_ failed: [(key: String, error: any Error)], of tried: [String], at now: Date) {
+        for failure in failing.record(failed.map(\.key), of: tried, at: now, reminder: blockedReminder) {
+            let error = failed.first { $0.key == failure }!.error
             logger.error(
                 "timers of one claimant could not fire; will try again (no other claimant's are held up)",
-                metadata: ["person": "\(NINO.maskPersonKey(failure.key))", "error": "\(failure.error)"])
+                metadata: ["person": "\(NINO.maskPersonKey(failure))", "error": "\(error)"])
         }
     }
 
@@ -109,9 +110,40 @@ private final class LastWarning: Sendable {
     let state = Mutex<(count: Int, at: Date)>((0, .distantPast))
 }
 
-/// The claimants whose timers could not fire, and when each was last logged.
+/// The claimants whose timers could not fire: when each last failed and was last logged. Only claimants with
+/// timers still due are kept.
 private final class FailingClaimants: Sendable {
-    let lastLogged = Mutex<[String: Date]>([:])
+    private struct Failure {
+        var failedAt: Date
+        var loggedAt: Date
+    }
+
+    private let failures = Mutex<[String: Failure]>([:])
+
+    /// The due claimants to try now: all but those that failed less than `backoff` ago. Forgets claimants
+    /// with nothing due any more.
+    func toTry(_ due: [String], at now: Date, backoff: TimeInterval) -> [String] {
+        failures.withLock { failures in
+            let stillDue = Set(due)
+            failures = failures.filter { stillDue.contains($0.key) }
+            return due.filter { key in failures[key].map { now.timeIntervalSince($0.failedAt) >= backoff } ?? true }
+        }
+    }
+
+    /// Records which of the claimants `tried` failed at `now`.
+    /// - Returns: those to log: failing for the first time, or last logged `reminder` ago or more.
+    func record(_ failed: [String], of tried: [String], at now: Date, reminder: TimeInterval) -> [String] {
+        failures.withLock { failures in
+            let failedKeys = Set(failed)
+            // A claimant whose timers fired starts afresh should it fail again.
+            for key in tried where !failedKeys.contains(key) { failures[key] = nil }
+            return failed.filter { key in
+                let logged = failures[key].map { now.timeIntervalSince($0.loggedAt) < reminder } ?? false
+                failures[key] = Failure(failedAt: now, loggedAt: logged ? failures[key]!.loggedAt : now)
+                return !logged
+            }
+        }
+    }
 }
 
 /// Runs a closure when graceful shutdown reaches it (the service group stops services in reverse order).
