@@ -78,11 +78,11 @@ struct TimerService: Service {
     /// Logs each claimant whose timers could not fire: when it first fails, and again every
     /// `blockedReminder` while it goes on failing, not on every try. The key is masked like a NINO.
     private func report(_ failed: [(key: String, error: any Error)], of tried: [String], at now: Date) {
-        for failure in failing.record(failed.map(\.key), of: tried, at: now, reminder: blockedReminder) {
-            let error = failed.first { $0.key == failure }!.error
+        let toLog = failing.record(failed.map(\.key), of: tried, at: now, reminder: blockedReminder)
+        for (key, error) in failed where toLog.contains(key) {
             logger.error(
                 "timers of one claimant could not fire; will try again (no other claimant's are held up)",
-                metadata: ["person": "\(NINO.maskPersonKey(failure))", "error": "\(error)"])
+                metadata: ["person": "\(NINO.maskPersonKey(key))", "error": "\(error)"])
         }
     }
 
@@ -132,16 +132,16 @@ private final class FailingClaimants: Sendable {
 
     /// Records which of the claimants `tried` failed at `now`.
     /// - Returns: those to log: failing for the first time, or last logged `reminder` ago or more.
-    func record(_ failed: [String], of tried: [String], at now: Date, reminder: TimeInterval) -> [String] {
+    func record(_ failed: [String], of tried: [String], at now: Date, reminder: TimeInterval) -> Set<String> {
         failures.withLock { failures in
             let failedKeys = Set(failed)
             // A claimant whose timers fired starts afresh should it fail again.
             for key in tried where !failedKeys.contains(key) { failures[key] = nil }
-            return failed.filter { key in
+            return Set(failed.filter { key in
                 let logged = failures[key].map { now.timeIntervalSince($0.loggedAt) < reminder } ?? false
                 failures[key] = Failure(failedAt: now, loggedAt: logged ? failures[key]!.loggedAt : now)
                 return !logged
-            }
+            })
         }
     }
 }
