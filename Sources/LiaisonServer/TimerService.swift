@@ -138,9 +138,10 @@ private final class FailingClaimants: Sendable {
             // A claimant whose timers fired starts afresh should it fail again.
             for key in tried where !failedKeys.contains(key) { failures[key] = nil }
             return Set(failed.filter { key in
-                let logged = failures[key].map { now.timeIntervalSince($0.loggedAt) < reminder } ?? false
-                failures[key] = Failure(failedAt: now, loggedAt: logged ? failures[key]!.loggedAt : now)
-                return !logged
+                // Logged within the reminder: not again yet.
+                let recentlyLogged = failures[key].map(\.loggedAt).flatMap { now.timeIntervalSince($0) < reminder ? $0 : nil }
+                failures[key] = Failure(failedAt: now, loggedAt: recentlyLogged ?? now)
+                return recentlyLogged == nil
             })
         }
     }

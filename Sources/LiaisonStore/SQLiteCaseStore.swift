@@ -70,7 +70,7 @@ public final class SQLiteCaseStore: CaseStore {
     /// The keys of claimants with an unblocked timer due at or before `instant`, as of the last commit, read
     /// without the write lock.
     public func personKeysWithTimers(dueBy instant: Date) throws -> [String] {
-        try pool.read { db in try SQLiteTransaction(db: db, newCopies: NewCopyCounts()).personKeysWithTimers(dueBy: instant) }
+        try pool.read { db in try SQLiteTransaction.personKeysWithTimers(db, dueBy: instant) }
     }
 }
 
@@ -238,8 +238,14 @@ struct SQLiteTransaction: CaseStoreTransaction {
     }
 
     func personKeysWithTimers(dueBy instant: Date) throws -> [String] {
+        try Self.personKeysWithTimers(db, dueBy: instant)
+    }
+
+    /// The keys of claimants with a timer due by `instant`, earliest first: in a write transaction or a read.
+    static func personKeysWithTimers(_ db: Database, dueBy instant: Date) throws -> [String] {
         try String.fetchAll(
-                db.cachedStatement(sql: "SELECT person_key FROM timer WHERE fire_at <= ? GROUP BY person_key ORDER BY MIN(fire_at), person_key"), arguments: [instant.timeIntervalSince1970])
+            db.cachedStatement(sql: "SELECT person_key FROM timer WHERE fire_at <= ? GROUP BY person_key ORDER BY MIN(fire_at), person_key"),
+            arguments: [instant.timeIntervalSince1970])
     }
 }
 
