@@ -207,6 +207,41 @@ say("liaison-bench: daemon \(daemon.binary.path), pid \(daemon.processID ?? 0), 
 let load = LoadClient(port: port, caBundle: caBundle)
 func posts(_ bodies: [[UInt8]]) -> [[UInt8]] { bodies.map { load.post(path: "/v1/messages", headers: headers, body: $0) } }
 
+/// CPU spent between two moments: the daemon and some of its threads, this process (the load client, or the
+/// sink while a relay drains), and how long the machine sat idle.
+struct CPUWindow {
+    let threads: [String]
+    private let daemonBefore: (process: Double, threads: [Double])
+    private let clientBefore: Double
+    private let idleBefore: Double
+    private let started = Date()
+
+    init(daemonThreads threads: [String]) {
+        self.threads = threads
+        daemonBefore = cpuSeconds(daemon.processID ?? 0, threads: threads)
+        clientBefore = cpuSeconds(getpid(), threads: []).process
+        idleBefore = idleSeconds()
+    }
+
+    struct Spent {
+        let seconds: Double
+        /// CPU seconds of the daemon, of each of the named threads, and of this process.
+        let daemon: Double, threads: [Double], client: Double
+        /// Share of the machine's CPU time that was idle.
+        let idle: Double
+    }
+
+    func end() -> Spent {
+        let seconds = Date().timeIntervalSince(started)
+        let daemonAfter = cpuSeconds(daemon.processID ?? 0, threads: threads)
+        return Spent(
+            seconds: seconds, daemon: daemonAfter.process - daemonBefore.process,
+            threads: zip(daemonAfter.threads, daemonBefore.threads).map { $0 - $1 },
+            client: cpuSeconds(getpid(), threads: []).process - clientBefore,
+            idle: (idleSeconds() - idleBefore) / (seconds * Double(ProcessInfo.processInfo.activeProcessorCount)))
+    }
+}
+
 /// One timed run of requests over the bench's connections, with the CPU spent meanwhile.
 struct Measured {
     let results: [LoadClient.Outcome]
@@ -220,20 +255,12 @@ struct Measured {
 }
 
 func measure(_ requests: [[UInt8]]) async throws -> Measured {
-    let daemonThreads = ["liaison-commit", "liaison-ckpt"]
-    let daemonBefore = cpuSeconds(daemon.processID ?? 0, threads: daemonThreads)
-    let clientBefore = cpuSeconds(getpid(), threads: [])
-    let idleBefore = idleSeconds()
-    let started = Date()
+    let window = CPUWindow(daemonThreads: ["liaison-commit", "liaison-ckpt"])
     let results = try await load.run(requests, connections: connections)
-    let seconds = Date().timeIntervalSince(started)
-    let daemonAfter = cpuSeconds(daemon.processID ?? 0, threads: daemonThreads)
-    let clientAfter = cpuSeconds(getpid(), threads: [])
+    let spent = window.end()
     return Measured(
-        results: results, seconds: seconds, daemon: daemonAfter.process - daemonBefore.process,
-        writer: daemonAfter.threads[0] - daemonBefore.threads[0], checkpointer: daemonAfter.threads[1] - daemonBefore.threads[1],
-        client: clientAfter.process - clientBefore.process,
-        idle: (idleSeconds() - idleBefore) / (seconds * Double(ProcessInfo.processInfo.activeProcessorCount)))
+        results: results, seconds: spent.seconds, daemon: spent.daemon, writer: spent.threads[0], checkpointer: spent.threads[1],
+        client: spent.client, idle: spent.idle)
 }
 
 do {
@@ -278,11 +305,17 @@ do {
     while sink.count < 2 { try await Task.sleep(for: .milliseconds(2)) }
     say("relay: inbox resumed, draining \(accepted) copies")
     let drainStarted = Date()
+    let window = CPUWindow(daemonThreads: ["liaison-deliver", "liaison-ckpt"])
     while sink.count < accepted + 2, Date().timeIntervalSince(drainStarted) < 600 { try await Task.sleep(for: .milliseconds(5)) }
+    let spent = window.end()
     let drainSeconds = Date().timeIntervalSince(drainStarted)
     say(String(
         format: "relay: %d messages queued (accepted in %.1f s while the inbox was paused by Retry-After), then delivered with verified signatures to the HTTPS sink in %.2f s = %.0f relayed/s",
         accepted, acceptSeconds, drainSeconds, Double(accepted) / drainSeconds))
+    let perCopy = 1e6 / Double(max(1, accepted))
+    say(String(
+        format: "relay: CPU per relayed message: daemon %.0f µs (its delivery thread %.0f µs, checkpointer %.0f µs), sink %.0f µs; all CPUs idle %.0f%% of the time",
+        spent.daemon * perCopy, spent.threads[0] * perCopy, spent.threads[1] * perCopy, spent.client * perCopy, spent.idle * 100))
 }
 say(String(format: "daemon resident memory after load: %.0f MB", residentMegabytes(daemon.processID ?? 0)))
 daemon.terminate()
