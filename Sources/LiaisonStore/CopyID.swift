@@ -1,3 +1,5 @@
+import LiaisonCore
+
 /// A routed copy's id: its message's id and its address, e.g. `0d6c6c2e-…-5f4b8b3f2a11/jcp-leeds/spoc`.
 ///
 /// A message has at most one copy per address, so the pair is unique; it is derived rather than stored, and
@@ -9,9 +11,10 @@ enum CopyID {
 
     /// The message id and (for a copy id) the address of an id given by an operator or a pull inbox.
     /// Message ids are UUIDs, so the first `/` ends the message id.
+    /// The message id is taken in lower case, as ids are stored (a UUID is the same in either case).
     static func parse(_ id: String) -> (messageID: String, address: String?) {
-        guard let slash = id.firstIndex(of: "/") else { return (id, nil) }
-        return (String(id[..<slash]), String(id[id.index(after: slash)...]))
+        guard let slash = id.firstIndex(of: "/") else { return (UUIDText.normalised(id), nil) }
+        return (UUIDText.normalised(String(id[..<slash])), String(id[id.index(after: slash)...]))
     }
 
     /// A condition matching the copies of a copy id or of a message id, with its arguments.

@@ -82,6 +82,61 @@ import Testing
         #expect(again.replayed)
     }
 
+    @Test func anIDInUpperCaseIsTheSameMessage() {
+        let harness = Harness()
+        let id = "6f1c9a1e-abcd-4e0f-8000-00000000beef"
+        let upper = id.uppercased()
+        #expect(upper != id)
+        // First in upper case: stored, answered and routed under the lower-case form.
+        let first = harness.send("cwp.referral", as: "jcp-leeds", to: "cwp-a", id: upper, body: referralBody).answer
+        #expect(first.status == 202)
+        #expect(first.response["id"] == .string(id))
+        #expect(first.messageID == id)
+        #expect(harness.store.contents.accepted.first?.envelope.id == id)
+        #expect(harness.store.contents.accepted.first?.envelope.json["id"] == .string(id))
+        // The same message again, in either case: the first answer, nothing stored twice.
+        for again in [id, upper, String(upper.prefix(8)) + id.dropFirst(8)] {
+            let answer = harness.send("cwp.referral", as: "jcp-leeds", to: "cwp-a", id: again, body: referralBody).answer
+            #expect(answer.replayed)
+            #expect(answer.response == first.response)
+        }
+        #expect(harness.store.contents.accepted.count == 1)
+        // Other content under the upper-case form is still a conflict.
+        #expect(harness.send("cwp.referral", as: "jcp-leeds", to: "cwp-b", id: upper, body: referralBody).answer.code == "id-conflict")
+    }
+
+    @Test func theSCRFlagsDefaultAndANullToDoNotMakeADifferentContent() {
+        let harness = Harness()
+        let id = harness.nextID()
+        let document: [String: JSONValue] = [
+            "id": .string(id), "type": .string("cwp.referral"), "to": .string("cwp-a"),
+            "nino": .string("AB123456C"), "sentAt": .string("2026-01-12T09:00:00Z"), "body": .object(referralBody),
+        ]
+        #expect(harness.sendRaw(.object(document), as: "jcp-leeds").answer.status == 202)
+        // What is stored and delivered says scr: false, as the protocol's default.
+        #expect(harness.store.contents.accepted.first?.envelope.json["scr"] == .bool(false))
+        var explicit = document
+        explicit["scr"] = .bool(false)
+        #expect(harness.sendRaw(.object(explicit), as: "jcp-leeds").answer.replayed)
+        explicit["scr"] = .null
+        #expect(harness.sendRaw(.object(explicit), as: "jcp-leeds").answer.replayed)
+        #expect(harness.store.contents.accepted.count == 1)
+        // scr: true is other content.
+        explicit["scr"] = .bool(true)
+        #expect(harness.sendRaw(.object(explicit), as: "jcp-leeds").answer.code == "id-conflict")
+
+        // A `to` of null is a `to` left out.
+        let second = harness.nextID()
+        let start: [String: JSONValue] = [
+            "id": .string(second), "type": .string("cwp.start"), "nino": .string("AB123456C"),
+            "sentAt": .string("2026-01-19T09:00:00Z"), "body": .object(["startDate": .string("2026-01-19")]),
+        ]
+        #expect(harness.sendRaw(.object(start), as: "cwp-a").answer.status == 202)
+        var withNullTo = start
+        withNullTo["to"] = .null
+        #expect(harness.sendRaw(.object(withNullTo), as: "cwp-a").answer.replayed)
+    }
+
     @Test func aRefusedIDMayBeSentAgainAndIsJudgedAfresh() {
         let harness = Harness()
         let id = harness.nextID()

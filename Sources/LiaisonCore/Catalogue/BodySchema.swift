@@ -241,4 +241,13 @@ public enum UUIDText {
         }
         return true
     }
+
+    /// `text` in lower case when it is a UUID, which is the same UUID in either case (RFC 9562), so that
+    /// ids are stored, looked up and compared in one form; anything else as it is.
+    public static func normalised(_ text: String) -> String {
+        guard isValid(text), text.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "F")).contains($0) }) else {
+            return text
+        }
+        return text.lowercased()
+    }
 }

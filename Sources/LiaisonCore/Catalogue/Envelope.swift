@@ -48,13 +48,28 @@ public struct EnvelopeReader: Sendable {
         self.schemas = schemas
     }
 
-    /// The submission with `from` filled in from the authenticated party, for idempotency comparison.
-    /// When the NINO was read, it is written back as normalised (PROTOCOL.md: "Normalise (strip spaces,
-    /// upper-case), then validate"), so that what is stored, delivered and compared carries one form.
+    /// The submission with `from` filled in from the authenticated party, and `scr` with its default (false),
+    /// and a `to` of null left out, so that a resend that means the same compares the same (PROTOCOL.md: the
+    /// same id with the same content answers as before). When the NINO was read, it is written back as
+    /// normalised ("Normalise (strip spaces, upper-case), then validate"), so that what is stored, delivered
+    /// and compared carries one form.
     public static func withSender(_ document: JSONValue, sender: String, nino: NINO? = nil) -> JSONValue {
         guard var fields = document.objectValue else { return document }
         if fields["from"] == nil || fields["from"] == .null { fields["from"] = .string(sender) }
+        if fields["scr"] == nil || fields["scr"] == .null { fields["scr"] = .bool(false) }
+        if fields["to"] == .null { fields["to"] = nil }
         if let nino { fields["nino"] = .string(nino.value) }
+        return .object(fields)
+    }
+
+    /// The submission with its `id` in lower case when it is a UUID given in upper or mixed case: the same
+    /// UUID, so the same message (PROTOCOL.md: the id is the idempotency key). Everything after reads,
+    /// stores, compares and delivers that one form.
+    public static func withNormalisedID(_ document: JSONValue) -> JSONValue {
+        guard case .object(var fields) = document, let id = fields["id"]?.stringValue else { return document }
+        let normalised = UUIDText.normalised(id)
+        guard normalised != id else { return document }
+        fields["id"] = .string(normalised)
         return .object(fields)
     }
 

@@ -70,6 +70,7 @@ public struct Router: Sendable {
 
     /// Validates an already-parsed document from `sender`.
     public func prepare(_ document: JSONValue, from sender: String) -> Prepared {
+        let document = EnvelopeReader.withNormalisedID(document)
         let envelope: Result<Envelope, Refusal>
         do {
             envelope = .success(try reader.read(document, sender: sender))
