@@ -24,12 +24,17 @@ struct Authenticator: Sendable {
     /// Tokens are compared by digest, so lookup time says nothing about how close a guess was.
     private static func digest<Bytes: Sequence<UInt8>>(_ token: Bytes) -> SHA256Digest { SHA256.hash(data: Array(token)) }
 
+    /// Whether an `Authorization` header is of the Bearer scheme (in any case).
+    static func isBearer(_ header: String) -> Bool {
+        let bytes = header.utf8
+        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { return false }
+        return bytes[..<space].elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 })
+    }
+
     /// The party of a bearer token (`Authorization: Bearer …`). Read as bytes: this runs on every request.
     func party(forAuthorization header: String) -> String? {
         let bytes = header.utf8
-        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")),
-            bytes[..<space].elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 })
-        else { return nil }
+        guard Self.isBearer(header), let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { return nil }
         func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
         var token = bytes[bytes.index(after: space)...]
         while let first = token.first, isBlank(first) { token = token.dropFirst() }

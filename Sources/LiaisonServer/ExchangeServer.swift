@@ -126,8 +126,15 @@ struct ExchangeServer: Sendable {
     var bodyOverLimit: Refusal { Refusal(.tooLarge, "the body is over the limit of \(config.maxBodyBytes) bytes") }
 
     /// `GET /v1/messages/{id}`: for the sender or a recipient only; anyone else is told it does not exist.
-    private func lookUp(_ id: String, context: ExchangeContext) throws -> Response {
+    /// The sender sees every route; a recipient only its own. Delivery errors (curl's text names the
+    /// inbox's host) are shown only to the party whose inbox it is.
+    private func lookUp(_ given: String, context: ExchangeContext) throws -> Response {
         let party = context.party!
+        guard UUIDText.isValid(given) else {
+            // Not repeated: the text could be anything, a NINO included.
+            return problem(Refusal(.notFound, "no message with that id: message ids are UUIDs"))
+        }
+        let id = UUIDText.normalised(given)
         let message = try queueOperator.pool.read { db in
             try Row.fetchOne(
                 db,
@@ -137,25 +144,26 @@ struct ExchangeServer: Sendable {
                     """, arguments: [id])
         }
         let details = message == nil ? [] : try queueOperator.show(id)
-        guard let message,
-            (message["sender"] as String) == party || details.contains(where: { Address($0.copy.inbox)?.party == party })
-        else {
+        func isOwn(_ detail: CopyDetail) -> Bool { Address(detail.copy.inbox)?.party == party }
+        guard let message, (message["sender"] as String) == party || details.contains(where: isOwn) else {
             return problem(Refusal(.notFound, "no message \(id) that this party sent or received"))
         }
-        let routes: [JSONValue] = details.map { detail in
-            .object([
+        let visible = (message["sender"] as String) == party ? details : details.filter(isOwn)
+        let routes: [JSONValue] = visible.map { detail in
+            let own = isOwn(detail)
+            return .object([
                 "copyId": .string(detail.copy.id), "address": .string(detail.copy.inbox), "state": .string(detail.copy.state),
                 "attempts": .int(detail.copy.attempts),
                 "events": .array(detail.events.map { event in
                     var fields: [String: JSONValue] = ["at": .string(event.at), "state": .string(event.state)]
                     if let reason = event.reason { fields["reason"] = .string(reason) }
                     if let status = event.httpStatus { fields["httpStatus"] = .int(status) }
-                    if let error = event.error { fields["error"] = .string(error) }
+                    if let error = event.error { fields["error"] = .string(own ? error : "delivery failed") }
                     return .object(fields)
                 }),
             ])
         }
-        let states = Set(details.map(\.copy.state))
+        let states = Set(visible.map(\.copy.state))
         let overall = states.isEmpty ? "accepted" : (states == ["delivered"] ? "delivered" : states.sorted().joined(separator: ","))
         var object: [String: JSONValue] = [
             "id": .string(message["id"]), "type": .string(message["type"]), "from": .string(message["sender"]),
@@ -168,7 +176,7 @@ struct ExchangeServer: Sendable {
 
     private func pullAddress(role: String, party: String) -> Result<String, Refusal> {
         guard let inboxRole = InboxRole(rawValue: role) else {
-            return .failure(Refusal(.notFound, "no inbox role \(role)"))
+            return .failure(Refusal(.notFound, "no such inbox role"))
         }
         let address = Address(party, inboxRole)
         switch config.inbox(address) {
@@ -185,9 +193,18 @@ struct ExchangeServer: Sendable {
         case .success(let found): address = found
         case .failure(let refusal): return problem(refusal)
         }
-        let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 1000)
+        // At most 1,000 at a time; a larger limit is taken as 1,000, a limit that is not a positive whole number
+        // is refused rather than guessed at.
+        var limit = 100
+        if let given = request.uri.queryParameters.get("limit") {
+            guard let number = Int(given), number >= 1 else {
+                return problem(Refusal.invalid("limit", "must be a whole number from 1 to 1000"))
+            }
+            limit = min(number, 1000)
+        }
+        let now = Date().timeIntervalSince1970
         let copies = try queue.lease(
-            address: address, limit: limit, now: Date().timeIntervalSince1970, lease: config.delivery.pullLeaseSeconds,
+            address: address, limit: limit, now: now, lease: config.delivery.pullLeaseSeconds,
             lifetime: config.delivery.lifetimeSeconds)
         let messages: [JSONValue] = copies.map { copy in
             .object(["id": .string(copy.id), "message": (try? JSONValue.parse(copy.deliveryBody())) ?? .null])
@@ -201,7 +218,9 @@ struct ExchangeServer: Sendable {
                     "nino": "\(copy.personKey.map(NINO.maskPersonKey) ?? "-")",
                 ])
         }
-        return Self.json(.ok, .object(["messages": .array(messages)]))
+        // When the lease ends: copies not acknowledged by then go back to the queue.
+        let leasedUntil = Timestamp.format(Date(timeIntervalSince1970: now + config.delivery.pullLeaseSeconds))
+        return Self.json(.ok, .object(["messages": .array(messages), "leasedUntil": .string(leasedUntil)]))
     }
 
     /// `POST /v1/inbox/{role}/ack` with `{"ids": [...]}`.
@@ -221,12 +240,32 @@ struct ExchangeServer: Sendable {
         else {
             return problem(Refusal.invalid("ids", "must be a list of copy ids"))
         }
+        // Each must be a copy id as pulled (`<message id>/<party>/<role>`); one that is not is named by its
+        // place, not repeated.
+        let malformed = ids.indices.filter { index in
+            let parts = ids[index].split(separator: "/", maxSplits: 1)
+            return parts.count != 2 || !UUIDText.isValid(String(parts[0])) || Address(String(parts[1])) == nil
+        }
+        if !malformed.isEmpty {
+            return problem(Refusal(
+                .invalidMessage, "\(malformed.count) of the ids are not copy ids",
+                errors: malformed.map { FieldProblem(field: "ids[\($0)]", problem: "is not a copy id as pulled") }))
+        }
         let done = try queue.acknowledge(address: address, ids: ids, now: Date().timeIntervalSince1970)
         for id in done { logger.info("delivered", metadata: ["copy": "\(id)", "inbox": "\(address)", "by": "acknowledgement"]) }
-        if done.count < ids.count {
-            logger.info("acknowledgement of copies not leased to this inbox ignored", metadata: ["inbox": "\(address)", "count": "\(ids.count - done.count)"])
+        // Said, not only logged: a copy whose lease ran out before its acknowledgement is offered again, and
+        // the puller should expect it.
+        let acknowledged = Set(done)
+        let ignored = ids.filter { !acknowledged.contains($0) }
+        if !ignored.isEmpty {
+            logger.info(
+                "acknowledgement of copies not leased to this inbox ignored", metadata: ["inbox": "\(address)", "count": "\(ignored.count)"])
         }
-        return Self.json(.ok, .object(["acknowledged": .array(done.map(JSONValue.string))]))
+        return Self.json(
+            .ok,
+            .object([
+                "acknowledged": .array(done.map(JSONValue.string)), "notAcknowledged": .array(ignored.map(JSONValue.string)),
+            ]))
     }
 
     // MARK: Responses
@@ -238,6 +277,22 @@ struct ExchangeServer: Sendable {
     /// A response whose JSON text is already made.
     static func json(_ status: HTTPResponse.Status, text: String, contentType: String) -> Response {
         Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// The party a request authenticates as: its bearer token's, or, with no bearer token, its verified
+    /// client certificate's. A bearer token that matches no party is not made up for by a certificate; an
+    /// `Authorization` header of another scheme (added by a proxy, say) is passed over.
+    func party(of request: Request, context: ExchangeContext) async -> String? {
+        if let header = request.headers[.authorization], Authenticator.isBearer(header) {
+            return authenticator.party(forAuthorization: header)
+        }
+        guard let certificate = try? await context.channel.nioSSL_peerCertificate().get() else { return nil }
+        return authenticator.party(forCertificate: certificate)
+    }
+
+    /// 401 to a request with no credentials of a configured party.
+    func unauthenticated() -> Response {
+        refusedUnread(Refusal(.unauthenticated, "send a bearer token or a client certificate of a configured party"), party: nil)
     }
 
     /// A request refused before its body is read: counted and logged. Only a body over the limit is also kept
@@ -276,7 +331,10 @@ struct ProblemAnswers: RouterMiddleware {
         } catch is NIOTooManyBytesError {
             return server.problem(server.bodyOverLimit)
         } catch let error as any HTTPResponseError where error.status == .notFound || error.status == .methodNotAllowed {
-            return server.problem(Refusal(.notFound, "no \(request.method) \(request.uri.path) here"))
+            // No route: still nothing for a caller without credentials but 401, so the routes cannot be mapped
+            // anonymously. The path is not repeated: it is the caller's text, and could hold a NINO.
+            guard await server.party(of: request, context: context) != nil else { return server.unauthenticated() }
+            return server.problem(Refusal(.notFound, "no \(request.method) route for this path"))
         } catch {
             server.logger.error(
                 "request failed: store unavailable",
@@ -300,16 +358,7 @@ struct Gatekeeper: RouterMiddleware {
             return server.refusedUnread(
                 Refusal(.unavailable, "Liaison is shutting down; send again shortly"), party: nil, retryAfter: 5)
         }
-        var party: String?
-        if let header = request.headers[.authorization] {
-            party = server.authenticator.party(forAuthorization: header)
-        } else if let certificate = try? await context.channel.nioSSL_peerCertificate().get() {
-            party = server.authenticator.party(forCertificate: certificate)
-        }
-        guard let party else {
-            return server.refusedUnread(
-                Refusal(.unauthenticated, "send a bearer token or a client certificate of a configured party"), party: nil)
-        }
+        guard let party = await server.party(of: request, context: context) else { return server.unauthenticated() }
         if !admitsProbes, let wait = server.rateLimiter.take(party, now: Date().timeIntervalSince1970) {
             return server.refusedUnread(
                 Refusal(.rateLimited, "\(party) is over its request rate"), party: party, retryAfter: max(1, Int(wait.rounded(.up))))

@@ -256,6 +256,93 @@ import Testing
         await sink.stop()
     }
 
+    @Test func aClientCertificateAuthenticatesItsParty() async throws {
+        let exchange = try Exchange(name: "mtls-in", inboxes: [], certificates: true)
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        func request(_ method: String, _ path: String, body: JSONValue? = nil, headers: [String] = []) -> HTTPSRequest {
+            HTTPSRequest(
+                method: method, url: exchange.url + path, headers: headers + ["Content-Type: application/json"],
+                body: body.map { Array($0.canonicalText.utf8) })
+        }
+        // jcp-leeds's certificate alone: the message is jcp-leeds's, `from` filled in from the certificate.
+        let leeds = exchange.certificateClient("jcp-leeds")
+        let referral = Messages.cwpReferral(nino: nino(41))
+        let accepted = leeds.perform(request("POST", "/v1/messages", body: referral))
+        #expect(accepted.status == 202)
+        let id = referral["id"]!.stringValue!
+        let followed = try JSONValue.parse(leeds.perform(request("GET", "/v1/messages/\(id)")).text)
+        #expect(followed["from"] == .string("jcp-leeds"))
+        // cwp-a's certificate pulls cwp-a's inbox.
+        let pulled = try JSONValue.parse(exchange.certificateClient("cwp-a").perform(request("GET", "/v1/inbox/spoc")).text)
+        #expect(pulled["messages"]?.arrayValue?.first?["message"]?["id"] == .string(id))
+        // Claiming to be another party in `from` is refused, whatever the certificate.
+        var claimed = Messages.cwpReferral(nino: nino(42))
+        if case .object(var fields) = claimed {
+            fields["from"] = .string("jcp-york")
+            claimed = .object(fields)
+        }
+        #expect(leeds.perform(request("POST", "/v1/messages", body: claimed)).text.contains(#""code":"not-permitted""#))
+        // A certificate the daemon's CA signed for a name no party has: 401, as with no credentials.
+        try exchange.localCertificates.ensure(clientNames: ["stranger"])
+        let stranger = exchange.certificateClient("stranger").perform(request("GET", "/healthz"))
+        #expect(stranger.status == 401)
+        #expect(stranger.text.contains(#""code":"unauthenticated""#))
+        // A bearer token decides over a certificate; a token that matches no party is not made up for by one.
+        let asPrime = leeds.perform(request("GET", "/v1/messages/\(id)", headers: ["Authorization: Bearer \(Exchange.token("prime-a"))"]))
+        #expect(asPrime.status == 404)
+        #expect(leeds.perform(request("GET", "/healthz", headers: ["Authorization: Bearer not-a-real-token-at-all"])).status == 401)
+        // An Authorization header of another scheme (a proxy's, say) is passed over for the certificate.
+        #expect(leeds.perform(request("GET", "/healthz", headers: ["Authorization: Basic dXNlcjpwYXNz"])).status == 200)
+    }
+
+    @Test func aRecipientSeesItsOwnRoutesAndTheSenderSeesAllWithoutTheirErrors() async throws {
+        // cwp-a's inbox is an endpoint that refuses connections: its attempts fail with curl's error, which names
+        // the endpoint.
+        let sinkFolder = temporaryFolder("closed-sink")
+        defer { try? FileManager.default.removeItem(at: sinkFolder) }
+        let closed = try WebhookSink(folder: sinkFolder, secrets: [testSecret])
+        let closedPort = try await closed.start()
+        await closed.stop()
+        let exchange = try Exchange(
+            name: "routes", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: closedPort, caBundle: closed.caBundle)],
+            retrySchedule: "[1h]")
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        let referral = Messages.cwpReferral(nino: nino(51))
+        #expect(exchange.send(referral, as: "jcp-leeds").status == 202)
+        // A transfer before the placement started goes to the provider and to the new jobcentre.
+        let transfer = Messages.envelope(
+            "cwp.claim-transfer", nino: nino(51),
+            body: [
+                "newJobcentre": .string("jcp-york"), "transferDate": .string(Messages.today.description), "withinCpa": .bool(true),
+                "withinTravelDistance": .bool(true),
+            ])
+        let answer = exchange.send(transfer, as: "jcp-leeds")
+        #expect(answer.status == 202)
+        #expect(answer.text.contains(#""routedTo":["cwp-a/spoc","jcp-york/work-coach"]"#))
+        func routes(of message: JSONValue, as party: String) throws -> [JSONValue] {
+            let id = message["id"]!.stringValue!
+            let text = exchange.client(party).perform(exchange.request("GET", "/v1/messages/\(id)", as: party)).text
+            return try JSONValue.parse(text)["routes"]?.arrayValue ?? []
+        }
+        func addresses(as party: String) throws -> [String] { try routes(of: transfer, as: party).compactMap { $0["address"]?.stringValue } }
+        #expect(try addresses(as: "jcp-leeds") == ["cwp-a/spoc", "jcp-york/work-coach"])
+        #expect(try addresses(as: "cwp-a") == ["cwp-a/spoc"])
+        #expect(try addresses(as: "jcp-york") == ["jcp-york/work-coach"])
+        #expect(try routes(of: transfer, as: "cwp-b").isEmpty)
+        // The referral's failed attempt: its error (curl's, naming cwp-a's endpoint) is shown only to cwp-a.
+        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first { $0.inbox == "cwp-a/spoc" }?.deferred) == 1 })
+        func errors(as party: String) throws -> [String] {
+            try routes(of: referral, as: party).flatMap { $0["events"]?.arrayValue ?? [] }.compactMap { $0["error"]?.stringValue }
+        }
+        #expect(try errors(as: "jcp-leeds") == ["delivery failed"])
+        let own = try errors(as: "cwp-a")
+        #expect(own.count == 1)
+        #expect(own.first?.contains("127.0.0.1") == true)
+    }
+
     @Test func pullInboxesLeaseAndAcknowledge() async throws {
         let exchange = try Exchange(name: "pull", inboxes: [])
         defer { exchange.stop() }
@@ -279,8 +366,31 @@ import Testing
         try await Task.sleep(for: .milliseconds(2200))
         let offered = try JSONValue.parse(client.perform(exchange.request("GET", "/v1/inbox/spoc", as: "cwp-a")).text)
         let copyID = try #require(offered["messages"]?.arrayValue?.first?["id"])
-        let ack = client.perform(exchange.request("POST", "/v1/inbox/spoc/ack", as: "cwp-a", body: .object(["ids": .array([copyID])])))
-        #expect(ack.text.contains(copyID.stringValue!))
+        // The answer says when the lease ends.
+        let leasedUntil = try #require(offered["leasedUntil"]?.stringValue.flatMap(Timestamp.parse))
+        #expect(leasedUntil > Date() && leasedUntil < Date().addingTimeInterval(3))
+        let ack = try JSONValue.parse(
+            client.perform(exchange.request("POST", "/v1/inbox/spoc/ack", as: "cwp-a", body: .object(["ids": .array([copyID])]))).text)
+        #expect(ack["acknowledged"] == .array([copyID]))
+        #expect(ack["notAcknowledged"] == .array([]))
+        // Acknowledged twice: the second is said not to count.
+        let twice = try JSONValue.parse(
+            client.perform(exchange.request("POST", "/v1/inbox/spoc/ack", as: "cwp-a", body: .object(["ids": .array([copyID])]))).text)
+        #expect(twice["acknowledged"] == .array([]))
+        #expect(twice["notAcknowledged"] == .array([copyID]))
+        // Something that is not a copy id is refused by its place, not repeated.
+        let bad = client.perform(
+            exchange.request("POST", "/v1/inbox/spoc/ack", as: "cwp-a", body: .object(["ids": .array([copyID, .string("AB123456C")])])))
+        #expect(bad.status == 422)
+        #expect(bad.text.contains(#""field":"ids[1]""#))
+        #expect(!bad.text.contains("AB123456C"))
+        // A limit that is not a positive whole number is refused; one over 1,000 is taken as 1,000.
+        for limit in ["abc", "0", "-3", "2.5"] {
+            let refused = client.perform(exchange.request("GET", "/v1/inbox/spoc?limit=\(limit)", as: "cwp-a"))
+            #expect(refused.status == 422)
+            #expect(refused.text.contains(#""field":"limit""#))
+        }
+        #expect(client.perform(exchange.request("GET", "/v1/inbox/spoc?limit=5000", as: "cwp-a")).status == 200)
         try await Task.sleep(for: .milliseconds(2200))
         let empty = try JSONValue.parse(client.perform(exchange.request("GET", "/v1/inbox/spoc", as: "cwp-a")).text)
         #expect(empty["messages"]?.arrayValue?.isEmpty == true)
@@ -321,10 +431,19 @@ import Testing
         #expect(kept.first?["sender"] == "jcp-leeds")
 
         // Every other error is problem+json with a stable code too: an unknown path, an oversized acknowledgement.
-        let nowhere = client.perform(exchange.request("GET", "/v1/nowhere", as: "jcp-leeds"))
+        // The path is not repeated (it could hold a NINO), and without credentials it is 401, so that the
+        // routes cannot be mapped anonymously.
+        let nowhere = client.perform(exchange.request("GET", "/v1/AB123456C", as: "jcp-leeds"))
         #expect(nowhere.status == 404)
         #expect(nowhere.headers["content-type"] == "application/problem+json")
         #expect(nowhere.text.contains(#""code":"not-found""#))
+        #expect(!nowhere.text.contains("AB123456C"))
+        var anonymousNowhere = exchange.request("GET", "/v1/nowhere", as: "jcp-leeds")
+        anonymousNowhere.headers = []
+        #expect(client.perform(anonymousNowhere).status == 401)
+        let notAnID = client.perform(exchange.request("GET", "/v1/messages/AB123456C", as: "jcp-leeds"))
+        #expect(notAnID.status == 404)
+        #expect(!notAnID.text.contains("AB123456C"))
         var bigAck = exchange.request("POST", "/v1/inbox/spoc/ack", as: "jcp-leeds")
         bigAck.body = Array(repeating: UInt8(ascii: " "), count: 300_000)
         let ackTooLarge = client.perform(bigAck)
@@ -339,6 +458,14 @@ import Testing
         #expect(resent.headers["idempotent-replayed"] == "true")
         let conflict = exchange.send(Messages.cwpReferral(nino: nino(3), id: referral["id"]!.stringValue!), as: "jcp-leeds")
         #expect(conflict.status == 409)
+        // The id in upper case is the same UUID: the same message, answered as before, and found by it.
+        let upperID = referral["id"]!.stringValue!.uppercased()
+        guard case .object(var upperFields) = referral else { return }
+        upperFields["id"] = .string(upperID)
+        let upper = exchange.send(.object(upperFields), as: "jcp-leeds")
+        #expect(upper.status == 202)
+        #expect(upper.headers["idempotent-replayed"] == "true")
+        #expect(client.perform(exchange.request("GET", "/v1/messages/\(upperID)", as: "jcp-leeds")).status == 200)
         #expect(exchange.send(Messages.cwpStart(nino: nino(2)), as: "cwp-b").text.contains(#""code":"not-case-owner""#))
         #expect(exchange.send(Messages.cwpStart(nino: nino(2)), as: "jcp-leeds").status == 403)
         #expect(client.perform(exchange.request("GET", "/healthz", as: "jcp-leeds")).status == 200)
@@ -352,7 +479,7 @@ import Testing
         let metrics = client.perform(exchange.request("GET", "/metrics", as: "jcp-leeds")).text
         #expect(metrics.contains(#"liaison_messages_accepted_total{type="cwp.referral"} 1"#))
         #expect(metrics.contains(#"liaison_messages_refused_total{code="too-large"} 1"#))
-        #expect(metrics.contains(#"liaison_messages_refused_total{code="unauthenticated"} 4"#))
+        #expect(metrics.contains(#"liaison_messages_refused_total{code="unauthenticated"} 5"#))
     }
 
     @Test func aPartyOverItsRateIsToldToWait() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import LiaisonCore
 import LiaisonLoad
+import LiaisonServer
 import Testing
 
 let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -45,7 +46,12 @@ final class Exchange {
     let daemon: DaemonProcess
     private var clients: [String: HTTPSClient] = [:]
 
-    init(name: String, inboxes: [PushInbox], retrySchedule: String = "[200ms, 400ms]", lifetime: String = "5d", extra: String = "") throws {
+    /// - Parameter certificates: whether each party also authenticates by a client certificate named after it
+    ///   (the daemon issues them from its local CA on first start).
+    init(
+        name: String, inboxes: [PushInbox], retrySchedule: String = "[200ms, 400ms]", lifetime: String = "5d", extra: String = "",
+        certificates: Bool = false
+    ) throws {
         folder = temporaryFolder(name)
         var parties = ""
         let all: [(String, String, String?)] = [
@@ -56,6 +62,7 @@ final class Exchange {
             parties += "  - id: \(id)\n    kind: \(kind)\n"
             if let calendar { parties += "    calendar: \(calendar)\n" }
             parties += "    tokens: [\(Exchange.token(id))]\n"
+            if certificates { parties += "    certificateName: \(id)\n" }
             let mine = inboxes.filter { $0.party == id }
             if !mine.isEmpty {
                 parties += "    inboxes:\n"
@@ -97,6 +104,17 @@ final class Exchange {
         let client = HTTPSClient(caBundle: caBundle, connections: 64)
         clients[party] = client
         return client
+    }
+
+    /// The daemon's local certificate authority, with its client certificates.
+    var localCertificates: LiaisonServer.LocalCertificates {
+        LiaisonServer.LocalCertificates(folder: folder.appendingPathComponent("data/tls"))
+    }
+
+    /// A client that authenticates with the client certificate `name` of the daemon's local CA, and no token.
+    func certificateClient(_ name: String) -> HTTPSClient {
+        let (certificate, key) = localCertificates.client(name)
+        return HTTPSClient(caBundle: caBundle, clientCertificate: certificate.path, clientKey: key.path, connections: 4)
     }
 
     /// Drops kept-alive connections (after a restart).
