@@ -183,8 +183,20 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             let pending = (capacityFreed || !results.isEmpty) && Date().timeIntervalSince1970 >= settleAgainAt
             curl_multi_poll(multi, nil, 0, pending ? 0 : 50, nil)
         }
-        settle(now: Date().timeIntervalSince1970, claim: false)
+        // The last results (deliveries, and copies sent back to the queue unanswered) are worth a few tries:
+        // lost, the copies stay in flight in the store and a restart sends them again, so they would arrive
+        // twice, with their attempts missing from `queue show`.
+        for attempt in 1...Self.finalSettleAttempts {
+            if settle(now: Date().timeIntervalSince1970, claim: false) { return }
+            if attempt < Self.finalSettleAttempts { Thread.sleep(forTimeInterval: 0.5) }
+        }
+        logger.error(
+            "delivery results could not be recorded at shutdown; the copies stay in flight and are sent again on restart",
+            metadata: ["copies": "\(results.count)"])
     }
+
+    /// How many times the last results are offered to the store at shutdown, half a second apart.
+    private static let finalSettleAttempts = 4
 
     /// Records what finished and, when asked, claims copies for every inbox with room, in one transaction.
     /// - Returns: false when the store could not record it (the results are kept for the next try).
@@ -249,7 +261,16 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         transfers[handle] = Transfer(copy: copy, endpoint: endpoint, handle: handle, headers: headers)
         inFlight[endpoint.address, default: 0] += 1
         if let person = copy.personKey { busy[endpoint.address, default: []].insert(person) }
-        curl_multi_add_handle(multi, handle)
+        let added = curl_multi_add_handle(multi, handle)
+        if added != CURLM_OK {
+            // Never sent: a failed attempt like any other, so the copy is retried and its inbox's room and its
+            // claimant are not held by a transfer that will never finish.
+            let transfer = transfers.removeValue(forKey: handle)!
+            finish(transfer, status: 0, retryAfter: nil, error: "curl could not start the transfer: \(String(cString: curl_multi_strerror(added)))", now: now)
+            curl_easy_reset(handle)
+            transfer.free()
+            freeHandles.append(handle)
+        }
     }
 
     /// Reads finished transfers. - Returns: whether capacity was freed.
@@ -304,7 +325,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             random: Double.random(in: 0..<1))
         let reason = error ?? "HTTP \(status)"
         inboxErrors[address] = reason
-        if slowDown, let next { pauses[address] = max(pauses[address] ?? 0, next) }
+        if slowDown {
+            pauses[address] = max(pauses[address] ?? 0, policy.inboxPause(now: now, retryAfter: retryAfter))
+        }
         if let next {
             results.append(
                 CopyTransition(

@@ -53,4 +53,15 @@ import Testing
         #expect(policy.nextAttempt(after: 3, since: 0, now: 3500, random: 0.5) == 3600)
         #expect(policy.nextAttempt(after: 4, since: 0, now: 3600, random: 0.5) == nil)
     }
+
+    @Test func anInboxThatSaidSlowDownWaitsAsItAskedWhateverTheCopysAttemptsOrLifetime() {
+        // As long as Retry-After asked, even when the copy that got it has less lifetime left, or none.
+        #expect(policy.inboxPause(now: 3500, retryAfter: 600) == 4100)
+        #expect(policy.nextAttempt(after: 1, since: 0, now: 3500, retryAfter: 600, random: 0) == 3600)
+        // Without Retry-After, the schedule's first delay: not the copy's own, which grows with its attempts.
+        #expect(policy.inboxPause(now: 100, retryAfter: nil) == 110)
+        // Never longer than a lifetime, never in the past.
+        #expect(policy.inboxPause(now: 100, retryAfter: 1e9) == 3700)
+        #expect(policy.inboxPause(now: 100, retryAfter: -50) == 100)
+    }
 }
