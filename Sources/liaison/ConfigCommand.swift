@@ -17,8 +17,9 @@ struct ConfigCommand: ParsableCommand {
         func run() throws {
             let url = configURL(file)
             var problems: [String] = []
+            var config: DaemonConfig?
             do {
-                _ = try DaemonConfig.load(from: url)
+                config = try DaemonConfig.load(from: url)
             } catch let error as ConfigProblems {
                 problems += error.problems.map { "\($0.key): \($0.problem)" }
             }
@@ -30,10 +31,24 @@ struct ConfigCommand: ParsableCommand {
             }
             if problems.isEmpty {
                 print("config ok")
+                if let config { print(Self.inboxSummary(config)) }
                 return
             }
             for problem in problems { FileHandle.standardError.write(Data((problem + "\n").utf8)) }
             throw ExitCode(2)
+        }
+
+        /// Which inboxes are pushed and which are pulled: a role left out of the configuration is a pull
+        /// inbox, and its copies wait until its party fetches them, so an operator should see which those are.
+        static func inboxSummary(_ config: DaemonConfig) -> String {
+            let pull = Set(config.pullAddresses.map(\.description))
+            let all = config.inboxAddresses.map(\.description)
+            let pushed = all.filter { !pull.contains($0) }
+            let pulled = all.filter { pull.contains($0) }
+            return """
+                push inboxes (\(pushed.count)): \(pushed.isEmpty ? "none" : pushed.joined(separator: ", "))
+                pull inboxes (\(pulled.count), fetched with GET /v1/inbox/{role}): \(pulled.isEmpty ? "none" : pulled.joined(separator: ", "))
+                """
         }
     }
 }
