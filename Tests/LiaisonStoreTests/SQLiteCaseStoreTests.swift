@@ -364,6 +364,34 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(try claim(at: replay).map(\.lifetimeFrom) == [replay])
     }
 
+    @Test func anOperatorHearsWhenAReplayedCopyComesAfterALaterOneOfItsClaimant() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let operatorView = QueueOperator(pool: store.pool)
+        let id = "00000000-0000-4000-8000-000000000006"
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let now = at.timeIntervalSince1970
+        _ = try store.transaction { try router.submit(referral(id: id), from: "jcp-leeds", at: at, in: $0) }
+        let address = "prime-a/contact"
+        // A later copy for the same claimant to the same inbox.
+        try queueCopies(like: 1, in: store)
+        #expect(try claim(queue, address, limit: 10, at: now).map(\.seq) == [1])
+        // The first expires; an expired copy holds back nothing, so the later one goes and is delivered.
+        let expired = CopyTransition(seq: 1, to: .expired, at: now, attempts: 9, reason: "lifetime over")
+        #expect(try claim(queue, address, limit: 10, [expired], at: now).map(\.seq) == [2])
+        _ = try claim(queue, address, limit: 10, [CopyTransition(seq: 2, to: .delivered, at: now, reason: "delivered", httpStatus: 200)], at: now)
+        // Replaying the first now cannot keep the order, and the operator is told.
+        let replayed = try operatorView.apply(.retry, ids: ["\(id)/\(address)"], inbox: nil, now: now + 60)
+        #expect(replayed.moved == 1)
+        #expect(replayed.overtaken == ["\(id)/\(address)"])
+        // Holding the whole inbox while that copy is in flight: it is not moved, and the operator hears so.
+        #expect(try claim(queue, address, limit: 10, at: now + 60).map(\.seq) == [1])
+        let held = try operatorView.apply(.hold, ids: [], inbox: address, now: now + 61)
+        #expect(held.moved == 0)
+        #expect(held.inFlight == 1)
+    }
+
     @Test func operatorsMoveAWholeInboxInTurnsAndHearWhyAnIDWasNotMoved() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
