@@ -241,6 +241,16 @@ struct SQLiteTransaction: CaseStoreTransaction {
         try Self.personKeysWithTimers(db, dueBy: instant)
     }
 
+    func hasClericalTask(regarding id: String) throws -> Bool {
+        // The expression and the type as the v6 index has them, so the lookup is one index probe.
+        try Bool.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT EXISTS (SELECT 1 FROM message
+                    WHERE type = 'clerical-task' AND json_extract(envelope, '$.body.regarding') = ?)
+                """),
+            arguments: [id]) ?? false
+    }
+
     /// The keys of claimants with a timer due by `instant`, earliest first: in a write transaction or a read.
     static func personKeysWithTimers(_ db: Database, dueBy instant: Date) throws -> [String] {
         try String.fetchAll(

@@ -182,6 +182,14 @@ enum StoreSchema {
                     CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL);
                     """)
         }
+        migrator.registerMigration("v6") { db in
+            // An SCR message sent again gets no second clerical task: the tasks are found by the id they regard.
+            try db.execute(
+                sql: """
+                    CREATE INDEX message_clerical_task_regarding ON message (json_extract(envelope, '$.body.regarding'))
+                        WHERE type = 'clerical-task';
+                    """)
+        }
         return migrator
     }
 }

@@ -62,6 +62,24 @@ import Testing
         #expect(reused.code == "id-conflict")
     }
 
+    @Test func anSCRMessageSentAgainGetsNoSecondClericalTask() {
+        let harness = Harness()
+        harness.startPlacement()
+        let id = harness.nextID()
+        let body: [String: JSONValue] = ["startDate": .string("2026-01-19")]
+        let first = harness.send("cwp.start", as: "cwp-a", id: id, scr: true, body: body).answer
+        #expect(first.code == "scr-clerical-only")
+        #expect(first.emitted.map(\.type) == [.clericalTask])
+        // Sent again (its answer lost, say): refused again, judged afresh, but the officer has its task.
+        let again = harness.send("cwp.start", as: "cwp-a", id: id, scr: true, body: body).answer
+        #expect(again.code == "scr-clerical-only")
+        #expect(again.emitted.isEmpty)
+        #expect(harness.store.contents.generated.filter { $0.type == .clericalTask }.count == 1)
+        // Another SCR message gets its own.
+        #expect(harness.send("cwp.start", as: "cwp-a", scr: true, body: body).answer.emitted.map(\.type) == [.clericalTask])
+        #expect(harness.store.contents.generated.filter { $0.type == .clericalTask }.count == 2)
+    }
+
     @Test func keyOrderAndWhiteSpaceDoNotMakeADifferentContent() throws {
         let harness = Harness()
         let text = #"{"id":"6f1c9a1e-0000-4000-8000-000000000001","type":"cwp.referral","to":"cwp-a","nino":"AB123456C","sentAt":"2026-01-12T09:00:00Z","body":{"referralDate":"2026-01-12","wpciDate":"2025-12-01","engagementMeeting":"2026-01-19T10:00:00Z","restrictions":"none","alerts":[]}}"#

@@ -364,6 +364,39 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(try claim(at: replay).map(\.lifetimeFrom) == [replay])
     }
 
+    @Test func anSCRMessageSentAgainGetsNoSecondClericalTaskFoundByItsIndex() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        func scr(_ id: String) -> JSONValue {
+            guard case .object(var fields) = referral(id: id) else { return .null }
+            fields["scr"] = .bool(true)
+            return .object(fields)
+        }
+        func send(_ id: String) throws -> Router.Answer {
+            try store.transaction { try router.submit(scr(id), from: "jcp-leeds", at: at, in: $0) }
+        }
+        let id = "00000000-0000-4000-8000-000000000007"
+        #expect(try send(id).emitted.count == 1)
+        #expect(try send(id).emitted.isEmpty)
+        #expect(try send("00000000-0000-4000-8000-000000000008").emitted.count == 1)
+        let tasks = try store.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM copy WHERE address = 'jcp-leeds/nominated-officer'")
+        }
+        #expect(tasks == 2)
+        // One index probe, not a scan of every message.
+        let plan = try store.pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    EXPLAIN QUERY PLAN SELECT EXISTS (SELECT 1 FROM message
+                        WHERE type = 'clerical-task' AND json_extract(envelope, '$.body.regarding') = ?)
+                    """, arguments: [id]
+            ).map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("message_clerical_task_regarding") })
+    }
+
     @Test func anOperatorHearsWhenAReplayedCopyComesAfterALaterOneOfItsClaimant() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)

@@ -40,6 +40,9 @@ public final class InMemoryCaseStore: CaseStore {
             return contents.generated.contains { $0.id == id } ? .generated : nil
         }
         func person(key: String) throws -> PersonRecord? { contents.people[key] }
+        func hasClericalTask(regarding id: String) throws -> Bool {
+            contents.generated.contains { $0.type == .clericalTask && $0.body["regarding"] == .string(id) }
+        }
         func save(_ person: PersonRecord, replacing previous: PersonRecord?) throws { contents.people[person.key] = person }
 
         func recordAccepted(_ message: AcceptedMessage) throws {

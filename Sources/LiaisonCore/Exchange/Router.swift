@@ -152,7 +152,12 @@ public struct Router: Sendable {
         }
 
         switch rules.decide(envelope, person: person, at: now) {
-        case .refused(let refusal, let generated):
+        case .refused(let refusal, var generated):
+            // An SCR message sent again (a client retrying after a lost answer, say) is refused again, but the
+            // nominated officer already has its clerical task: one task per refused id.
+            if generated.contains(where: { $0.type == .clericalTask }), try store.hasClericalTask(regarding: envelope.id) {
+                generated.removeAll { $0.type == .clericalTask }
+            }
             if let person, !emitted.isEmpty { try store.save(person, replacing: stored) }
             for message in emitted { try store.recordGenerated(message, personKey: envelope.nino.personKey, cause: "timer") }
             for message in generated { try store.recordGenerated(message, personKey: nil, cause: envelope.id) }
