@@ -35,22 +35,26 @@ struct ExchangeServer: Sendable {
         let probes = router.group().add(middleware: Gatekeeper(server: self, admitsProbes: true))
         probes.get("/healthz") { _, _ in Self.json(.ok, .object(["status": .string("ok")])) }
         probes.get("/readyz") { _, _ in
-            if let reason = state.notReady(at: Date(), probe: committer.probeStore) {
+            if let reason = try await Self.offStore({ state.notReady(at: Date(), probe: committer.probeStore) }) {
                 return problem(Refusal(.unavailable, reason), retryAfter: 5)
             }
             return Self.json(.ok, .object(["status": .string("ready")]))
         }
         let api = router.group().add(middleware: Gatekeeper(server: self, admitsProbes: false))
         api.post("/v1/messages") { request, context in try await submit(request, context: context) }
-        api.get("/v1/messages/{id}") { _, context in try lookUp(context.parameters.require("id"), context: context) }
-        api.get("/v1/inbox/{role}") { request, context in try pull(request, role: context.parameters.require("role"), context: context) }
+        api.get("/v1/messages/{id}") { _, context in try await lookUp(context.parameters.require("id"), context: context) }
+        api.get("/v1/inbox/{role}") { request, context in
+            try await pull(request, role: context.parameters.require("role"), context: context)
+        }
         api.post("/v1/inbox/{role}/ack") { request, context in
             try await acknowledge(request, role: context.parameters.require("role"), context: context)
         }
         api.get("/metrics") { _, _ in
-            let counts = try queueOperator.pool.read { db in
+            let counts = try await Self.offStore {
+                try queueOperator.pool.read { db in
                 try Row.fetchAll(db, sql: "SELECT address, state, n FROM queue_count ORDER BY address, state")
                     .map { (inbox: $0["address"] as String, state: $0["state"] as String, count: $0["n"] as Int) }
+                }
             }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -65,13 +69,13 @@ struct ExchangeServer: Sendable {
         var request = request
         let sender = context.party!
         if let length = request.headers[.contentLength].flatMap(Int.init), length > config.maxBodyBytes {
-            return tooLarge(Refusal(.tooLarge, "the body is \(length) bytes; the limit is \(config.maxBodyBytes)"), from: sender)
+            return await tooLarge(Refusal(.tooLarge, "the body is \(length) bytes; the limit is \(config.maxBodyBytes)"), from: sender)
         }
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: config.maxBodyBytes)
         } catch is NIOTooManyBytesError {
-            return tooLarge(bodyOverLimit, from: sender)
+            return await tooLarge(bodyOverLimit, from: sender)
         }
         let answer: LiaisonCore.Router.Answer
         do {
@@ -110,12 +114,14 @@ struct ExchangeServer: Sendable {
 
     /// A body over the limit is refused unread: it is counted, logged and kept in the audit log like any
     /// other refusal, with no id, type or NINO, since none was read.
-    private func tooLarge(_ refusal: Refusal, from sender: String) -> Response {
+    private func tooLarge(_ refusal: Refusal, from sender: String) async -> Response {
         do {
-            try committer.recordRefusal(
+            try await Self.offStore {
+                try committer.recordRefusal(
                 RefusalRecord(
                     messageID: nil, sender: sender, type: nil, code: refusal.code, detail: refusal.detail, maskedNINO: nil,
                     receivedAt: Date()))
+            }
         } catch {
             logger.error("refusal not kept in the audit log: store unavailable", metadata: ["error": "\(error)"])
         }
@@ -128,27 +134,35 @@ struct ExchangeServer: Sendable {
     /// `GET /v1/messages/{id}`: for the sender or a recipient only; anyone else is told it does not exist.
     /// The sender sees every route; a recipient only its own. Delivery errors (curl's text names the
     /// inbox's host) are shown only to the party whose inbox it is.
-    private func lookUp(_ given: String, context: ExchangeContext) throws -> Response {
+    private func lookUp(_ given: String, context: ExchangeContext) async throws -> Response {
         let party = context.party!
         guard UUIDText.isValid(given) else {
             // Not repeated: the text could be anything, a NINO included.
             return problem(Refusal(.notFound, "no message with that id: message ids are UUIDs"))
         }
         let id = UUIDText.normalised(given)
-        let message = try queueOperator.pool.read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT id, type, sender, received_at, json_extract(answer, '$.decision') AS decision
-                    FROM message WHERE id = ?
-                    """, arguments: [id])
+        struct Found: Sendable {
+            let id: String, type: String, sender: String, receivedAt: Double, decision: String?
         }
-        let details = message == nil ? [] : try queueOperator.show(id)
+        let (message, details) = try await Self.offStore {
+            let message = try queueOperator.pool.read { db in
+                try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT id, type, sender, received_at, json_extract(answer, '$.decision') AS decision
+                        FROM message WHERE id = ?
+                        """, arguments: [id]
+                ).map { row in
+                    Found(id: row["id"], type: row["type"], sender: row["sender"], receivedAt: row["received_at"], decision: row["decision"])
+                }
+            }
+            return (message, message == nil ? [] : try queueOperator.show(id))
+        }
         func isOwn(_ detail: CopyDetail) -> Bool { Address(detail.copy.inbox)?.party == party }
-        guard let message, (message["sender"] as String) == party || details.contains(where: isOwn) else {
+        guard let message, message.sender == party || details.contains(where: isOwn) else {
             return problem(Refusal(.notFound, "no message \(id) that this party sent or received"))
         }
-        let visible = (message["sender"] as String) == party ? details : details.filter(isOwn)
+        let visible = message.sender == party ? details : details.filter(isOwn)
         let routes: [JSONValue] = visible.map { detail in
             let own = isOwn(detail)
             return .object([
@@ -166,11 +180,11 @@ struct ExchangeServer: Sendable {
         let states = Set(visible.map(\.copy.state))
         let overall = states.isEmpty ? "accepted" : (states == ["delivered"] ? "delivered" : states.sorted().joined(separator: ","))
         var object: [String: JSONValue] = [
-            "id": .string(message["id"]), "type": .string(message["type"]), "from": .string(message["sender"]),
-            "acceptedAt": .string(Timestamp.format(Date(timeIntervalSince1970: message["received_at"]))),
+            "id": .string(message.id), "type": .string(message.type), "from": .string(message.sender),
+            "acceptedAt": .string(Timestamp.format(Date(timeIntervalSince1970: message.receivedAt))),
             "state": .string(overall), "routes": .array(routes),
         ]
-        if let decision = (message["decision"] as String?).flatMap({ try? JSONValue.parse($0) }) { object["decision"] = decision }
+        if let decision = message.decision.flatMap({ try? JSONValue.parse($0) }) { object["decision"] = decision }
         return Self.json(.ok, .object(object))
     }
 
@@ -187,7 +201,7 @@ struct ExchangeServer: Sendable {
     }
 
     /// `GET /v1/inbox/{role}?limit=N`: leases the oldest copies for a party with no push endpoint.
-    private func pull(_ request: Request, role: String, context: ExchangeContext) throws -> Response {
+    private func pull(_ request: Request, role: String, context: ExchangeContext) async throws -> Response {
         let address: String
         switch pullAddress(role: role, party: context.party!) {
         case .success(let found): address = found
@@ -203,9 +217,12 @@ struct ExchangeServer: Sendable {
             limit = min(number, 1000)
         }
         let now = Date().timeIntervalSince1970
-        let copies = try queue.lease(
-            address: address, limit: limit, now: now, lease: config.delivery.pullLeaseSeconds,
-            lifetime: config.delivery.lifetimeSeconds)
+        let chosen = limit
+        let copies = try await Self.offStore {
+            try queue.lease(
+                address: address, limit: chosen, now: now, lease: config.delivery.pullLeaseSeconds,
+                lifetime: config.delivery.lifetimeSeconds)
+        }
         let messages: [JSONValue] = copies.map { copy in
             .object(["id": .string(copy.id), "message": (try? JSONValue.parse(copy.deliveryBody())) ?? .null])
         }
@@ -251,7 +268,7 @@ struct ExchangeServer: Sendable {
                 .invalidMessage, "\(malformed.count) of the ids are not copy ids",
                 errors: malformed.map { FieldProblem(field: "ids[\($0)]", problem: "is not a copy id as pulled") }))
         }
-        let done = try queue.acknowledge(address: address, ids: ids, now: Date().timeIntervalSince1970)
+        let done = try await Self.offStore { try queue.acknowledge(address: address, ids: ids, now: Date().timeIntervalSince1970) }
         for id in done { logger.info("delivered", metadata: ["copy": "\(id)", "inbox": "\(address)", "by": "acknowledgement"]) }
         // Said, not only logged: a copy whose lease ran out before its acknowledgement is offered again, and
         // the puller should expect it.
@@ -266,6 +283,18 @@ struct ExchangeServer: Sendable {
             .object([
                 "acknowledged": .array(done.map(JSONValue.string)), "notAcknowledged": .array(ignored.map(JSONValue.string)),
             ]))
+    }
+
+    /// Where handlers run their own store work (pulls, acknowledgements, lookups, readiness's write, the audit
+    /// of a body over the limit): a write there waits for the store's lock behind a shared commit, and a
+    /// read can be long, so neither may hold one of the few threads that run every request's handler.
+    private static let storeWork = DispatchQueue(label: "liaison-store-work", attributes: .concurrent)
+
+    /// Runs `work` on `storeWork` and returns what it returned.
+    static func offStore<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            storeWork.async { continuation.resume(with: Result(catching: work)) }
+        }
     }
 
     // MARK: Responses
