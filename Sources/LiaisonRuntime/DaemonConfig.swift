@@ -67,6 +67,9 @@ public struct DaemonConfig: Sendable {
     public var parties: [PartyConfig]
     public var rulesPath: String
     public var holidaysPath: String
+    /// The parties that may read `/metrics`, which shows every inbox's queue: those named under
+    /// `metricsReaders`, else the jobcentres (the Department's own offices), never the providers by default.
+    public var metricsReaders: Set<String>
 
     /// The directory of parties.
     public func directory() throws -> PartyDirectory { try PartyDirectory(parties.map(\.party)) }
@@ -227,13 +230,20 @@ extension DaemonConfig {
         if parties.isEmpty, collector.problems.isEmpty {
             collector.problems.append(ConfigError(key: "parties", problem: "lists no parties"))
         }
+        var metricsReaders = Set(parties.filter { $0.party.kind == .jobcentre }.map(\.party.id))
+        if let named = collector.attempt({ root.has("metricsReaders") ? try root.strings("metricsReaders") : nil }) {
+            for (index, id) in named.enumerated() where !seen.contains(id) {
+                collector.problems.append(ConfigError(key: "metricsReaders[\(index)]", problem: "\(id) is not a configured party"))
+            }
+            metricsReaders = Set(named)
+        }
         collector.problems += root.unknownKeys()
 
         let config = DaemonConfig(
             host: host, port: port, dataDirectory: dataDirectory, storePath: storePath,
             serverCertificate: serverCertificate, serverKey: serverKey, clientCA: clientCA, maxBodyBytes: maxBodyBytes,
             ratePerSecond: rate, rateBurst: burst, delivery: delivery, parties: parties, rulesPath: rulesPath,
-            holidaysPath: holidaysPath)
+            holidaysPath: holidaysPath, metricsReaders: metricsReaders)
         guard collector.problems.isEmpty else { throw ConfigProblems(problems: collector.problems) }
         return config
     }

@@ -49,11 +49,16 @@ struct ExchangeServer: Sendable {
         api.post("/v1/inbox/{role}/ack") { request, context in
             try await acknowledge(request, role: context.parameters.require("role"), context: context)
         }
-        api.get("/metrics") { _, _ in
+        // Like the probes, not rate limited and answered while draining, when an operator most wants it; but
+        // only to the parties allowed to see every inbox's queue.
+        probes.get("/metrics") { _, context in
+            guard config.metricsReaders.contains(context.party!) else {
+                return problem(Refusal(.notPermitted, "\(context.party!) may not read the metrics: see metricsReaders in the configuration"))
+            }
             let counts = try await Self.offStore {
                 try queueOperator.pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT address, state, n FROM queue_count ORDER BY address, state")
-                    .map { (inbox: $0["address"] as String, state: $0["state"] as String, count: $0["n"] as Int) }
+                    try Row.fetchAll(db, sql: "SELECT address, state, n FROM queue_count ORDER BY address, state")
+                        .map { (inbox: $0["address"] as String, state: $0["state"] as String, count: $0["n"] as Int) }
                 }
             }
             return Response(

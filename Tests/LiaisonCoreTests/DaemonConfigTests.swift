@@ -14,6 +14,8 @@ import Testing
         #expect(config.storePath.hasSuffix("/data/liaison.sqlite"))
         if case .pull = config.inbox(Address("jcp-leeds", .spoc))! {} else { Issue.record("unlisted inboxes are pull inboxes") }
         #expect(config.inbox(Address("cwp-a", .dma)) == nil)
+        // The jobcentres read the metrics by default, not the providers.
+        #expect(config.metricsReaders == ["jcp-leeds", "jcp-york", "jcp-glasgow", "jcp-belfast"])
         #expect(try RuleFiles.loadRules(at: URL(fileURLWithPath: config.rulesPath)).workProgramme.programmeWeeks == 104)
     }
 
@@ -21,7 +23,7 @@ import Testing
         let tree = try JSONValue.parse(
             #"""
             {"listen": {"port": "eighty"}, "colour": "blue",
-             "delivery": {"lifetime": "forever", "jitterPercent": 150},
+             "delivery": {"lifetime": "forever", "jitterPercent": 150}, "metricsReaders": ["p", "nobody"],
              "parties": [{"id": "jcp-x", "kind": "jobcentre"},
                          {"id": "p", "kind": "prime", "tokens": ["a-token-long-enough-1"], "inboxes": {"contact": {"url": "https://x", "secrets": ["s"], "clientCertificate": "c.pem"}}},
                          {"id": "p", "kind": "prime", "tokens": ["a-token-long-enough-1"]}]}
@@ -30,7 +32,7 @@ import Testing
         let keys = Set(error?.problems.map(\.key) ?? [])
         for key in [
             "listen.port", "colour", "delivery.lifetime", "delivery.jitterPercent", "parties[0].calendar", "parties[0]",
-            "parties[1].inboxes.contact.clientKey", "parties[2].id", "parties[2].tokens",
+            "parties[1].inboxes.contact.clientKey", "parties[2].id", "parties[2].tokens", "metricsReaders[1]",
         ] {
             #expect(keys.contains(key), "\(key) not in \(keys.sorted())")
         }

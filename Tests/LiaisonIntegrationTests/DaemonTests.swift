@@ -476,6 +476,10 @@ import Testing
             probe.headers = []
             #expect(client.perform(probe).status == 401)
         }
+        // The metrics show every inbox's queue: a jobcentre's to read, not a provider's.
+        let providerMetrics = exchange.client("cwp-a").perform(exchange.request("GET", "/metrics", as: "cwp-a"))
+        #expect(providerMetrics.status == 403)
+        #expect(providerMetrics.text.contains(#""code":"not-permitted""#))
         let metrics = client.perform(exchange.request("GET", "/metrics", as: "jcp-leeds")).text
         #expect(metrics.contains(#"liaison_messages_accepted_total{type="cwp.referral"} 1"#))
         #expect(metrics.contains(#"liaison_messages_refused_total{code="too-large"} 1"#))
