@@ -166,8 +166,8 @@ extension DaemonConfig {
 
         var limits = collector.attempt { try root.optionalSection("limits") }
         let maxBodyBytes = collector.attempt { try limits?.optionalInteger("maxBodyBytes", in: 1024...(64 << 20)) } ?? 262_144
-        let rate = Double(collector.attempt { try limits?.optionalInteger("requestsPerSecondPerParty", in: 1...10_000_000) } ?? 50_000)
-        let burst = Double(collector.attempt { try limits?.optionalInteger("burstPerParty", in: 1...10_000_000) } ?? 100_000)
+        let rate = Double(collector.attempt { try limits?.optionalInteger("requestsPerSecondPerParty", in: 1...10_000_000) } ?? 1_000)
+        let burst = Double(collector.attempt { try limits?.optionalInteger("burstPerParty", in: 1...10_000_000) } ?? 5_000)
         collector.problems += limits?.unknownKeys() ?? []
 
         var deliverySection = collector.attempt { try root.optionalSection("delivery") }

@@ -8,6 +8,7 @@ import Testing
         let config = try DaemonConfig.load(from: configFolder.appendingPathComponent("liaison.yaml"))
         #expect(config.port == 8443)
         #expect(config.maxBodyBytes == 262_144)
+        #expect(config.ratePerSecond == 1_000 && config.rateBurst == 5_000)
         #expect(config.delivery.lifetimeSeconds == 5 * 86_400)
         #expect(config.delivery.retrySchedule.first == 10)
         #expect(config.parties.count == 8)

@@ -76,8 +76,11 @@ final class Exchange {
                 }
             }
         }
+        // Load tests send faster than the default per-party rate allows; the rate test sets its own limits.
+        let limits = extra.contains("limits:") ? "" : "limits: {requestsPerSecondPerParty: 1000000, burstPerParty: 1000000}"
         let config = """
             listen: {host: 127.0.0.1, port: 0}
+            \(limits)
             dataDirectory: data
             rules: \(repository.path)/config/rules.yaml
             holidays: \(repository.path)/config/uk-bank-holidays.json
