@@ -190,6 +190,17 @@ enum StoreSchema {
                         WHERE type = 'clerical-task';
                     """)
         }
+        migrator.registerMigration("v7") { db in
+            // Message ids are kept in lower case (a UUID is the same in either case). Ids an earlier build stored
+            // in upper or mixed case are lowered, so that a resend, an acknowledgement or an operator's command
+            // finds them; where the lower-case form is stored too (the same message accepted twice), the other is
+            // left as it is (OR IGNORE) and the lower-case one is found. The stored envelope keeps its text: a resend compares with it
+            // in today's form (EnvelopeReader.normalisedContent).
+            try db.execute(
+                sql: """
+                    UPDATE OR IGNORE message SET id = lower(id) WHERE origin = 'submitted' AND id <> lower(id);
+                    """)
+        }
         return migrator
     }
 }

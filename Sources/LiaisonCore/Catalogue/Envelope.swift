@@ -56,10 +56,24 @@ public struct EnvelopeReader: Sendable {
     public static func withSender(_ document: JSONValue, sender: String, nino: NINO? = nil) -> JSONValue {
         guard var fields = document.objectValue else { return document }
         if fields["from"] == nil || fields["from"] == .null { fields["from"] = .string(sender) }
-        if fields["scr"] == nil || fields["scr"] == .null { fields["scr"] = .bool(false) }
-        if fields["to"] == .null { fields["to"] = nil }
+        fillDefaults(&fields)
         if let nino { fields["nino"] = .string(nino.value) }
         return .object(fields)
+    }
+
+    private static func fillDefaults(_ fields: inout [String: JSONValue]) {
+        if fields["scr"] == nil || fields["scr"] == .null { fields["scr"] = .bool(false) }
+        if fields["to"] == .null { fields["to"] = nil }
+    }
+
+    /// Stored content in today's form: the id in lower case and the defaults filled in. Content stored by
+    /// builds before ids and defaults were normalised (an upper-case id, `scr` left out) compares equal to a
+    /// resend of the same message only in this form.
+    /// - Returns: nil when `text` is not a JSON object.
+    public static func normalisedContent(_ text: String) -> String? {
+        guard case .object(var fields)? = try? JSONValue.parse(text) else { return nil }
+        fillDefaults(&fields)
+        return withNormalisedID(.object(fields)).canonicalText
     }
 
     /// The submission with its `id` in lower case when it is a UUID given in upper or mixed case: the same
