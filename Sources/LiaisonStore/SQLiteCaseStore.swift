@@ -241,15 +241,19 @@ struct SQLiteTransaction: CaseStoreTransaction {
         try Self.personKeysWithTimers(db, dueBy: instant)
     }
 
-    func hasClericalTask(regarding id: String) throws -> Bool {
-        // The expression and the type as the v6 index has them, so the lookup is one index probe.
+    func hasClericalTask(like task: GeneratedMessage) throws -> Bool {
         try Bool.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT EXISTS (SELECT 1 FROM message
-                    WHERE type = 'clerical-task' AND json_extract(envelope, '$.body.regarding') = ?)
-                """),
-            arguments: [id]) ?? false
+            db.cachedStatement(sql: Self.clericalTaskLookup),
+            arguments: [task.body["regarding"]?.stringValue, task.body["type"]?.stringValue, task.to.description]) ?? false
     }
+
+    /// Finds a clerical task by the id it regards (the expression and the type as the v6 index has them, so it
+    /// is one index probe), then its type and address among the few found.
+    static let clericalTaskLookup = """
+        SELECT EXISTS (SELECT 1 FROM message
+            WHERE type = 'clerical-task' AND json_extract(envelope, '$.body.regarding') = ?
+                AND json_extract(envelope, '$.body.type') = ? AND json_extract(envelope, '$.to') = ?)
+        """
 
     /// The keys of claimants with a timer due by `instant`, earliest first: in a write transaction or a read.
     static func personKeysWithTimers(_ db: Database, dueBy instant: Date) throws -> [String] {

@@ -26,8 +26,9 @@ public protocol CaseStoreTransaction {
     func recordRefusal(_ refusal: RefusalRecord) throws
     /// The keys of claimants with an unblocked timer due at or before `instant`.
     func personKeysWithTimers(dueBy instant: Date) throws -> [String]
-    /// Whether a clerical task regarding the message `id` was already generated (an SCR message sent again).
-    func hasClericalTask(regarding id: String) throws -> Bool
+    /// Whether a clerical task like `task` — regarding the same message id, of the same type, to the same
+    /// nominated officer — was already generated (an SCR message sent again).
+    func hasClericalTask(like task: GeneratedMessage) throws -> Bool
 }
 
 /// A message already stored under an id a submission uses.

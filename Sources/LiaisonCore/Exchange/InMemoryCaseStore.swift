@@ -40,8 +40,11 @@ public final class InMemoryCaseStore: CaseStore {
             return contents.generated.contains { $0.id == id } ? .generated : nil
         }
         func person(key: String) throws -> PersonRecord? { contents.people[key] }
-        func hasClericalTask(regarding id: String) throws -> Bool {
-            contents.generated.contains { $0.type == .clericalTask && $0.body["regarding"] == .string(id) }
+        func hasClericalTask(like task: GeneratedMessage) throws -> Bool {
+            contents.generated.contains {
+                $0.type == .clericalTask && $0.to == task.to && $0.body["regarding"] == task.body["regarding"]
+                    && $0.body["type"] == task.body["type"]
+            }
         }
         func save(_ person: PersonRecord, replacing previous: PersonRecord?) throws { contents.people[person.key] = person }
 

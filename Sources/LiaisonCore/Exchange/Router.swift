@@ -121,8 +121,10 @@ public struct Router: Sendable {
         if let id = document["id"]?.stringValue, let found = try store.earlierMessage(id: id) {
             // Only the party that sent it may have its answer again; to anyone else, and for an id Liaison gave
             // a message of its own, the id is simply taken.
+            // Compared as stored first; only content that differs is read again in today's form, in case an
+            // earlier build stored it (same message, an upper-case id or a default left out).
             guard case .accepted(let earlier, let earlierSender) = found, earlierSender == sender,
-                earlier.content == prepared.content
+                earlier.content == prepared.content || EnvelopeReader.normalisedContent(earlier.content) == prepared.content
             else {
                 return try refuse(
                     Refusal(.idConflict, "id \(id) was already used for a message with different content"), document: document,
@@ -154,9 +156,11 @@ public struct Router: Sendable {
         switch rules.decide(envelope, person: person, at: now) {
         case .refused(let refusal, var generated):
             // An SCR message sent again (a client retrying after a lost answer, say) is refused again, but the
-            // nominated officer already has its clerical task: one task per refused id.
-            if generated.contains(where: { $0.type == .clericalTask }), try store.hasClericalTask(regarding: envelope.id) {
-                generated.removeAll { $0.type == .clericalTask }
+            // nominated officer already has its clerical task. One sent again with another type, or about a
+            // claimant of another jobcentre, makes a task of its own.
+            generated = try generated.filter { message in
+                guard message.type == .clericalTask else { return true }
+                return try !store.hasClericalTask(like: message)
             }
             if let person, !emitted.isEmpty { try store.save(person, replacing: stored) }
             for message in emitted { try store.recordGenerated(message, personKey: envelope.nino.personKey, cause: "timer") }
