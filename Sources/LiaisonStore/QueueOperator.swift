@@ -326,10 +326,6 @@ public struct QueueOperator: Sendable {
         /// With `--inbox`: copies in flight, which no action moves; they finish their attempt (and one that
         /// fails is deferred, not held or expired).
         public var inFlight = 0
-        /// Copies named and sent back to the queue whose claimant already has a later copy to the same inbox
-        /// delivered or in flight: they will arrive after it, out of acceptance order (an expired copy no
-        /// longer holds back the claimant's later copies, so replaying it late cannot keep the order).
-        public var overtaken: [String] = []
     }
 
     /// Copies moved per transaction: the daemon's writer and deliverer share the store's write lock, so a
@@ -422,22 +418,6 @@ public struct QueueOperator: Sendable {
                 try addresses.reduce(0) { total, address in
                     total + (try Int.fetchOne(
                         db, sql: "SELECT COUNT(*) FROM copy WHERE state = 'in-flight' AND address = ?", arguments: [address]) ?? 0)
-                }
-            }
-        }
-        if requeued, !ids.isEmpty {
-            // Only for copies named one by one: the check reads the inbox's later copies, too much for a whole
-            // inbox of them.
-            result.overtaken = try pool.read { db in
-                try ids.filter { id in
-                    let match = CopyID.condition(id)
-                    return try Bool.fetchOne(
-                        db,
-                        sql: """
-                            SELECT EXISTS (SELECT 1 FROM copy c JOIN message m ON m.seq = c.message_seq
-                                JOIN copy l ON l.address = c.address AND l.person_key = c.person_key AND l.seq > c.seq
-                                WHERE \(match.sql) AND c.state = 'queued' AND l.state IN ('delivered', 'in-flight'))
-                            """, arguments: StatementArguments(match.arguments)) ?? false
                 }
             }
         }

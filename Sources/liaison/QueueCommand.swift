@@ -207,11 +207,10 @@ struct ActionOptions: ParsableArguments {
                 let notApplicable: [String: [String]]
                 let disabledInboxes: [String]
                 let inFlight: Int
-                let overtaken: [String]
             }
             try printJSON(Report(
                 action: action.rawValue, moved: result.moved, notFound: result.notFound, notApplicable: result.notApplicable,
-                disabledInboxes: result.disabledInboxes, inFlight: result.inFlight, overtaken: result.overtaken))
+                disabledInboxes: result.disabledInboxes, inFlight: result.inFlight))
         } else {
             print("\(action.rawValue): \(result.moved) cop\(result.moved == 1 ? "y" : "ies")")
             func warn(_ text: String) { FileHandle.standardError.write(Data("liaison: \(text)\n".utf8)) }
@@ -225,9 +224,6 @@ struct ActionOptions: ParsableArguments {
             }
             if result.inFlight > 0, action == .hold || action == .expire {
                 warn("\(result.inFlight) cop\(result.inFlight == 1 ? "y is" : "ies are") in flight and not moved: each finishes its attempt, and one that fails is deferred")
-            }
-            for id in result.overtaken {
-                warn("\(id): a later copy for the same claimant to this inbox is already delivered or in flight, so this one arrives after it")
             }
         }
         if !result.notFound.isEmpty || !result.notApplicable.isEmpty { throw ExitCode(1) }
