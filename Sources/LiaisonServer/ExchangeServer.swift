@@ -7,6 +7,7 @@ import LiaisonRuntime
 import LiaisonStore
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import Synchronization
 
@@ -35,7 +36,11 @@ struct ExchangeServer: Sendable {
         let probes = router.group().add(middleware: Gatekeeper(server: self, admitsProbes: true))
         probes.get("/healthz") { _, _ in Self.json(.ok, .object(["status": .string("ok")])) }
         probes.get("/readyz") { _, _ in
-            if let reason = try await Self.offStore({ state.notReady(at: Date(), probe: committer.probeStore) }) {
+            // A store write in the last few seconds shows it writable; only otherwise does readiness write one
+            // of its own, off the handlers' threads.
+            let now = Date()
+            let probed: Bool? = state.hasFreshWrite(at: now) ? nil : try await Self.offStore { committer.probeStore() }
+            if let reason = state.notReady(at: now, probe: { probed ?? committer.probeStore() }) {
                 return problem(Refusal(.unavailable, reason), retryAfter: 5)
             }
             return Self.json(.ok, .object(["status": .string("ready")]))
@@ -292,14 +297,17 @@ struct ExchangeServer: Sendable {
 
     /// Where handlers run their own store work (pulls, acknowledgements, lookups, readiness's write, the audit
     /// of a body over the limit): a write there waits for the store's lock behind a shared commit, and a
-    /// read can be long, so neither may hold one of the few threads that run every request's handler.
-    private static let storeWork = DispatchQueue(label: "liaison-store-work", attributes: .concurrent)
+    /// read can be long, so neither may hold one of the few threads that run every request's handler. Threads
+    /// of its own, a fixed number, that may block as long as the store makes them.
+    private static let storeWork: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        return pool
+    }()
 
     /// Runs `work` on `storeWork` and returns what it returned.
     static func offStore<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            storeWork.async { continuation.resume(with: Result(catching: work)) }
-        }
+        try await storeWork.runIfActive(work)
     }
 
     // MARK: Responses
@@ -422,6 +430,11 @@ final class DaemonState: Sendable {
 
     func drain() { draining.store(true, ordering: .relaxed) }
 
+    /// Whether the store took a write in the last few seconds, which shows it writable.
+    func hasFreshWrite(at now: Date) -> Bool {
+        store.withLock { state in state.lastWrite.map { now.timeIntervalSince($0) < Self.writeFreshness } ?? false }
+    }
+
     /// Records whether a write (a commit, or readiness's own) was stored, and when.
     func storeHealth(_ healthy: Bool, at when: Date = Date()) {
         store.withLock { $0 = Store(healthy: healthy, lastWrite: healthy ? when : nil) }
@@ -434,8 +447,7 @@ final class DaemonState: Sendable {
     /// before a submission does, and comes back when the disk does.
     func notReady(at now: Date, probe: () -> Bool) -> String? {
         guard isAccepting else { return "Liaison is shutting down" }
-        let fresh = store.withLock { state in state.lastWrite.map { now.timeIntervalSince($0) < Self.writeFreshness } ?? false }
-        if !fresh { storeHealth(probe(), at: now) }
+        if !hasFreshWrite(at: now) { storeHealth(probe(), at: now) }
         return isStoreHealthy ? nil : "the store cannot be written durably"
     }
 }
