@@ -75,9 +75,14 @@ import Testing
         #expect(again.code == "scr-clerical-only")
         #expect(again.emitted.isEmpty)
         #expect(harness.store.contents.generated.filter { $0.type == .clericalTask }.count == 1)
+        // Sent again corrected to another type: the officer must hear of that type, in a task of its own.
+        let corrected = harness.send(
+            "cwp.completion", as: "cwp-a", id: id, scr: true, body: ["completionDate": .string("2026-03-02"), "onBenefit": .bool(true)]
+        ).answer
+        #expect(corrected.emitted.map { $0.body["type"] } == [.string("cwp.completion")])
         // Another SCR message gets its own.
         #expect(harness.send("cwp.start", as: "cwp-a", scr: true, body: body).answer.emitted.map(\.type) == [.clericalTask])
-        #expect(harness.store.contents.generated.filter { $0.type == .clericalTask }.count == 2)
+        #expect(harness.store.contents.generated.filter { $0.type == .clericalTask }.count == 3)
     }
 
     @Test func keyOrderAndWhiteSpaceDoNotMakeADifferentContent() throws {

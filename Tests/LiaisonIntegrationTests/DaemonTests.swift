@@ -561,6 +561,28 @@ import Testing
             #expect(report.contains(key + ":"), "missing \(key) in \(report)")
         }
     }
+
+    @Test func configCheckListsThePushAndPullInboxesOfAGoodFile() throws {
+        let folder = temporaryFolder("good-config")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("good.yaml")
+        try """
+            rules: \(repository.path)/config/rules.yaml
+            holidays: \(repository.path)/config/uk-bank-holidays.json
+            parties:
+              - {id: jcp-x, kind: jobcentre, calendar: england-and-wales, tokens: [a-long-enough-token-value-1]}
+              - id: cwp-y
+                kind: cwp
+                tokens: [another-long-enough-token]
+                inboxes: {spoc: {url: "https://cwp-y.example/liaison", secrets: [\(testSecret)]}}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let (output, status) = try runLiaison(["config", "check", file.path])
+        #expect(status == 0)
+        let lines = output.split(separator: "\n").map(String.init)
+        #expect(lines.first == "config ok")
+        #expect(lines.contains("push inboxes (1): cwp-y/spoc"))
+        #expect(lines.contains { $0.hasPrefix("pull inboxes (6, ") && $0.hasSuffix("): jcp-x/spoc, jcp-x/work-coach, jcp-x/dma, jcp-x/nominated-manager, jcp-x/nominated-officer, jcp-x/performance") })
+    }
 }
 
 /// Runs the built `liaison` command. - Returns: its standard output and exit status.

@@ -387,17 +387,50 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         // One index probe, not a scan of every message.
         let plan = try store.pool.read { db in
             try Row.fetchAll(
-                db,
-                sql: """
-                    EXPLAIN QUERY PLAN SELECT EXISTS (SELECT 1 FROM message
-                        WHERE type = 'clerical-task' AND json_extract(envelope, '$.body.regarding') = ?)
-                    """, arguments: [id]
+                db, sql: "EXPLAIN QUERY PLAN " + SQLiteTransaction.clericalTaskLookup, arguments: [id, "wp.referral", "jcp-leeds/nominated-officer"]
             ).map { $0["detail"] as String }
         }
         #expect(plan.contains { $0.contains("message_clerical_task_regarding") })
     }
 
-    @Test func anOperatorHearsWhenAReplayedCopyComesAfterALaterOneOfItsClaimant() throws {
+    @Test func anIDAndContentStoredByAnEarlierBuildAreFoundAndCompareInTodaysForm() throws {
+        let temporary = TemporaryStore()
+        let id = "6f1c9a1e-abcd-4e0f-8000-00000000beef"
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        do {
+            let store = try SQLiteCaseStore(path: temporary.path)
+            _ = try store.transaction { try router.submit(referral(id: id), from: "jcp-leeds", at: at, in: $0) }
+            // As an earlier build stored it: the id as sent, in upper case, and `scr` left out.
+            guard case .object(var legacy) = referral(id: id.uppercased()) else { return }
+            legacy["from"] = .string("jcp-leeds")
+            try store.pool.write { db in
+                try db.execute(
+                    sql: "UPDATE message SET id = ?, envelope = ? WHERE id = ?",
+                    arguments: [id.uppercased(), JSONValue.object(legacy).canonicalText, id])
+                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v7'")
+            }
+        }
+        // Opened by this build: the id is lowered.
+        let store = try SQLiteCaseStore(path: temporary.path)
+        #expect(try store.pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM message") } == [id])
+        // The same message sent again, in either case, with `scr` left out as then or given as now: the first
+        // answer, nothing stored twice.
+        for again in [referral(id: id.uppercased()), referral(id: id)] {
+            let answer = try store.transaction { try router.submit(again, from: "jcp-leeds", at: at, in: $0) }
+            #expect(answer.replayed)
+        }
+        guard case .object(var explicit) = referral(id: id) else { return }
+        explicit["scr"] = .bool(false)
+        #expect(try store.transaction { try router.submit(.object(explicit), from: "jcp-leeds", at: at, in: $0) }.replayed)
+        // Other content is still a conflict.
+        explicit["to"] = .string("prime-b")
+        #expect(try store.transaction { try router.submit(.object(explicit), from: "jcp-leeds", at: at, in: $0) }.status == 409)
+        // Its copy is found by either case.
+        #expect(try QueueOperator(pool: store.pool).show(id.uppercased()).count == 1)
+        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message") } == 1)
+    }
+
+    @Test func anExpiredCopyHoldsBackNoLaterCopyAndAnInboxHoldSaysWhatWasInFlight() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
         let queue = DeliveryQueue(store: store)
@@ -414,10 +447,9 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         let expired = CopyTransition(seq: 1, to: .expired, at: now, attempts: 9, reason: "lifetime over")
         #expect(try claim(queue, address, limit: 10, [expired], at: now).map(\.seq) == [2])
         _ = try claim(queue, address, limit: 10, [CopyTransition(seq: 2, to: .delivered, at: now, reason: "delivered", httpStatus: 200)], at: now)
-        // Replaying the first now cannot keep the order, and the operator is told.
+        // Replaying the first now cannot keep the order: it goes after the later one.
         let replayed = try operatorView.apply(.retry, ids: ["\(id)/\(address)"], inbox: nil, now: now + 60)
         #expect(replayed.moved == 1)
-        #expect(replayed.overtaken == ["\(id)/\(address)"])
         // Holding the whole inbox while that copy is in flight: it is not moved, and the operator hears so.
         #expect(try claim(queue, address, limit: 10, at: now + 60).map(\.seq) == [1])
         let held = try operatorView.apply(.hold, ids: [], inbox: address, now: now + 61)
