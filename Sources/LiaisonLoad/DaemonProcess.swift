@@ -80,6 +80,20 @@ public final class DaemonProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// SIGTERM, without waiting: the daemon drains meanwhile; `waitForExit` collects it.
+    public func beginTermination() {
+        process?.terminate()
+    }
+
+    /// Waits for a daemon told to stop. - Returns: the exit status.
+    @discardableResult
+    public func waitForExit() -> Int32 {
+        guard let process else { return -1 }
+        process.waitUntilExit()
+        self.process = nil
+        return process.terminationStatus
+    }
+
     /// SIGKILL: no chance to clean up.
     public func kill() {
         guard let process else { return }

@@ -26,9 +26,12 @@ public final class WebhookSink: Sendable {
     public struct Answer: Sendable {
         public var status: Int
         public var retryAfter: Int?
-        public init(status: Int, retryAfter: Int? = nil) {
+        /// How long the sink waits before it answers: a slow inbox.
+        public var delay: Duration?
+        public init(status: Int, retryAfter: Int? = nil, delay: Duration? = nil) {
             self.status = status
             self.retryAfter = retryAfter
+            self.delay = delay
         }
     }
 
@@ -91,6 +94,7 @@ public final class WebhookSink: Sendable {
                 let document = (try? JSONValue.parse(String(decoding: bytes, as: UTF8.self))) ?? .null
                 received.withLock { $0.append(Received(webhookID: id, body: document, signatureValid: valid, at: Date())) }
             }
+            if let delay = reply.delay { try await Task.sleep(for: delay) }
             var headers = HTTPFields()
             if let retryAfter = reply.retryAfter { headers[HTTPField.Name("Retry-After")!] = String(retryAfter) }
             return Response(status: valid ? HTTPResponse.Status(code: reply.status) : .unauthorized, headers: headers)

@@ -88,12 +88,16 @@ public struct Daemon {
             },
             logger: logger)
 
+        // Shut down in reverse: first the daemon stops taking work (503, and not ready); then deliveries in
+        // flight get their drain bound, while the server still answers, so a client or a load balancer hears
+        // 503 with Retry-After rather than a refused connection; then the server closes, timers stop, and
+        // the committer stores what it was given.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
-                .init(service: engine),
                 .init(service: ShutdownStep(name: "commit") { committer.stop() }),
                 .init(service: timers),
                 .init(service: app),
+                .init(service: engine),
                 .init(service: ShutdownStep(name: "drain") { state.drain() }),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -396,11 +396,12 @@ struct Gatekeeper: RouterMiddleware {
     func handle(_ request: Request, context: ExchangeContext, next: (Request, ExchangeContext) async throws -> Response)
         async throws -> Response
     {
+        // Credentials first, also while draining, so that no answer tells a caller without them which paths exist.
+        guard let party = await server.party(of: request, context: context) else { return server.unauthenticated() }
         guard admitsProbes || server.state.isAccepting else {
             return server.refusedUnread(
-                Refusal(.unavailable, "Liaison is shutting down; send again shortly"), party: nil, retryAfter: 5)
+                Refusal(.unavailable, "Liaison is shutting down; send again shortly"), party: party, retryAfter: 5)
         }
-        guard let party = await server.party(of: request, context: context) else { return server.unauthenticated() }
         if !admitsProbes, let wait = server.rateLimiter.take(party, now: Date().timeIntervalSince1970) {
             return server.refusedUnread(
                 Refusal(.rateLimited, "\(party) is over its request rate"), party: party, retryAfter: max(1, Int(wait.rounded(.up))))

@@ -524,6 +524,43 @@ import Testing
         await sink.stop()
     }
 
+    @Test func whileItDrainsItRefusesWorkWith503ButAnswersProbesAndMetrics() async throws {
+        let sinkFolder = temporaryFolder("slow-sink")
+        defer { try? FileManager.default.removeItem(at: sinkFolder) }
+        let sink = try WebhookSink(folder: sinkFolder, secrets: [testSecret])
+        let port = try await sink.start()
+        // A slow inbox: the delivery is in flight for 3 s, so the daemon drains that long after SIGTERM.
+        sink.respond { _ in .init(status: 200, delay: .seconds(3)) }
+        let exchange = try Exchange(name: "drain", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle)])
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        #expect(exchange.send(Messages.cwpReferral(nino: nino(61)), as: "jcp-leeds").status == 202)
+        #expect(await eventually { sink.count == 1 })
+        exchange.daemon.beginTermination()
+        try await Task.sleep(for: .milliseconds(500))
+        let client = exchange.client("jcp-leeds")
+        // New work: 503 with Retry-After, nothing stored.
+        let refused = exchange.send(Messages.cwpReferral(nino: nino(62)), as: "jcp-leeds")
+        #expect(refused.status == 503)
+        #expect(refused.headers["retry-after"] == "5")
+        #expect(refused.text.contains(#""code":"unavailable""#))
+        // No credentials: 401 as ever, whatever the path.
+        var anonymous = exchange.request("GET", "/v1/messages/\(UUID().uuidString.lowercased())", as: "jcp-leeds")
+        anonymous.headers = []
+        #expect(client.perform(anonymous).status == 401)
+        // Alive, not ready, and the metrics still readable.
+        #expect(client.perform(exchange.request("GET", "/healthz", as: "jcp-leeds")).status == 200)
+        #expect(client.perform(exchange.request("GET", "/readyz", as: "jcp-leeds")).status == 503)
+        #expect(client.perform(exchange.request("GET", "/metrics", as: "jcp-leeds")).status == 200)
+        // The delivery in flight finishes within the drain bound, and the daemon exits 0.
+        #expect(exchange.daemon.waitForExit() == 0)
+        #expect(sink.count == 1)
+        let delivered = try QueueOperator(path: exchange.daemon.storePath).status(now: Date().timeIntervalSince1970)
+            .first { $0.inbox == "cwp-a/spoc" }
+        #expect(delivered?.queued == 0 && delivered?.inFlight == 0)
+        await sink.stop()
+    }
+
     @Test func configCheckReportsEveryProblemWithItsKey() throws {
         let folder = temporaryFolder("config")
         defer { try? FileManager.default.removeItem(at: folder) }
