@@ -85,11 +85,17 @@ public final class DaemonProcess: @unchecked Sendable {
         process?.terminate()
     }
 
-    /// Waits for a daemon told to stop. - Returns: the exit status.
+    /// Waits for a daemon told to stop, at most `timeout` seconds; one still running then is killed.
+    /// - Returns: the exit status, or -1 when it had to be killed.
     @discardableResult
-    public func waitForExit() -> Int32 {
+    public func waitForExit(timeout: Double = 60) -> Int32 {
         guard let process else { return -1 }
-        process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning {
+            kill()
+            return -1
+        }
         self.process = nil
         return process.terminationStatus
     }

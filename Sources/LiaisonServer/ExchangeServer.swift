@@ -39,8 +39,11 @@ struct ExchangeServer: Sendable {
             // A store write in the last few seconds shows it writable; only otherwise does readiness write one
             // of its own, off the handlers' threads.
             let now = Date()
+            // Draining: not ready, and no write to find that out.
+            guard state.isAccepting else { return problem(Refusal(.unavailable, "Liaison is shutting down"), retryAfter: 5) }
             let probed: Bool? = state.hasFreshWrite(at: now) ? nil : try await Self.offStore { committer.probeStore() }
-            if let reason = state.notReady(at: now, probe: { probed ?? committer.probeStore() }) {
+            // Never a write here, on a handler's thread: had the write just gone stale, the last one's result stands.
+            if let reason = state.notReady(at: now, probe: { probed ?? state.isStoreHealthy }) {
                 return problem(Refusal(.unavailable, reason), retryAfter: 5)
             }
             return Self.json(.ok, .object(["status": .string("ready")]))
@@ -372,6 +375,9 @@ struct ProblemAnswers: RouterMiddleware {
             return try await next(request, context)
         } catch is NIOTooManyBytesError {
             return server.problem(server.bodyOverLimit)
+        } catch is CancellationError {
+            // The daemon is stopping and cancelled the work (past its shutdown bound): not a store failure.
+            return server.problem(Refusal(.unavailable, "Liaison is shutting down; send again shortly"), retryAfter: 5)
         } catch let error as any HTTPResponseError where error.status == .notFound || error.status == .methodNotAllowed {
             // No route: still nothing for a caller without credentials but 401, so the routes cannot be mapped
             // anonymously. The path is not repeated: it is the caller's text, and could hold a NINO.

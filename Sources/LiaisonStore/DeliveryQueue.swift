@@ -374,12 +374,17 @@ public struct DeliveryQueue: Sendable {
             var done: [String] = []
             for id in ids {
                 let (messageID, copyAddress) = CopyID.parse(id)
-                guard copyAddress == address, let seq = try Int64.fetchOne(
-                    db.cachedStatement(sql: """
-                        SELECT c.seq FROM copy c JOIN message m ON m.seq = c.message_seq
-                        WHERE m.id = ? AND c.address = ? AND c.state = 'in-flight'
-                        """), arguments: [messageID, address])
-                else { continue }
+                guard copyAddress == address else { continue }
+                // The id as given first, then in lower case (CopyID.storedForms).
+                var found: Int64?
+                for form in CopyID.storedForms(messageID) where found == nil {
+                    found = try Int64.fetchOne(
+                        db.cachedStatement(sql: """
+                            SELECT c.seq FROM copy c JOIN message m ON m.seq = c.message_seq
+                            WHERE m.id = ? AND c.address = ? AND c.state = 'in-flight'
+                            """), arguments: [form, address])
+                }
+                guard let seq = found else { continue }
                 if try move(db, CopyTransition(seq: seq, to: .delivered, at: now, reason: "acknowledged")) { done.append(id) }
             }
             return done

@@ -47,6 +47,7 @@ public final class SQLiteCaseStore: CaseStore {
         }
         if preRelease { throw StoreError.incompatible("made by a pre-release build (copies with a stored id)") }
         try StoreSchema.migrator.migrate(pool)
+        try StoreSchema.lowerMessageIDs(pool)
     }
 
     /// The `PRAGMA synchronous` level of the writer connection (2 = FULL).

@@ -192,15 +192,46 @@ enum StoreSchema {
         }
         migrator.registerMigration("v7") { db in
             // Message ids are kept in lower case (a UUID is the same in either case). Ids an earlier build stored
-            // in upper or mixed case are lowered, so that a resend, an acknowledgement or an operator's command
-            // finds them; where the lower-case form is stored too (the same message accepted twice), the other is
-            // left as it is (OR IGNORE) and the lower-case one is found. The stored envelope keeps its text: a resend compares with it
-            // in today's form (EnvelopeReader.normalisedContent).
+            // in upper or mixed case are lowered after the migrations, in short transactions (`lowerMessageIDs`):
+            // this only notes that it is to be done, so that a large store is never rewritten in one.
             try db.execute(
                 sql: """
-                    UPDATE OR IGNORE message SET id = lower(id) WHERE origin = 'submitted' AND id <> lower(id);
+                    CREATE TABLE IF NOT EXISTS upgrade_step (name TEXT PRIMARY KEY) WITHOUT ROWID;
+                    INSERT OR IGNORE INTO upgrade_step (name) VALUES ('lower-message-ids');
                     """)
         }
         return migrator
+    }
+
+    /// Messages lowered per transaction: each one's pages stay in memory until it commits (`cache_spill` is
+    /// off), so a store of a million upper-case ids is lowered in turns, never in one transaction.
+    static let lowerBatch = 10_000
+
+    /// Lowers the ids an earlier build stored in upper or mixed case, once (v7), so that a resend, an
+    /// acknowledgement or an operator's command finds them. Where the lower-case form is stored too (the same
+    /// message accepted twice, before ids were lowered), the other is left as it was (OR IGNORE); copy ids
+    /// are matched as given first, then lowered, so its copies stay within reach. The stored envelopes keep
+    /// their text: a resend compares with it in today's form (EnvelopeReader.normalisedContent).
+    static func lowerMessageIDs(_ pool: DatabasePool) throws {
+        guard try pool.read({ db in try db.tableExists("upgrade_step") && Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM upgrade_step WHERE name = 'lower-message-ids')") == true })
+        else { return }
+        var after: Int64 = 0
+        while true {
+            let last = try pool.write { db -> Int64? in
+                let seqs = try Int64.fetchAll(
+                    db, sql: "SELECT seq FROM message WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, lowerBatch])
+                guard let last = seqs.last else { return nil }
+                try db.execute(
+                    sql: """
+                        UPDATE OR IGNORE message SET id = lower(id)
+                        WHERE seq > ? AND seq <= ? AND origin = 'submitted' AND id <> lower(id)
+                        """, arguments: [after, last])
+                return last
+            }
+            guard let last else { break }
+            after = last
+        }
+        try pool.write { db in try db.execute(sql: "DELETE FROM upgrade_step WHERE name = 'lower-message-ids'") }
     }
 }

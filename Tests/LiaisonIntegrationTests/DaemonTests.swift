@@ -529,15 +529,16 @@ import Testing
         defer { try? FileManager.default.removeItem(at: sinkFolder) }
         let sink = try WebhookSink(folder: sinkFolder, secrets: [testSecret])
         let port = try await sink.start()
-        // A slow inbox: the delivery is in flight for 3 s, so the daemon drains that long after SIGTERM.
-        sink.respond { _ in .init(status: 200, delay: .seconds(3)) }
+        // A slow inbox: the delivery is in flight for 2 s, so the daemon drains that long after SIGTERM (its
+        // drain bound is 5 s).
+        sink.respond { _ in .init(status: 200, delay: .seconds(2)) }
         let exchange = try Exchange(name: "drain", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: port, caBundle: sink.caBundle)])
         defer { exchange.stop() }
         try exchange.daemon.start()
         #expect(exchange.send(Messages.cwpReferral(nino: nino(61)), as: "jcp-leeds").status == 202)
         #expect(await eventually { sink.count == 1 })
         exchange.daemon.beginTermination()
-        try await Task.sleep(for: .milliseconds(500))
+        try await Task.sleep(for: .milliseconds(300))
         let client = exchange.client("jcp-leeds")
         // New work: 503 with Retry-After, nothing stored.
         let refused = exchange.send(Messages.cwpReferral(nino: nino(62)), as: "jcp-leeds")
@@ -553,11 +554,14 @@ import Testing
         #expect(client.perform(exchange.request("GET", "/readyz", as: "jcp-leeds")).status == 503)
         #expect(client.perform(exchange.request("GET", "/metrics", as: "jcp-leeds")).status == 200)
         // The delivery in flight finishes within the drain bound, and the daemon exits 0.
-        #expect(exchange.daemon.waitForExit() == 0)
+        #expect(exchange.daemon.waitForExit(timeout: 30) == 0)
         #expect(sink.count == 1)
-        let delivered = try QueueOperator(path: exchange.daemon.storePath).status(now: Date().timeIntervalSince1970)
-            .first { $0.inbox == "cwp-a/spoc" }
+        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        let delivered = try queue.status(now: Date().timeIntervalSince1970).first { $0.inbox == "cwp-a/spoc" }
         #expect(delivered?.queued == 0 && delivered?.inFlight == 0)
+        // The refused message left nothing behind.
+        let stored = try await queue.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message") }
+        #expect(stored == 1)
         await sink.stop()
     }
 

@@ -430,6 +430,36 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message") } == 1)
     }
 
+    @Test func aMessageAcceptedUnderBothFormsOfItsIDBeforeTheUpgradeKeepsBothCopiesWithinReach() throws {
+        let temporary = TemporaryStore()
+        let id = "6f1c9a1e-abcd-4e0f-8000-00000000cafe"
+        let upper = id.uppercased()
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let address = "prime-a/contact"
+        do {
+            let store = try SQLiteCaseStore(path: temporary.path)
+            // The bug this build fixes: accepted once as sent in upper case, then again in lower case.
+            _ = try store.transaction { try router.submit(referral(id: id, nino: "CE000021A"), from: "jcp-leeds", at: at, in: $0) }
+            try store.pool.write { db in try db.execute(sql: "UPDATE message SET id = ? WHERE id = ?", arguments: [upper, id]) }
+            _ = try store.transaction { try router.submit(referral(id: id, nino: "CE000022A"), from: "jcp-leeds", at: at, in: $0) }
+            try store.pool.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v7'") }
+        }
+        let store = try SQLiteCaseStore(path: temporary.path)
+        #expect(try store.pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM message ORDER BY seq") } == [upper, id])
+        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM upgrade_step") } == 0)
+        // Both copies in flight (pulled, say): each copy id acknowledges its own copy, the form given first.
+        try store.pool.write { db in try db.execute(sql: "UPDATE copy SET state = 'in-flight'") }
+        let queue = DeliveryQueue(store: store)
+        #expect(try queue.acknowledge(address: address, ids: ["\(upper)/\(address)"], now: at.timeIntervalSince1970) == ["\(upper)/\(address)"])
+        let states = try store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT c.state FROM copy c JOIN message m ON m.seq = c.message_seq ORDER BY m.seq")
+        }
+        #expect(states == ["delivered", "in-flight"])
+        #expect(try queue.acknowledge(address: address, ids: ["\(id)/\(address)"], now: at.timeIntervalSince1970) == ["\(id)/\(address)"])
+        // An operator naming either form sees both.
+        #expect(try QueueOperator(pool: store.pool).show(upper).count == 2)
+    }
+
     @Test func anExpiredCopyHoldsBackNoLaterCopyAndAnInboxHoldSaysWhatWasInFlight() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
