@@ -32,7 +32,7 @@ public struct RetryPolicy: Sendable {
     }
 
     /// Until when a whole inbox waits after it answered 429 or 503: as long as its `Retry-After` asked (at most a
-    /// lifetime, so that a absurd value cannot stop an inbox for good), or the schedule's first delay when it
+    /// lifetime, so that an absurd value cannot stop an inbox for good), or the schedule's first delay when it
     /// gave none. It is the inbox's pause, not one copy's: it does not grow with that copy's attempts, and it
     /// holds whether or not that copy has any lifetime left.
     public func inboxPause(now: Double, retryAfter: Double?) -> Double {

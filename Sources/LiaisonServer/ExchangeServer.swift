@@ -36,13 +36,13 @@ struct ExchangeServer: Sendable {
         let probes = router.group().add(middleware: Gatekeeper(server: self, admitsProbes: true))
         probes.get("/healthz") { _, _ in Self.json(.ok, .object(["status": .string("ok")])) }
         probes.get("/readyz") { _, _ in
-            // A store write in the last few seconds shows it writable; only otherwise does readiness write one
-            // of its own, off the handlers' threads.
-            let now = Date()
             // Draining: not ready, and no write to find that out.
             guard state.isAccepting else { return problem(Refusal(.unavailable, "Liaison is shutting down"), retryAfter: 5) }
+            // A store write in the last few seconds shows it writable; only otherwise does readiness write one of
+            // its own, off the handlers' threads. Never one here, on a handler's thread: had the last write just
+            // gone stale meanwhile, its result stands.
+            let now = Date()
             let probed: Bool? = state.hasFreshWrite(at: now) ? nil : try await Self.offStore { committer.probeStore() }
-            // Never a write here, on a handler's thread: had the write just gone stale, the last one's result stands.
             if let reason = state.notReady(at: now, probe: { probed ?? state.isStoreHealthy }) {
                 return problem(Refusal(.unavailable, reason), retryAfter: 5)
             }
@@ -129,12 +129,10 @@ struct ExchangeServer: Sendable {
     /// other refusal, with no id, type or NINO, since none was read.
     private func tooLarge(_ refusal: Refusal, from sender: String) async -> Response {
         do {
-            try await Self.offStore {
-                try committer.recordRefusal(
-                RefusalRecord(
-                    messageID: nil, sender: sender, type: nil, code: refusal.code, detail: refusal.detail, maskedNINO: nil,
-                    receivedAt: Date()))
-            }
+            let record = RefusalRecord(
+                messageID: nil, sender: sender, type: nil, code: refusal.code, detail: refusal.detail, maskedNINO: nil,
+                receivedAt: Date())
+            try await Self.offStore { try committer.recordRefusal(record) }
         } catch {
             logger.error("refusal not kept in the audit log: store unavailable", metadata: ["error": "\(error)"])
         }
