@@ -254,21 +254,39 @@ public struct DeliveryQueue: Sendable {
                     taken.insert(person)
                     guard !earlier else { continue }
                 }
+                // A copy that cannot be read with its message (a store altered by hand) can never be sent: it is
+                // expired, kept with why, as a copy is when its lifetime runs out. Failing the settle instead
+                // would stop every inbox's deliveries behind it, and holding it would hold its claimant's
+                // later copies for good.
+                guard let copy = try readableCopy(db, seq) else {
+                    try move(
+                        db,
+                        CopyTransition(
+                            seq: seq, to: .expired, at: now, reason: "not readable with its message: expired",
+                            error: "stored copy not readable with its message"))
+                    if let person = candidate.person { taken.remove(person) }
+                    continue
+                }
                 // The move checks the state again: an operator may have held or expired it meanwhile.
                 guard try move(db, CopyTransition(seq: seq, to: .inFlight, at: now, reason: "attempt \(candidate.attempts + 1)"))
                 else { continue }
-                // Claimed in this transaction, so it is there; were it not, the whole settle rolls back rather
-                // than leave a copy in flight that nothing sends.
-                guard let copy = try DirectStatement(
-                    db, "SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq WHERE c.seq = ?"
-                ).first([.integer(seq)], Self.copy)
-                else { throw StoreError.corruptRecord("copy \(seq) claimed but not readable with its message") }
                 claimed.append(copy)
             }
             if last { break }
             after = horizon
         }
         return claimed
+    }
+
+    /// Copy `seq` with its message, or nil when the two cannot be read together.
+    private func readableCopy(_ db: Database, _ seq: Int64) throws -> QueuedCopy? {
+        do {
+            return try DirectStatement(
+                db, "SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq WHERE c.seq = ?"
+            ).first([.integer(seq)], Self.copy)
+        } catch StoreError.corruptRecord {
+            return nil
+        }
     }
 
     /// Moves one copy, recording the event; a move the state machine does not allow is skipped, and so is

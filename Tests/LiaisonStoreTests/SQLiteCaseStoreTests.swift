@@ -291,6 +291,45 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(try claim(at: now + 61) == [1])
     }
 
+    @Test func aCopyThatCannotBeReadWithItsMessageIsExpiredAndStopsNoOtherDelivery() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let now = at.timeIntervalSince1970
+        let address = "prime-a/contact"
+        // A copy for one claimant, one for another, and a later one for the first (with the second's message).
+        for (index, nino) in ["CE000001A", "CE000002A"].enumerated() {
+            _ = try store.transaction {
+                try router.submit(referral(id: "00000000-0000-4000-8000-00000000002\(index)", nino: nino), from: "jcp-leeds", at: at, in: $0)
+            }
+        }
+        try store.pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
+                    SELECT message_seq, address, party, 'CE000001', 'queued', created_at, updated_at FROM copy WHERE seq = 2
+                    """)
+        }
+        // The first copy's message is removed by hand, past the foreign key.
+        try store.pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            try db.execute(sql: "DELETE FROM message WHERE seq = (SELECT message_seq FROM copy WHERE seq = 1)")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        // The claim goes on past it: the copy that can never be sent is expired, with why, and holds back
+        // neither the other claimant nor its own claimant's later copy.
+        #expect(try claim(queue, address, limit: 10, at: now).map(\.seq) == [2, 3])
+        let (state, error) = try #require(
+            try store.pool.read { db in try Row.fetchOne(db, sql: "SELECT state, last_error FROM copy WHERE seq = 1") }.map {
+                ($0["state"] as String, $0["last_error"] as String?)
+            })
+        #expect(state == "expired")
+        #expect(error == "stored copy not readable with its message")
+        let counts = try QueueOperator(pool: store.pool).status(now: now).first { $0.inbox == address }
+        #expect(counts?.expired == 1)
+    }
+
     @Test func aDueRetryNeverOvertakesAnEarlierCopyOfItsClaimantBeyondAClaimsReach() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
