@@ -92,6 +92,22 @@ public enum RuleFiles {
         return problems
     }
 
+    /// How long before the bank-holiday data runs out operators are warned (at start-up and by
+    /// `config check`), in days: about the time GOV.UK publishes the next year's dates ahead.
+    public static let holidayDataWarningDays = 183
+
+    /// A warning when the bank-holiday data ends within `holidayDataWarningDays` of `today`: a working-day
+    /// count past its end cannot be made, so a message that needs one is answered 503 and a timer that needs
+    /// one is blocked until the data is refreshed.
+    public static func holidayDataWarning(_ calendars: CalendarSet, today: LocalDate) -> String? {
+        let end = LocalDate(year: calendars.lastYear, month: 12, day: 31)!
+        guard end.dayNumber - today.dayNumber < holidayDataWarningDays else { return nil }
+        return """
+            the bank-holiday data ends with \(calendars.lastYear): refresh \(holidaysFileName) from GOV.UK and restart; \
+            until then messages that need working days past it are answered 503 and timers that need them are blocked
+            """
+    }
+
     /// Reads the bank-holiday data.
     /// - Throws: `ConfigError` when it cannot be read or is not GOV.UK's format.
     public static func loadCalendars(at url: URL) throws -> CalendarSet {

@@ -26,6 +26,7 @@ public struct Daemon {
     public func run() async throws {
         let rules = try RuleFiles.loadRules(at: URL(fileURLWithPath: config.rulesPath))
         let calendars = try RuleFiles.loadCalendars(at: URL(fileURLWithPath: config.holidaysPath))
+        if let warning = RuleFiles.holidayDataWarning(calendars, today: UKTime.localDate(at: Date())) { logger.warning("\(warning)") }
         let context = RuleContext(directory: try config.directory(), rules: rules, calendars: calendars)
         let router = LiaisonCore.Router(context: context)
 

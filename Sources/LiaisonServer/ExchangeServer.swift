@@ -107,7 +107,14 @@ struct ExchangeServer: Sendable {
         } else if let refusal = answer.refusal {
             metrics.refused(code: refusal.code.rawValue)
             metadata["code"] = "\(refusal.code.rawValue)"
-            logger.info("refused", metadata: metadata)
+            if refusal.code == .unavailable {
+                // The rules could not judge it until operators act (a working-day count past the bank-holiday
+                // data): said loudly, with why (dates and field names only), while the sender sends again.
+                metadata["detail"] = .string(refusal.detail)
+                logger.error("refused until operators act", metadata: metadata)
+            } else {
+                logger.info("refused", metadata: metadata)
+            }
         } else {
             metrics.accepted(type: answer.type ?? "?")
             metadata["outcome"] = .string(answer.response["decision"]?["outcome"]?.stringValue ?? "-")
@@ -122,6 +129,8 @@ struct ExchangeServer: Sendable {
             HTTPResponse.Status(code: answer.status), text: answer.responseText,
             contentType: answer.status == 202 ? "application/json" : "application/problem+json")
         if answer.replayed { response.headers[Self.replayedHeader] = "true" }
+        // Only operators can mend what the rules answer 503 for: the sender is asked back in an hour.
+        if answer.status == 503 { response.headers[Self.retryAfterHeader] = "3600" }
         return response
     }
 
@@ -268,16 +277,16 @@ struct ExchangeServer: Sendable {
         else {
             return problem(Refusal.invalid("ids", "must be a list of copy ids"))
         }
-        // Each must be a copy id as pulled (`<message id>/<party>/<role>`); one that is not is named by its
-        // place, not repeated.
+        // Each must be a copy id of this inbox as pulled (`<message id>/<party>/<role>`); one that is not is
+        // named by its place, not repeated, since it may be any text. Those that are can be repeated safely.
         let malformed = ids.indices.filter { index in
             let parts = ids[index].split(separator: "/", maxSplits: 1)
-            return parts.count != 2 || !UUIDText.isValid(String(parts[0])) || Address(String(parts[1])) == nil
+            return parts.count != 2 || !UUIDText.isValid(String(parts[0])) || parts[1] != address
         }
         if !malformed.isEmpty {
             return problem(Refusal(
-                .invalidMessage, "\(malformed.count) of the ids are not copy ids",
-                errors: malformed.map { FieldProblem(field: "ids[\($0)]", problem: "is not a copy id as pulled") }))
+                .invalidMessage, "\(malformed.count) of the ids are not copy ids of this inbox",
+                errors: malformed.map { FieldProblem(field: "ids[\($0)]", problem: "is not a copy id of this inbox as pulled") }))
         }
         let done = try await Self.offStore { try queue.acknowledge(address: address, ids: ids, now: Date().timeIntervalSince1970) }
         for id in done { logger.info("delivered", metadata: ["copy": "\(id)", "inbox": "\(address)", "by": "acknowledgement"]) }

@@ -16,7 +16,7 @@ final class GroupCommitter: Sendable {
     }
 
     private struct Pending {
-        var jobs: [Job] = []
+        var intake = Intake<Job>()
         var stopped = false
     }
 
@@ -54,23 +54,31 @@ final class GroupCommitter: Sendable {
     }
 
     /// Stores one submission, received now, and returns its answer once durable. Parsing and validation
-    /// happen here, on the caller's thread; the writer thread only checks idempotency, decides and stores.
+    /// happen here, on the caller's thread; the writer thread only checks idempotency, decides and stores,
+    /// in the order the submissions were received (see `Intake`).
     /// - Throws: the store's error when the batch could not be committed (the caller answers 503).
     func submit(_ body: [UInt8], from sender: String) async throws -> Router.Answer {
-        let (ticket, receivedAt) = receipts.open()
+        // The ticket joins the intake under the intake's lock, so the writer cannot take a later submission
+        // between this one's receipt and its place in line.
+        let (ticket, receivedAt) = pending.withLock { state in
+            let receipt = receipts.open()
+            state.intake.received(receipt.ticket)
+            return receipt
+        }
         defer { receipts.close(ticket) }
         let prepared = router.prepare(body, from: sender)
         return try await withCheckedThrowingContinuation { continuation in
             let accepted = pending.withLock { state -> Bool in
-                guard !state.stopped else { return false }
-                state.jobs.append(Job(prepared: prepared, receivedAt: receivedAt, continuation: continuation))
+                guard !state.stopped else {
+                    state.intake.withdraw(ticket)
+                    return false
+                }
+                state.intake.prepared(ticket, Job(prepared: prepared, receivedAt: receivedAt, continuation: continuation))
                 return true
             }
-            if accepted {
-                signal.signal()
-            } else {
-                continuation.resume(throwing: StoreStopped())
-            }
+            // Either way the writer looks again: later submissions may have been waiting for this one.
+            signal.signal()
+            if !accepted { continuation.resume(throwing: StoreStopped()) }
         }
     }
 
@@ -111,10 +119,9 @@ final class GroupCommitter: Sendable {
         while true {
             signal.wait()
             let (jobs, stopped) = pending.withLock { state -> ([Job], Bool) in
-                let taken = Array(state.jobs.prefix(maximumBatch))
-                state.jobs.removeFirst(taken.count)
-                if !state.jobs.isEmpty { signal.signal() }
-                return (taken, state.stopped && state.jobs.isEmpty)
+                let (taken, more) = state.intake.take(upTo: maximumBatch)
+                if more { signal.signal() }
+                return (taken, state.stopped && !state.intake.hasPrepared)
             }
             if !jobs.isEmpty { commit(jobs) }
             if stopped { return }
@@ -145,5 +152,50 @@ final class GroupCommitter: Sendable {
             job.continuation.resume(with: result)
         }
         if !addresses.isEmpty { onCommit(addresses) }
+    }
+}
+
+/// Submissions in the order they were received. Each takes a ticket on receipt, is prepared (parsed and
+/// validated) on its caller's thread, and joins; the writer takes only those that no earlier ticket still being
+/// prepared comes before, oldest first. So messages are judged in the order they arrived, and a claimant's due
+/// timers fire at each message's receipt as the case rules have it: a later message that is parsed sooner (a
+/// smaller body, say) cannot fire a deadline at midnight that an earlier one, received at 23:59:59 and still
+/// being parsed, met.
+struct Intake<Job> {
+    private var preparing: Set<UInt64> = []
+    private var ready: [(ticket: UInt64, job: Job)] = []
+
+    /// Whether any prepared submission waits to be taken.
+    var hasPrepared: Bool { !ready.isEmpty }
+
+    /// Notes a submission received under `ticket` (tickets rise with receipt), not yet prepared.
+    mutating func received(_ ticket: UInt64) {
+        preparing.insert(ticket)
+    }
+
+    /// Lines up a prepared submission.
+    mutating func prepared(_ ticket: UInt64, _ job: Job) {
+        preparing.remove(ticket)
+        ready.append((ticket, job))
+    }
+
+    /// Forgets a submission that will not be stored (refused while stopping), so that none waits for it.
+    mutating func withdraw(_ ticket: UInt64) {
+        preparing.remove(ticket)
+    }
+
+    /// Takes up to `limit` prepared submissions, oldest first, stopping before the first that an earlier one
+    /// still being prepared must precede.
+    /// - Returns: the jobs, and whether more could be taken at once.
+    mutating func take(upTo limit: Int) -> (jobs: [Job], more: Bool) {
+        guard !ready.isEmpty else { return ([], false) }
+        let horizon = preparing.min() ?? .max
+        // Usually already in order: submissions are prepared about as fast as one another.
+        if zip(ready, ready.dropFirst()).contains(where: { $0.ticket > $1.ticket }) { ready.sort { $0.ticket < $1.ticket } }
+        var count = 0
+        while count < min(limit, ready.count), ready[count].ticket < horizon { count += 1 }
+        let jobs = ready[..<count].map(\.job)
+        ready.removeFirst(count)
+        return (jobs, ready.first.map { $0.ticket < horizon } ?? false)
     }
 }

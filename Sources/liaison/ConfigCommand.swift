@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LiaisonCore
 import LiaisonRuntime
 
 /// `liaison config check [FILE]`: every problem with its key; non-zero exit when there are any.
@@ -32,6 +33,14 @@ struct ConfigCommand: ParsableCommand {
             if problems.isEmpty {
                 print("config ok")
                 if let config { print(Self.inboxSummary(config)) }
+                if let paths = DaemonConfig.ruleFilePaths(of: url),
+                    let calendars = try? RuleFiles.loadCalendars(at: URL(fileURLWithPath: paths.holidays))
+                {
+                    print("bank holidays: to the end of \(calendars.lastYear)")
+                    if let warning = RuleFiles.holidayDataWarning(calendars, today: UKTime.localDate(at: Date())) {
+                        print("warning: \(warning)")
+                    }
+                }
                 return
             }
             for problem in problems { FileHandle.standardError.write(Data((problem + "\n").utf8)) }

@@ -594,9 +594,15 @@ import Testing
 
     @Test func aDateOutsideTheCalendarDataIsRefusedNotGuessed() {
         let harness = Harness()
-        let answer = harness.referToWorkProgramme(on: "2027-12-20")
-        #expect(answer.code == "invalid-message")
-        #expect(answer.badFields == ["body.referralDate"])
+        // 15 working days from 20 December 2027 run into 2028, past the data: the sender cannot mend that,
+        // so it is told to send again (503), and nothing is recorded.
+        let late = harness.referToWorkProgramme(on: "2027-12-20")
+        #expect(late.status == 503)
+        #expect(late.code == "unavailable")
         #expect(harness.person() == nil)
+        // A count from before the data begins is the date's fault.
+        let early = harness.referToWorkProgramme(on: "2023-06-05", nino: "CE000001A")
+        #expect(early.status == 422)
+        #expect(early.badFields == ["body.referralDate"])
     }
 }

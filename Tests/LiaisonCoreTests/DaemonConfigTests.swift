@@ -4,6 +4,15 @@ import LiaisonRuntime
 import Testing
 
 @Suite struct DaemonConfigTests {
+    @Test func operatorsAreWarnedHalfAYearBeforeTheBankHolidayDataRunsOut() {
+        // The shipped data runs to the end of 2027.
+        #expect(shippedCalendars.lastYear == 2027)
+        #expect(RuleFiles.holidayDataWarning(shippedCalendars, today: day("2027-07-01")) == nil)
+        let warning = RuleFiles.holidayDataWarning(shippedCalendars, today: day("2027-07-02"))
+        #expect(warning?.contains("ends with 2027") == true)
+        #expect(RuleFiles.holidayDataWarning(shippedCalendars, today: day("2028-03-01")) != nil)
+    }
+
     @Test func theShippedConfigurationLoadsWithDefaults() throws {
         let config = try DaemonConfig.load(from: configFolder.appendingPathComponent("liaison.yaml"))
         #expect(config.port == 8443)

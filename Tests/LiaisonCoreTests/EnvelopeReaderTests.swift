@@ -1,4 +1,4 @@
-import LiaisonCore
+@testable import LiaisonCore
 import Testing
 
 @Suite struct EnvelopeReaderTests {
@@ -63,6 +63,26 @@ import Testing
         #expect(refused?.code == .invalidMessage)
         let fields = Set(refused?.errors.map(\.field) ?? [])
         #expect(fields == ["id", "sentAt", "scr", "colour", "body.reported", "body.reason", "body.from", "body.to", "body.evidence", "body.extra"])
+    }
+
+    @Test func anUnknownFieldIsNamedOnlyWhenItsNameLooksLikeAFieldName() throws {
+        let body: JSONValue = .object([
+            "startDate": .string("2026-01-19"), "AB654321D": .string("x"), "note": .string("x"), "start date": .string("x"),
+        ])
+        let document = envelope(
+            "cwp.start", body: body,
+            extra: ["AB123456C": .string("x"), "Claimant said he was ill": .string("x"), "colour": .string("x")])
+        let refused = try #require(refusal(document))
+        #expect(refused.code == .invalidMessage)
+        // A key is the caller's text and might be a NINO or a note: such names are not repeated, once per level.
+        #expect(refused.errors.map(\.field) == ["colour", "(message)", "body.note", "body"])
+        let answer = refused.problemDocument.canonicalText
+        for secret in ["654321", "123456", "ill", "start date"] { #expect(!answer.contains(secret)) }
+        #expect(FieldProblem.looksLikeFieldName("referralDate"))
+        #expect(FieldProblem.looksLikeFieldName("line2"))
+        for name in ["", "2fa", "AB123456C", "ab123456c", "x y", "naïve", String(repeating: "a", count: 41)] {
+            #expect(!FieldProblem.looksLikeFieldName(name))
+        }
     }
 
     @Test func toBeforeFromIsInvalid() {

@@ -34,14 +34,18 @@ import Testing
     }
 
     @Test func masksNINOLikeTextCharacterByCharacter() {
-        // Nine bytes take the byte-wise path unless one of them is not printable ASCII; both paths keep the
-        // first four characters and the last.
+        // Nine bytes of printable ASCII keep the first four characters and the last; any other text only its
+        // first two characters (here "\r\n" is one character).
         #expect(NINO.mask("ab123456c") == "ab12****c")
         #expect(NINO.mask("AB 12 34 ") == "AB 1**** ")
-        #expect(NINO.mask("AB1\r\n456C") == "AB1\r\n***C")
-        #expect(NINO.mask("AB1é3456") == "AB1é***6")
-        #expect(NINO.mask("AB12") == "****")
-        #expect(NINO.mask("AB123456CD") == "AB12*****D")
+        #expect(NINO.mask("AB1\r\n456C") == "AB******")
+        #expect(NINO.mask("AB1é3456") == "AB******")
+        #expect(NINO.mask("AB12") == "AB**")
+        #expect(NINO.mask("AB") == "**")
+        #expect(NINO.mask("AB123456CD") == "AB********")
+        // Without its suffix letter, or spaced as on a letter, no digit shows.
+        #expect(NINO.mask("AB123456") == "AB******")
+        #expect(NINO.mask("AB 12 34 56 C") == "AB***********")
     }
 
     @Test func masksTheDigits() {

@@ -98,6 +98,37 @@ import Testing
         #expect(fired[0].body["date"] == .string("2026-04-08"))
     }
 
+    @Test func theSPOCAdviceTimerFiresForACaseOpenOnItsDayHoweverLateTheFiringRuns() {
+        let harness = Harness()
+        harness.startPlacement()
+        // Due on 8 April (as above); the claimant leaves JSA from the 9th, told on the 3rd.
+        harness.send(
+            "cwp.absence", as: "cwp-a", at: "2026-04-02T10:00:00Z",
+            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-04-01"), "to": .string("2026-04-02")])
+        harness.send(
+            "cwp.change-of-circumstances", as: "jcp-leeds", at: "2026-04-03T09:00:00Z",
+            body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-04-09")])
+        // The firing runs only on the 10th (the daemon was down): the advice fell overdue while the case was
+        // open, so the chase goes, dated the 8th.
+        let fired = harness.advance(to: "2026-04-10T09:00:00Z")
+        #expect(types(fired) == ["cwp.absence.advice.overdue -> jcp-leeds/nominated-manager", "cwp.absence.advice.overdue -> jcp-leeds/spoc"])
+        #expect(fired.first?.body["date"] == .string("2026-04-08"))
+    }
+
+    @Test func anEndOfProgrammeTimerThatCannotFireChangesNothing() {
+        let harness = Harness()
+        harness.referToWorkProgramme(on: "2025-12-31")
+        harness.send("wp.attachment", as: "prime-a", at: "2026-01-05T09:00:00Z", body: ["attachmentDate": .string("2026-01-05")])
+        // The programme ends on 15 December 2027; the exit report's deadline, 31 December, is within the
+        // bank-holiday data, but the day its reminder would fire is not: nothing is sent, and the case holds
+        // no request that was never made, so an exit report later is not judged against its deadline.
+        #expect(harness.advance(to: "2027-12-16T00:00:00Z").isEmpty)
+        let record = harness.person()
+        #expect(record?.workProgramme?.pendingExitReport == nil)
+        #expect(record?.timers.map(\.kind) == [.endOfProgramme])
+        #expect(record?.timers.first?.blocked?.contains("bank-holiday data") == true)
+    }
+
     @Test func adviceEndsTheSPOCTimer() {
         let harness = Harness()
         harness.startPlacement()

@@ -378,11 +378,14 @@ import Testing
             client.perform(exchange.request("POST", "/v1/inbox/spoc/ack", as: "cwp-a", body: .object(["ids": .array([copyID])]))).text)
         #expect(twice["acknowledged"] == .array([]))
         #expect(twice["notAcknowledged"] == .array([copyID]))
-        // Something that is not a copy id is refused by its place, not repeated.
+        // Something that is not a copy id of this inbox is refused by its place, not repeated.
+        let otherInbox = JSONValue.string("00000000-0000-4000-8000-000000000000/AB123456C/spoc")
         let bad = client.perform(
-            exchange.request("POST", "/v1/inbox/spoc/ack", as: "cwp-a", body: .object(["ids": .array([copyID, .string("AB123456C")])])))
+            exchange.request(
+                "POST", "/v1/inbox/spoc/ack", as: "cwp-a", body: .object(["ids": .array([copyID, .string("AB123456C"), otherInbox])])))
         #expect(bad.status == 422)
         #expect(bad.text.contains(#""field":"ids[1]""#))
+        #expect(bad.text.contains(#""field":"ids[2]""#))
         #expect(!bad.text.contains("AB123456C"))
         // A limit that is not a positive whole number is refused; one over 1,000 is taken as 1,000.
         for limit in ["abc", "0", "-3", "2.5"] {
@@ -623,6 +626,7 @@ import Testing
         #expect(lines.first == "config ok")
         #expect(lines.contains("push inboxes (1): cwp-y/spoc"))
         #expect(lines.contains { $0.hasPrefix("pull inboxes (6, ") && $0.hasSuffix("): jcp-x/spoc, jcp-x/work-coach, jcp-x/dma, jcp-x/nominated-manager, jcp-x/nominated-officer, jcp-x/performance") })
+        #expect(lines.contains("bank holidays: to the end of 2027"))
     }
 }
 

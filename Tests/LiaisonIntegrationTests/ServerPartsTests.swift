@@ -190,6 +190,29 @@ import Testing
         #expect(failures().count == 2)
     }
 
+    @Test func submissionsAreTakenInTheOrderTheyWereReceivedHoweverFastEachIsParsed() {
+        var intake = Intake<String>()
+        for ticket: UInt64 in 1...4 { intake.received(ticket) }
+        // The later ones are parsed first: they wait for the first.
+        intake.prepared(3, "third")
+        intake.prepared(2, "second")
+        #expect(!intake.take(upTo: 10).more)
+        #expect(intake.take(upTo: 10).jobs == [])
+        intake.prepared(1, "first")
+        // Then all that no submission still being parsed precedes, oldest first, a batch at a time.
+        let batch = intake.take(upTo: 2)
+        #expect(batch.jobs == ["first", "second"])
+        #expect(batch.more)
+        #expect(intake.take(upTo: 2) == (["third"], false))
+        // One refused while stopping holds up no one behind it.
+        intake.received(5)
+        intake.prepared(5, "fifth")
+        #expect(intake.take(upTo: 10).jobs == [])
+        intake.withdraw(4)
+        #expect(intake.take(upTo: 10).jobs == ["fifth"])
+        #expect(!intake.hasPrepared)
+    }
+
     @Test func aTimerWaitsForAMessageReceivedBeforeItFellDue() async throws {
         // The attachment deadline of a referral made on 2 December 2024 passes at midnight on the 23rd. The
         // attachment arrives half a second before and waits for the writer (here, held up by another

@@ -92,6 +92,9 @@ public struct CalendarSet: Sendable {
         self.calendars = calendars
     }
 
+    /// The last year that every calendar covers.
+    public var lastYear: Int { calendars.values.map(\.years.upperBound).min() ?? 0 }
+
     /// The calendar of `region`.
     public subscript(region: CalendarRegion) -> WorkingDayCalendar {
         calendars[region]!

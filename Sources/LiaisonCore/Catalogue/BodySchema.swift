@@ -56,6 +56,51 @@ public struct FieldProblem: Sendable, Hashable, Codable {
     }
 }
 
+extension FieldProblem {
+    /// The problems with fields the caller sent that a schema does not know (`problem` says why), in a
+    /// stable order. A name is repeated only when it looks like a field name: a key is the caller's text,
+    /// and might be a NINO or a note about a claimant, which no answer repeats. The others share one problem
+    /// under `container` (`(message)`, or `body`).
+    static func unknownFields(_ names: [String], under prefix: String?, _ problem: String) -> [FieldProblem] {
+        var problems: [FieldProblem] = []
+        var unnamed = false
+        for name in names.sorted() {
+            if looksLikeFieldName(name) {
+                problems.append(FieldProblem(field: prefix.map { "\($0).\(name)" } ?? name, problem: problem))
+            } else {
+                unnamed = true
+            }
+        }
+        if unnamed {
+            problems.append(
+                FieldProblem(
+                    field: prefix ?? "(message)",
+                    problem: "has a field whose name is not repeated here (it does not look like a field name) and \(problem)"))
+        }
+        return problems
+    }
+
+    /// A name of ASCII letters, digits and underscores, starting with a letter, of at most 40 characters and
+    /// with at most three digits (a NINO has six).
+    static func looksLikeFieldName(_ name: String) -> Bool {
+        let bytes = name.utf8
+        guard (1...40).contains(bytes.count), let first = bytes.first, isLetter(first) else { return false }
+        var digits = 0
+        for byte in bytes {
+            if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                digits += 1
+            } else if !isLetter(byte), byte != UInt8(ascii: "_") {
+                return false
+            }
+        }
+        return digits <= 3
+    }
+
+    private static func isLetter(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+    }
+}
+
 /// The enumerations of CATALOGUE.md that the body schemas use.
 public enum CatalogueValues {
     public static let wpInappropriateReasons: Set<String> = [
@@ -164,11 +209,8 @@ extension BodySchema {
 
     /// Every problem with `body` against this schema, each under `body.<field>`.
     public func problems(in body: [String: JSONValue]) -> [FieldProblem] {
-        var problems: [FieldProblem] = []
-        // Only the unknown names (usually none) are sorted, for a stable order of problems.
-        for name in body.keys.filter({ !known.contains($0) }).sorted() {
-            problems.append(FieldProblem(field: "body.\(name)", problem: "is not a field of this message type"))
-        }
+        var problems = FieldProblem.unknownFields(
+            body.keys.filter { !known.contains($0) }, under: "body", "is not a field of this message type")
         for field in fields {
             guard let value = body[field.name], value != .null else {
                 if field.required { problems.append(FieldProblem(field: "body.\(field.name)", problem: "is required")) }

@@ -97,13 +97,10 @@ public struct EnvelopeReader: Sendable {
         guard let fields = document.objectValue else {
             throw Refusal.invalid("(message)", "must be a JSON object, not \(document.kindName)")
         }
-        var problems: [FieldProblem] = []
+        var problems = FieldProblem.unknownFields(
+            fields.keys.filter { !Self.envelopeKeys.contains($0) }, under: nil, "is not an envelope field")
         func problem(_ field: String, _ text: String) { problems.append(FieldProblem(field: field, problem: text)) }
 
-        // Only the unknown keys (usually none) are sorted, for a stable order of problems.
-        for key in fields.keys.filter({ !Self.envelopeKeys.contains($0) }).sorted() {
-            problem(key, "is not an envelope field")
-        }
         let id = fields["id"]?.stringValue
         if fields["id"] == nil || fields["id"] == .null {
             problem("id", "is required")

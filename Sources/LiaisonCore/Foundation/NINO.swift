@@ -64,7 +64,9 @@ public struct NINO: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The NINO with its digits hidden (`AB12****C`), safe for logs and error details.
     public var masked: String { NINO.mask(value) }
 
-    /// Masks any NINO-like text for logs: keeps the first four and the last character.
+    /// Masks any NINO-like text for logs: of nine characters (a NINO's length) it keeps the first four and
+    /// the last, as for a valid NINO; of any other length only the first two, since the end of such text
+    /// (a NINO without its suffix letter, say, or one with spaces) may be its digits.
     public static func mask(_ text: String) -> String {
         // A valid NINO is nine printable ASCII characters, one byte each: masked byte by byte.
         if text.utf8.count == 9, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
@@ -73,9 +75,8 @@ public struct NINO: Sendable, Hashable, Codable, CustomStringConvertible {
             return String(decoding: bytes, as: UTF8.self)
         }
         let characters = Array(text)
-        guard characters.count > 5 else { return String(repeating: "*", count: characters.count) }
-        return String(characters.prefix(4)) + String(repeating: "*", count: characters.count - 5)
-            + String(characters.last!)
+        guard characters.count > 2 else { return String(repeating: "*", count: characters.count) }
+        return String(characters.prefix(2)) + String(repeating: "*", count: characters.count - 2)
     }
 
     /// Masks a person key (the first 8 characters of a NINO) as a NINO with an unknown suffix: `AB12****?`.

@@ -14,10 +14,15 @@ extension CaseRules {
         {
             var timer = person.timers.remove(at: index)
             guard isLive(timer, in: person, at: now) else { continue }
+            // Fired on a copy, kept only whole: a timer that cannot fire (a working day past the bank-holiday
+            // data) leaves the record as it was, not with half of what firing would change (a request on
+            // record that was never sent, say).
+            var fired = person
             do {
-                emitted += try fire(timer, &person, at: now)
+                emitted += try fire(timer, &fired, at: now)
+                person = fired
             } catch {
-                timer.blocked = "\(error)"
+                timer.blocked = (error as? Refusal)?.detail ?? "\(error)"
                 person.timers.append(timer)
             }
         }
@@ -40,8 +45,8 @@ extension CaseRules {
             guard let wp = person.workProgramme, wp.id == timer.caseID else { return false }
             return wp.pendingExitReport?.requestID == timer.regarding
         case .spocAdvice:
-            guard let placement = person.placement, placement.id == timer.caseID,
-                placement.isOpen(on: UKTime.localDate(at: now))
+            // Open on the day the advice fell overdue, however late the firing runs (after a restart, say).
+            guard let placement = person.placement, placement.id == timer.caseID, placement.isOpen(on: timer.fireDate)
             else { return false }
             return person.absences.contains { $0.id == timer.absenceID && $0.state == .awaitingSPOC }
         case .feedbackReport:

@@ -28,14 +28,23 @@ public struct RuleContext: Sendable {
         return calendars[region]
     }
 
-    /// `count` working days after `date` in the jobcentre's calendar; a date outside the bank-holiday data
-    /// is refused as `invalid-message` on `field`.
+    /// `count` working days after `date` in the jobcentre's calendar.
+    /// - Throws: `Refusal`: a count that runs past the end of the bank-holiday data is `unavailable` (503):
+    ///   the sender cannot mend it, and it can be sent again once operators have refreshed the data; one that
+    ///   starts before the data begins is `invalid-message` on `field`.
     public func workingDays(_ count: Int, after date: LocalDate, jobcentre: String, field: String) throws -> LocalDate {
         let calendar = try calendar(ofJobcentre: jobcentre)
         do {
             return try calendar.adding(workingDays: count, to: date)
         } catch let error as CalendarError {
-            throw Refusal.invalid(field, "cannot be counted in working days: \(error)")
+            switch error {
+            case .outsideData(let outside, _, let years) where outside.year > years.upperBound:
+                throw Refusal(
+                    .unavailable,
+                    "\(field) cannot be counted in working days yet: \(error); send it again once Liaison's bank-holiday data is refreshed")
+            case .outsideData:
+                throw Refusal.invalid(field, "cannot be counted in working days: \(error)")
+            }
         }
     }
 }
