@@ -216,14 +216,19 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             return true
         }
         do {
-            let claimed = try queue.settle(
+            let settlement = try queue.settle(
                 results, inboxErrors: inboxErrors, pausedUntil: pauses, hold: inboxesToHold, claims: claims, now: now)
             results.removeAll()
             inboxErrors.removeAll()
             pauses.removeAll()
             inboxesToHold.removeAll()
+            for copy in settlement.unreadable {
+                logger.error(
+                    "copy expired: not readable with its message; kept for an operator",
+                    metadata: ["copy-seq": "\(copy.seq)", "inbox": "\(copy.address)"])
+            }
             for endpoint in endpoints {
-                for copy in claimed[endpoint.address] ?? [] { start(copy, endpoint: endpoint, now: now) }
+                for copy in settlement.claimed[endpoint.address] ?? [] { start(copy, endpoint: endpoint, now: now) }
             }
             return true
         } catch {

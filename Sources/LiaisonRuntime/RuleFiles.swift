@@ -104,7 +104,8 @@ public enum RuleFiles {
         guard end.dayNumber - today.dayNumber < holidayDataWarningDays else { return nil }
         return """
             the bank-holiday data ends with \(calendars.lastYear): refresh \(holidaysFileName) from GOV.UK and restart; \
-            until then messages that need working days past it are answered 503 and timers that need them are blocked
+            until then messages that need working days past it are answered 503, and timers that need them are blocked \
+            until `liaison queue timers --retry` after the refresh
             """
     }
 

@@ -238,10 +238,14 @@ struct ExchangeServer: Sendable {
         }
         let now = Date().timeIntervalSince1970
         let chosen = limit
-        let copies = try await Self.offStore {
+        let (copies, unreadable) = try await Self.offStore {
             try queue.lease(
                 address: address, limit: chosen, now: now, lease: config.delivery.pullLeaseSeconds,
                 lifetime: config.delivery.lifetimeSeconds)
+        }
+        for seq in unreadable {
+            logger.error(
+                "copy expired: not readable with its message; kept for an operator", metadata: ["copy-seq": "\(seq)", "inbox": "\(address)"])
         }
         let messages: [JSONValue] = copies.map { copy in
             .object(["id": .string(copy.id), "message": (try? JSONValue.parse(copy.deliveryBody())) ?? .null])

@@ -129,13 +129,29 @@ public struct DeliveryQueue: Sendable {
         }
     }
 
+    /// What a settle claimed, and the copies it found it could never send.
+    public struct Settlement: Sendable {
+        /// The copies claimed, by inbox address.
+        public var claimed: [String: [QueuedCopy]] = [:]
+        /// Copies expired because they cannot be read with their message (see `claimCopies`).
+        public var unreadable: [UnreadableCopy] = []
+    }
+
+    /// A copy expired because it cannot be read with its message, for the deliverer to log.
+    public struct UnreadableCopy: Sendable, Equatable {
+        public let seq: Int64
+        public let address: String
+    }
+
+    /// Why an unreadable copy was expired, in its last error.
+    public static let unreadableError = "stored copy not readable with its message"
+
     /// Records delivery results, holds gone inboxes, and claims the next copies, all in one transaction
     /// (one fsync), so that the deliverer's bookkeeping costs little per copy.
-    /// - Returns: the copies claimed, by inbox address.
     public func settle(
         _ transitions: [CopyTransition], inboxErrors: [String: String], pausedUntil: [String: Double],
         hold: Set<String>, claims: [ClaimRequest], now: Double
-    ) throws -> [String: [QueuedCopy]] {
+    ) throws -> Settlement {
         try pool.write { db in
             for transition in transitions { try move(db, transition) }
             for (address, error) in inboxErrors {
@@ -165,7 +181,7 @@ public struct DeliveryQueue: Sendable {
                 ).execute(arguments: [address, now])
                 try holdAll(db, address: address, now: now)
             }
-            var claimed: [String: [QueuedCopy]] = [:]
+            var settlement = Settlement()
             for claim in claims where claim.limit > 0 {
                 // A disabled inbox (410) sends nothing until an operator releases it; what was queued for it
                 // since is held too, so that operators see it waiting on them. A paused one (Retry-After)
@@ -178,10 +194,12 @@ public struct DeliveryQueue: Sendable {
                 if disabled {
                     try holdAll(db, address: claim.address, now: now)
                 } else if !paused {
-                    claimed[claim.address] = try claimCopies(db, claim, now: now)
+                    settlement.claimed[claim.address] = try claimCopies(db, claim, now: now) { seq in
+                        settlement.unreadable.append(UnreadableCopy(seq: seq, address: claim.address))
+                    }
                 }
             }
-            return claimed
+            return settlement
         }
     }
 
@@ -207,7 +225,9 @@ public struct DeliveryQueue: Sendable {
     static let claimScanLimit = 1_024
 
     /// Claims up to the room of one inbox. Its statements go straight to SQLite: this runs for every copy.
-    private func claimCopies(_ db: Database, _ claim: ClaimRequest, now: Double) throws -> [QueuedCopy] {
+    private func claimCopies(
+        _ db: Database, _ claim: ClaimRequest, now: Double, unreadable: (Int64) -> Void
+    ) throws -> [QueuedCopy] {
         // Candidates first, without the message; only those claimed are read in full.
         func candidate(_ row: DirectStatement.Row) throws -> Candidate {
             guard let seq = row.integer(0), let attempts = row.integer(2) else { throw StoreError.corruptRecord("copy without seq or attempts") }
@@ -259,11 +279,8 @@ public struct DeliveryQueue: Sendable {
                 // would stop every inbox's deliveries behind it, and holding it would hold its claimant's
                 // later copies for good.
                 guard let copy = try readableCopy(db, seq) else {
-                    try move(
-                        db,
-                        CopyTransition(
-                            seq: seq, to: .expired, at: now, reason: "not readable with its message: expired",
-                            error: "stored copy not readable with its message"))
+                    try expireUnreadable(db, seq, now: now)
+                    unreadable(seq)
                     if let person = candidate.person { taken.remove(person) }
                     continue
                 }
@@ -278,7 +295,9 @@ public struct DeliveryQueue: Sendable {
         return claimed
     }
 
-    /// Copy `seq` with its message, or nil when the two cannot be read together.
+    /// Copy `seq` with its message, or nil when the two cannot be read together: no message, a column empty
+    /// that cannot be, or a stored answer that is not JSON (SQLite's plain SQLITE_ERROR from `json_extract`;
+    /// an I/O or corruption error of the store itself is thrown, not taken for a damaged copy).
     private func readableCopy(_ db: Database, _ seq: Int64) throws -> QueuedCopy? {
         do {
             return try DirectStatement(
@@ -286,7 +305,17 @@ public struct DeliveryQueue: Sendable {
             ).first([.integer(seq)], Self.copy)
         } catch StoreError.corruptRecord {
             return nil
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
+            return nil
         }
+    }
+
+    /// Expires a copy that can never be sent, kept with why, as a copy is when its lifetime runs out.
+    private func expireUnreadable(_ db: Database, _ seq: Int64, now: Double) throws {
+        try move(
+            db,
+            CopyTransition(
+                seq: seq, to: .expired, at: now, reason: "not readable with its message: expired", error: Self.unreadableError))
     }
 
     /// Moves one copy, recording the event; a move the state machine does not allow is skipped, and so is
@@ -328,14 +357,19 @@ public struct DeliveryQueue: Sendable {
     // MARK: Pull inboxes
 
     /// Leases up to `limit` copies of a pull inbox, oldest first, in claimant order; an unacknowledged
-    /// lease returns them after `lease` seconds (see `returnLapsedLeases`).
-    public func lease(address: String, limit: Int, now: Double, lease: Double, lifetime: Double) throws -> [QueuedCopy] {
+    /// lease returns them after `lease` seconds (see `returnLapsedLeases`). A copy that cannot be read with
+    /// its message is expired, as when pushed, and listed in `unreadable`; the copies leased may then be fewer
+    /// than there are, and the next pull has the rest.
+    public func lease(address: String, limit: Int, now: Double, lease: Double, lifetime: Double) throws
+        -> (copies: [QueuedCopy], unreadable: [Int64])
+    {
         try pool.write { db in
             _ = try returnLapsedLeases(db, address: address, now: now, lifetime: lifetime)
             // Per-NINO order, as for push inboxes: a claimant's copy waits while an earlier one of theirs to
-            // this inbox is leased and not yet acknowledged (in flight), deferred or held.
-            let copies = try DirectStatement(db, """
-                SELECT \(Self.copyColumns) FROM copy c JOIN message m ON m.seq = c.message_seq
+            // this inbox is leased and not yet acknowledged (in flight), deferred or held. Read without the
+            // message first, so that a copy whose message is missing is found, not passed over for good.
+            let seqs = try DirectStatement(db, """
+                SELECT c.seq FROM copy c
                 WHERE c.state = 'queued' AND c.address = ?
                     AND (c.person_key IS NULL OR (
                         NOT EXISTS (SELECT 1 FROM copy_waiting w
@@ -343,7 +377,17 @@ public struct DeliveryQueue: Sendable {
                         AND NOT EXISTS (SELECT 1 FROM copy e
                             WHERE e.state = 'in-flight' AND e.address = c.address AND e.person_key = c.person_key)))
                 ORDER BY c.seq LIMIT ?
-                """).all([.text(address), .integer(Int64(limit))], Self.copy)
+                """).all([.text(address), .integer(Int64(limit))]) { $0.integer(0) }
+            var copies: [QueuedCopy] = []
+            var unreadable: [Int64] = []
+            for case let seq? in seqs {
+                if let copy = try readableCopy(db, seq) {
+                    copies.append(copy)
+                } else {
+                    try expireUnreadable(db, seq, now: now)
+                    unreadable.append(seq)
+                }
+            }
             var leased: [QueuedCopy] = []
             for copy in copies {
                 try move(
@@ -353,7 +397,7 @@ public struct DeliveryQueue: Sendable {
                         reason: "pulled"))
                 leased.append(copy)
             }
-            return leased
+            return (leased, unreadable)
         }
     }
 

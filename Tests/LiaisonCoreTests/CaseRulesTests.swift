@@ -600,9 +600,15 @@ import Testing
         #expect(late.status == 503)
         #expect(late.code == "unavailable")
         #expect(harness.person() == nil)
-        // A count from before the data begins is the date's fault.
+        // A count from before the data begins is the date's fault, and so is one from years past its end (a
+        // mistyped year, most likely): no refresh of the data is near that would let it through.
         let early = harness.referToWorkProgramme(on: "2023-06-05", nino: "CE000001A")
         #expect(early.status == 422)
         #expect(early.badFields == ["body.referralDate"])
+        let mistyped = harness.referToWorkProgramme(on: "2099-01-05", nino: "CE000002A")
+        #expect(mistyped.status == 422)
+        #expect(mistyped.badFields == ["body.referralDate"])
+        // In the year after the data ends, it is still the data's fault.
+        #expect(harness.referToWorkProgramme(on: "2028-03-06", nino: "CE000003A").status == 503)
     }
 }

@@ -126,7 +126,8 @@ import Testing
         let record = harness.person()
         #expect(record?.workProgramme?.pendingExitReport == nil)
         #expect(record?.timers.map(\.kind) == [.endOfProgramme])
-        #expect(record?.timers.first?.blocked?.contains("bank-holiday data") == true)
+        // Blocked with what went wrong, not the advice a sender would get.
+        #expect(record?.timers.first?.blocked == "2028-01-01 is outside the england-and-wales bank-holiday data (2024–2027)")
     }
 
     @Test func adviceEndsTheSPOCTimer() {

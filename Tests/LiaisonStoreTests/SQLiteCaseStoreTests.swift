@@ -60,7 +60,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
     ) throws -> [QueuedCopy] {
         try queue.settle(
             transitions, inboxErrors: [:], pausedUntil: [:], hold: hold, claims: [.init(address: address, limit: limit, busy: busy)], now: now
-        )[address] ?? []
+        ).claimed[address] ?? []
     }
 
     @Test func commitsAreDurable() throws {
@@ -298,12 +298,14 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         let at = Timestamp.parse("2024-12-02T09:00:00Z")!
         let now = at.timeIntervalSince1970
         let address = "prime-a/contact"
-        // A copy for one claimant, one for another, and a later one for the first (with the second's message).
-        for (index, nino) in ["CE000001A", "CE000002A"].enumerated() {
+        func submit(_ index: Int, _ nino: String) throws {
             _ = try store.transaction {
                 try router.submit(referral(id: "00000000-0000-4000-8000-00000000002\(index)", nino: nino), from: "jcp-leeds", at: at, in: $0)
             }
         }
+        // A copy for one claimant, one for another, and a later one for the first (with the second's message).
+        try submit(0, "CE000001A")
+        try submit(1, "CE000002A")
         try store.pool.write { db in
             try db.execute(
                 sql: """
@@ -318,16 +320,30 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         // The claim goes on past it: the copy that can never be sent is expired, with why, and holds back
-        // neither the other claimant nor its own claimant's later copy.
-        #expect(try claim(queue, address, limit: 10, at: now).map(\.seq) == [2, 3])
-        let (state, error) = try #require(
-            try store.pool.read { db in try Row.fetchOne(db, sql: "SELECT state, last_error FROM copy WHERE seq = 1") }.map {
+        // neither the other claimant nor its own claimant's later copy; the deliverer hears of it, to log it.
+        let settlement = try queue.settle(
+            [], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [.init(address: address, limit: 10, busy: [])], now: now)
+        #expect(settlement.claimed[address]?.map(\.seq) == [2, 3])
+        #expect(settlement.unreadable == [.init(seq: 1, address: address)])
+        func stateAndError(_ seq: Int64) throws -> (String, String?)? {
+            try store.pool.read { db in try Row.fetchOne(db, sql: "SELECT state, last_error FROM copy WHERE seq = ?", arguments: [seq]) }.map {
                 ($0["state"] as String, $0["last_error"] as String?)
-            })
-        #expect(state == "expired")
-        #expect(error == "stored copy not readable with its message")
+            }
+        }
+        #expect(try stateAndError(1)?.0 == "expired")
+        #expect(try stateAndError(1)?.1 == DeliveryQueue.unreadableError)
         let counts = try QueueOperator(pool: store.pool).status(now: now).first { $0.inbox == address }
         #expect(counts?.expired == 1)
+        // A pull does the same, here for a stored answer that is not JSON (SQLite cannot extract the decision).
+        try submit(2, "CE000003A")
+        try submit(3, "CE000004A")
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE message SET answer = '{\"decision\":' WHERE seq = (SELECT message_seq FROM copy WHERE seq = 5)")
+        }
+        let leased = try queue.lease(address: address, limit: 10, now: now, lease: 300, lifetime: 86_400)
+        #expect(leased.copies.map(\.seq) == [4])
+        #expect(leased.unreadable == [5])
+        #expect(try stateAndError(5)?.0 == "expired")
     }
 
     @Test func aDueRetryNeverOvertakesAnEarlierCopyOfItsClaimantBeyondAClaimsReach() throws {
@@ -616,7 +632,7 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         try queueCopies(like: 1, in: store)
         let address = try store.pool.read { db in try String.fetchOne(db, sql: "SELECT address FROM copy WHERE seq = 1")! }
         func lease(limit: Int = 1, at time: Double? = nil) throws -> [Int64] {
-            try queue.lease(address: address, limit: limit, now: time ?? now, lease: 300, lifetime: 86_400).map(\.seq)
+            try queue.lease(address: address, limit: limit, now: time ?? now, lease: 300, lifetime: 86_400).copies.map(\.seq)
         }
         #expect(try lease() == [1])
         // The first is leased and not acknowledged: the second waits, even for a consumer asking again.

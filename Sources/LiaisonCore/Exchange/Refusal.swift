@@ -91,11 +91,15 @@ public struct Refusal: Error, Sendable, Equatable {
     public let code: RefusalCode
     public let detail: String
     public let errors: [FieldProblem]
+    /// What went wrong, without the advice to the sender: what a timer that cannot fire for the same reason
+    /// is blocked with. Not part of the answer.
+    public let cause: String?
 
-    public init(_ code: RefusalCode, _ detail: String, errors: [FieldProblem] = []) {
+    public init(_ code: RefusalCode, _ detail: String, errors: [FieldProblem] = [], cause: String? = nil) {
         self.code = code
         self.detail = detail
         self.errors = errors
+        self.cause = cause
     }
 
     /// One bad field, as `invalid-message`.

@@ -22,7 +22,7 @@ extension CaseRules {
                 emitted += try fire(timer, &fired, at: now)
                 person = fired
             } catch {
-                timer.blocked = (error as? Refusal)?.detail ?? "\(error)"
+                timer.blocked = (error as? Refusal).map { $0.cause ?? $0.detail } ?? "\(error)"
                 person.timers.append(timer)
             }
         }

@@ -29,21 +29,25 @@ public struct RuleContext: Sendable {
     }
 
     /// `count` working days after `date` in the jobcentre's calendar.
-    /// - Throws: `Refusal`: a count that runs past the end of the bank-holiday data is `unavailable` (503):
-    ///   the sender cannot mend it, and it can be sent again once operators have refreshed the data; one that
-    ///   starts before the data begins is `invalid-message` on `field`.
+    /// - Throws: `Refusal`, with the calendar's error as its `cause`. A count from a date no later than the
+    ///   year after the bank-holiday data ends, that runs past the data, is `unavailable` (503): the sender
+    ///   cannot mend it, and it can be sent again once operators have refreshed the data. A count from before
+    ///   the data begins, or from further ahead (a mistyped year, most likely), is `invalid-message` on `field`.
     public func workingDays(_ count: Int, after date: LocalDate, jobcentre: String, field: String) throws -> LocalDate {
         let calendar = try calendar(ofJobcentre: jobcentre)
         do {
             return try calendar.adding(workingDays: count, to: date)
         } catch let error as CalendarError {
             switch error {
-            case .outsideData(let outside, _, let years) where outside.year > years.upperBound:
+            case .outsideData(let outside, _, let years)
+            where outside.year > years.upperBound && date.year <= years.upperBound + 1:
                 throw Refusal(
                     .unavailable,
-                    "\(field) cannot be counted in working days yet: \(error); send it again once Liaison's bank-holiday data is refreshed")
+                    "\(field) cannot be counted in working days yet: \(error); send it again once Liaison's bank-holiday data is refreshed",
+                    cause: "\(error)")
             case .outsideData:
-                throw Refusal.invalid(field, "cannot be counted in working days: \(error)")
+                let refusal = Refusal.invalid(field, "cannot be counted in working days: \(error)")
+                throw Refusal(refusal.code, refusal.detail, errors: refusal.errors, cause: "\(error)")
             }
         }
     }
