@@ -67,6 +67,52 @@ import Testing
         #expect(harness.advance(to: "2027-06-01T00:00:00Z").isEmpty)
     }
 
+    /// A claimant referred on 1 January 2024 whose exit report is requested on 15 December 2025 (due the
+    /// 31st) and chased on 2 January 2026, then referred again that day, to another prime.
+    private func reReferredWhileTheExitReportIsAwaited() -> (Harness, request: GeneratedMessage?) {
+        let harness = Harness()
+        harness.referToWorkProgramme(on: "2024-01-01")
+        harness.send("wp.attachment", as: "prime-a", at: "2024-01-08T09:00:00Z", body: ["attachmentDate": .string("2024-01-08")])
+        let request = harness.advance(to: "2025-12-15T00:00:00Z").first
+        #expect(types(harness.advance(to: "2026-01-02T00:00:00Z")) == ["wp.exit-report.reminder -> prime-a/contact"])
+        let referral = harness.send(
+            "wp.referral", as: "jcp-leeds", at: "2026-01-02T09:00:00Z", to: "prime-b",
+            body: ["referralDate": .string("2026-01-02"), "benefit": .string("JSA"), "mandatory": .bool(true)]
+        ).answer
+        #expect(referral.outcome == "referred")
+        return (harness, request)
+    }
+
+    @Test func aNewReferralLeavesTheEarlierCasesExitReportChaseRunning() {
+        let (harness, request) = reReferredWhileTheExitReportIsAwaited()
+        // The reminder's deadline, 13 January, passes unanswered: the escalation goes, regarding the request.
+        let escalation = harness.advance(to: "2026-01-14T00:00:00Z")
+        #expect(types(escalation) == ["wp.exit-report.escalation -> jcp-leeds/performance"])
+        #expect(escalation.first?.body["regarding"] == request.map { .string($0.id) })
+        #expect(harness.person()?.workProgramme?.prime == "prime-b")
+    }
+
+    @Test func theEarlierPrimeMayStillSendItsExitReportAfterANewReferral() {
+        let (harness, _) = reReferredWhileTheExitReportIsAwaited()
+        let report = harness.send(
+            "wp.exit-report", as: "prime-a", at: "2026-01-05T09:00:00Z",
+            body: [
+                "surname": .string("Smith"), "otherNames": .string("Alex"), "dateOfBirth": .string("1980-04-01"),
+                "actionsAgreed": .string("a"), "furtherInformation": .string("b"), "nextSteps": .string("c"),
+                "adviserName": .string("d"),
+            ]
+        ).answer
+        #expect(report.outcome == "received")
+        #expect(report.decision("onTime") == .bool(false))
+        #expect(report.routedTo == ["jcp-leeds/work-coach"])
+        // The earlier case awaits nothing more and is let go; the new case is untouched and its chase stops.
+        let record = harness.person()
+        #expect(record?.earlierWorkProgramme == nil)
+        #expect(record?.workProgramme?.prime == "prime-b")
+        #expect(record?.workProgramme?.isOpen == true)
+        #expect(harness.advance(to: "2026-01-14T00:00:00Z").isEmpty)
+    }
+
     @Test func anExitReportStopsTheChaseAtAnyStage() {
         let harness = Harness()
         harness.referToWorkProgramme(on: "2024-12-02")

@@ -7,6 +7,9 @@ public struct PersonRecord: Sendable, Codable, Equatable {
     /// The jobcentre that owns the claimant's cases.
     public var jobcentre: String?
     public var workProgramme: WorkProgrammeCase?
+    /// A WP case superseded by a new referral while its exit report was still awaited (S3): kept, with its
+    /// exit-report chase, until the report arrives, when it is let go.
+    public var earlierWorkProgramme: WorkProgrammeCase?
     public var placement: PlacementCase?
     public var absences: [Absence]
     public var failures: [SanctionableFailure]
@@ -18,6 +21,7 @@ public struct PersonRecord: Sendable, Codable, Equatable {
         self.nino = nino
         self.jobcentre = nil
         self.workProgramme = nil
+        self.earlierWorkProgramme = nil
         self.placement = nil
         self.absences = []
         self.failures = []
@@ -27,6 +31,22 @@ public struct PersonRecord: Sendable, Codable, Equatable {
     /// Whether any case is open on `date`.
     public func hasOpenCase(on date: LocalDate) -> Bool {
         (workProgramme?.isOpen ?? false) || (placement?.isOpen(on: date) ?? false)
+    }
+
+    /// The WP case with this id: the current one, or the earlier one still awaiting its exit report.
+    public func workProgrammeCase(id: String) -> WorkProgrammeCase? {
+        if let current = workProgramme, current.id == id { return current }
+        if let earlier = earlierWorkProgramme, earlier.id == id { return earlier }
+        return nil
+    }
+
+    /// Puts a changed WP case back where it came from; the earlier case is let go once it awaits nothing.
+    public mutating func update(_ wpCase: WorkProgrammeCase) {
+        if let earlier = earlierWorkProgramme, earlier.id == wpCase.id, workProgramme?.id != wpCase.id {
+            earlierWorkProgramme = wpCase.pendingExitReport == nil ? nil : wpCase
+        } else {
+            workProgramme = wpCase
+        }
     }
 
     /// Ends every timer of a case.

@@ -42,7 +42,8 @@ extension CaseRules {
             guard let wp = person.workProgramme, wp.id == timer.caseID else { return false }
             return wp.isOpen && wp.wp11FollowUpDate == nil
         case .exitReport, .escalation:
-            guard let wp = person.workProgramme, wp.id == timer.caseID else { return false }
+            // The chase of a case superseded before its exit report came goes on (`earlierWorkProgramme`).
+            guard let wp = person.workProgrammeCase(id: timer.caseID) else { return false }
             return wp.pendingExitReport?.requestID == timer.regarding
         case .spocAdvice:
             // Open on the day the advice fell overdue, however late the firing runs (after a restart, say).
@@ -104,7 +105,7 @@ extension CaseRules {
             ]
 
         case .exitReport:
-            let wpCase = person.workProgramme!
+            let wpCase = person.workProgrammeCase(id: timer.caseID)!
             let escalationDeadline = try countWorkingDays(
                 wp.exitReportReminderWorkingDays, after: timer.fireDate, jobcentre: jobcentre)
             try setTimer(

@@ -85,10 +85,17 @@ extension CaseRules {
     /// A new referral supersedes an open case past its programme length; its timers end.
     private func replaceWorkProgrammeCase(_ person: inout PersonRecord, on date: LocalDate) {
         guard var old = person.workProgramme else { return }
-        person.endTimers(ofCase: old.id)
         if old.isOpen {
             old.ended = CaseEnding(reason: .superseded, date: date)
             person.workProgramme = old
+        }
+        // An exit report still awaited is still owed (S3: only the report ends its chase): the old case is
+        // kept beside the new one, with its reminder and escalation, and its prime may still send the report.
+        if old.pendingExitReport != nil {
+            person.endTimers(ofCase: old.id, kinds: Set(CaseTimer.Kind.allCases).subtracting([.exitReport, .escalation]))
+            person.earlierWorkProgramme = old
+        } else {
+            person.endTimers(ofCase: old.id)
         }
     }
 
@@ -98,7 +105,7 @@ extension CaseRules {
         let jobcentre = jobcentre(of: s)
         let workCoach = Address(jobcentre, .workCoach)
         let prime = Address(wpCase.prime, .contact)
-        defer { s.person.workProgramme = wpCase }
+        defer { s.person.update(wpCase) }
         let wp = rules.workProgramme
 
         switch s.type {

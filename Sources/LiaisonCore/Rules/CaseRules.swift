@@ -115,6 +115,15 @@ public struct CaseRules: Sendable {
 
     /// The claimant's WP case, checked for existence, openness and ownership.
     private func workProgrammeCase(for submission: Submission) throws -> WorkProgrammeCase {
+        // An exit report from the prime of a case superseded while its report was awaited is for that case,
+        // unless the current case, theirs too, awaits one as well.
+        if submission.type == .wpExitReport, let earlier = submission.person.earlierWorkProgramme,
+            earlier.prime == submission.sender.id,
+            !(submission.person.workProgramme.map { $0.prime == submission.sender.id && $0.pendingExitReport != nil } ?? false)
+        {
+            try checkOwnership(submission, provider: earlier.prime)
+            return earlier
+        }
         guard let wpCase = submission.person.workProgramme else {
             throw Refusal(.unknownCase, "no Work Programme case for this NINO")
         }
