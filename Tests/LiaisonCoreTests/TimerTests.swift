@@ -4,6 +4,13 @@ import Testing
 /// The nine timers of CATALOGUE.md: when each fires, what it emits, what ends it, and that none fires twice
 /// or for a case that has ended.
 @Suite struct TimerTests {
+    /// A `wp.exit-report` body with every required field.
+    private let exitReport: [String: JSONValue] = [
+        "surname": .string("Smith"), "otherNames": .string("Alex"), "dateOfBirth": .string("1980-04-01"),
+        "actionsAgreed": .string("a"), "furtherInformation": .string("b"), "nextSteps": .string("c"),
+        "adviserName": .string("d"),
+    ]
+
     private func types(_ messages: [GeneratedMessage]) -> [String] { messages.map { "\($0.type.rawValue) -> \($0.to)" }.sorted() }
 
     @Test func attachmentOverdueGoesToTheProviderAndTheWorkCoach() {
@@ -96,12 +103,7 @@ import Testing
         let (harness, _) = reReferredWhileTheExitReportIsAwaited()
         let report = harness.send(
             "wp.exit-report", as: "prime-a", at: "2026-01-05T09:00:00Z",
-            body: [
-                "surname": .string("Smith"), "otherNames": .string("Alex"), "dateOfBirth": .string("1980-04-01"),
-                "actionsAgreed": .string("a"), "furtherInformation": .string("b"), "nextSteps": .string("c"),
-                "adviserName": .string("d"),
-            ]
-        ).answer
+            body: exitReport).answer
         #expect(report.outcome == "received")
         #expect(report.decision("onTime") == .bool(false))
         #expect(report.routedTo == ["jcp-leeds/work-coach"])
@@ -120,12 +122,7 @@ import Testing
         #expect(harness.advance(to: "2026-03-31T12:00:00Z").count == 1)
         let report = harness.send(
             "wp.exit-report", as: "prime-a",
-            body: [
-                "surname": .string("Smith"), "otherNames": .string("Alex"), "dateOfBirth": .string("1980-04-01"),
-                "actionsAgreed": .string("a"), "furtherInformation": .string("b"), "nextSteps": .string("c"),
-                "adviserName": .string("d"), "title": .string("Mx"),
-            ]
-        ).answer
+            body: exitReport.merging(["title": .string("Mx")]) { $1 }).answer
         #expect(report.decision("onTime") == .bool(false))
         #expect(harness.advance(to: "2026-12-31T12:00:00Z").isEmpty)
     }
