@@ -27,11 +27,11 @@ import Testing
             wp11FollowUpDate: day.adding(days: 2), attachedOn: day.adding(days: 3),
             pendingExitReport: PendingRequest(requestID: "req-1", deadline: day.adding(days: 4)),
             ended: CaseEnding(reason: .noLongerOnJSA, date: day.adding(days: 5)))
-        person.earlierWorkProgramme = person.workProgramme.map { earlier in
+        person.earlierWorkProgrammes = person.workProgramme.map { earlier in
             var earlier = earlier
             earlier.id = "wp-0"
             earlier.ended = CaseEnding(reason: .superseded, date: day)
-            return earlier
+            return [earlier]
         }
         person.placement = PlacementCase(
             id: "cwp-1", provider: "cwp-north", originalReferralDate: day, referralDate: day.adding(days: 1),

@@ -109,10 +109,33 @@ import Testing
         #expect(report.routedTo == ["jcp-leeds/work-coach"])
         // The earlier case awaits nothing more and is let go; the new case is untouched and its chase stops.
         let record = harness.person()
-        #expect(record?.earlierWorkProgramme == nil)
+        #expect(record?.earlierWorkProgrammes == nil)
         #expect(record?.workProgramme?.prime == "prime-b")
         #expect(record?.workProgramme?.isOpen == true)
         #expect(harness.advance(to: "2026-01-14T00:00:00Z").isEmpty)
+    }
+
+    @Test func everyEarlierCaseKeepsItsOwnExitReportAndARequestSentAgainReachesIt() {
+        let (harness, _) = reReferredWhileTheExitReportIsAwaited()
+        let request: [String: JSONValue] = ["benefit": .string("JSA"), "endDate": .string("2025-12-15")]
+        // The jobcentre asks the earlier prime again: the request is for the earlier case, not the new one.
+        let again = harness.send("wp.exit-report.request", as: "jcp-leeds", at: "2026-01-05T09:00:00Z", to: "prime-a", body: request)
+        #expect(again.answer.routedTo == ["prime-a/contact"])
+        #expect(harness.person()?.earlierWorkProgrammes?.first?.pendingExitReport?.requestID == again.answer.messageID)
+        #expect(harness.person()?.workProgramme?.pendingExitReport == nil)
+        // The new case is asked for its report too, then withdrawn, and a third referral supersedes it: both
+        // earlier cases are kept, oldest first, each for its own prime's report.
+        harness.send("wp.exit-report.request", as: "jcp-leeds", at: "2026-01-06T09:00:00Z", to: "prime-b", body: request)
+        harness.send("wp.inappropriate-referral", as: "jcp-leeds", at: "2026-01-07T09:00:00Z", body: ["reason": .string("duplicate-referral")])
+        #expect(harness.referToWorkProgramme(on: "2026-01-08", nino: "AB123456C").outcome == "referred")
+        #expect(harness.person()?.earlierWorkProgrammes?.map(\.prime) == ["prime-a", "prime-b"])
+        for prime in ["prime-b", "prime-a"] {
+            let report = harness.send("wp.exit-report", as: prime, at: "2026-01-09T09:00:00Z", body: exitReport).answer
+            #expect(report.outcome == "received")
+            #expect(report.decision("onTime") == .bool(true))
+        }
+        #expect(harness.person()?.earlierWorkProgrammes == nil)
+        #expect(harness.person()?.workProgramme?.isOpen == true)
     }
 
     @Test func anExitReportStopsTheChaseAtAnyStage() {

@@ -8,7 +8,7 @@ extension PersonRecord: StoredRecord {
         record.field("nino", nino.value)
         record.field("jobcentre", jobcentre)
         record.field("workProgramme", workProgramme)
-        record.field("earlierWorkProgramme", earlierWorkProgramme)
+        record.field("earlierWorkProgrammes", earlierWorkProgrammes)
         record.field("placement", placement)
         record.field("absences", absences)
         record.field("failures", failures)
@@ -22,7 +22,8 @@ extension PersonRecord: StoredRecord {
         key = try fields.string("key")
         jobcentre = try fields.string("jobcentre")
         workProgramme = try fields.record("workProgramme")
-        earlierWorkProgramme = try fields.record("earlierWorkProgramme")
+        let earlier: [WorkProgrammeCase] = try fields.records("earlierWorkProgrammes", orEmpty: true)
+        earlierWorkProgrammes = earlier.isEmpty ? nil : earlier
         placement = try fields.record("placement")
         absences = try fields.records("absences")
         failures = try fields.records("failures")

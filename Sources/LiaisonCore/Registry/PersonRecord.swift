@@ -7,9 +7,10 @@ public struct PersonRecord: Sendable, Codable, Equatable {
     /// The jobcentre that owns the claimant's cases.
     public var jobcentre: String?
     public var workProgramme: WorkProgrammeCase?
-    /// A WP case superseded by a new referral while its exit report was still awaited (S3): kept, with its
-    /// exit-report chase, until the report arrives, when it is let go.
-    public var earlierWorkProgramme: WorkProgrammeCase?
+    /// WP cases superseded by a new referral while their exit reports were still awaited (S3), oldest first:
+    /// each kept, with its exit-report chase, until its report arrives, when it is let go. Nil rather than
+    /// empty, so that a record without any is stored as before there were earlier cases.
+    public var earlierWorkProgrammes: [WorkProgrammeCase]?
     public var placement: PlacementCase?
     public var absences: [Absence]
     public var failures: [SanctionableFailure]
@@ -21,7 +22,7 @@ public struct PersonRecord: Sendable, Codable, Equatable {
         self.nino = nino
         self.jobcentre = nil
         self.workProgramme = nil
-        self.earlierWorkProgramme = nil
+        self.earlierWorkProgrammes = nil
         self.placement = nil
         self.absences = []
         self.failures = []
@@ -33,17 +34,23 @@ public struct PersonRecord: Sendable, Codable, Equatable {
         (workProgramme?.isOpen ?? false) || (placement?.isOpen(on: date) ?? false)
     }
 
-    /// The WP case with this id: the current one, or the earlier one still awaiting its exit report.
+    /// The WP case with this id: the current one, or an earlier one still awaiting its exit report.
     public func workProgrammeCase(id: String) -> WorkProgrammeCase? {
         if let current = workProgramme, current.id == id { return current }
-        if let earlier = earlierWorkProgramme, earlier.id == id { return earlier }
-        return nil
+        return earlierWorkProgrammes?.first { $0.id == id }
     }
 
-    /// Puts a changed WP case back where it came from; the earlier case is let go once it awaits nothing.
+    /// Puts a changed WP case back where it came from; an earlier case is let go once it awaits nothing.
     public mutating func update(_ wpCase: WorkProgrammeCase) {
-        if let earlier = earlierWorkProgramme, earlier.id == wpCase.id, workProgramme?.id != wpCase.id {
-            earlierWorkProgramme = wpCase.pendingExitReport == nil ? nil : wpCase
+        if workProgramme?.id != wpCase.id, var earlier = earlierWorkProgrammes,
+            let index = earlier.firstIndex(where: { $0.id == wpCase.id })
+        {
+            if wpCase.pendingExitReport == nil {
+                earlier.remove(at: index)
+            } else {
+                earlier[index] = wpCase
+            }
+            earlierWorkProgrammes = earlier.isEmpty ? nil : earlier
         } else {
             workProgramme = wpCase
         }

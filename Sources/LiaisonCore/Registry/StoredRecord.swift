@@ -121,6 +121,11 @@ public struct StoredRecordWriter {
         object(value)
     }
 
+    /// An optional list: left out when nil, as `JSONEncoder` leaves it.
+    public mutating func field(_ name: StaticString, _ values: [some StoredRecord]?) {
+        if let values { field(name, values) }
+    }
+
     public mutating func field(_ name: StaticString, _ values: [some StoredRecord]) {
         key(name)
         bytes.append(UInt8(ascii: "["))
@@ -214,7 +219,10 @@ public struct StoredFields {
         try optional(name).map { try record($0, name) }
     }
 
-    public func records<Record: StoredRecord>(_ name: String) throws -> [Record] {
+    /// The list `name`; with `orEmpty`, a list left out (by a record stored before the field existed) or
+    /// null reads as empty.
+    public func records<Record: StoredRecord>(_ name: String, orEmpty: Bool = false) throws -> [Record] {
+        if orEmpty, optional(name) == nil { return [] }
         guard case .array(let elements) = try required(name) else {
             throw StoredRecordError.wrongKind(path: at(name), expected: "a list")
         }

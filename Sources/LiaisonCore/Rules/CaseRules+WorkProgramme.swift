@@ -93,7 +93,7 @@ extension CaseRules {
         // kept beside the new one, with its reminder and escalation, and its prime may still send the report.
         if old.pendingExitReport != nil {
             person.endTimers(ofCase: old.id, kinds: Set(CaseTimer.Kind.allCases).subtracting([.exitReport, .escalation]))
-            person.earlierWorkProgramme = old
+            person.earlierWorkProgrammes = (person.earlierWorkProgrammes ?? []) + [old]
         } else {
             person.endTimers(ofCase: old.id)
         }

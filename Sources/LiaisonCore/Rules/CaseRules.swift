@@ -115,12 +115,7 @@ public struct CaseRules: Sendable {
 
     /// The claimant's WP case, checked for existence, openness and ownership.
     private func workProgrammeCase(for submission: Submission) throws -> WorkProgrammeCase {
-        // An exit report from the prime of a case superseded while its report was awaited is for that case,
-        // unless the current case, theirs too, awaits one as well.
-        if submission.type == .wpExitReport, let earlier = submission.person.earlierWorkProgramme,
-            earlier.prime == submission.sender.id,
-            !(submission.person.workProgramme.map { $0.prime == submission.sender.id && $0.pendingExitReport != nil } ?? false)
-        {
+        if let earlier = earlierWorkProgrammeCase(for: submission) {
             try checkOwnership(submission, provider: earlier.prime)
             return earlier
         }
@@ -133,6 +128,23 @@ public struct CaseRules: Sendable {
         }
         try checkOwnership(submission, provider: wpCase.prime)
         return wpCase
+    }
+
+    /// The earlier case (one superseded while its exit report was awaited) a message is for, if any: an exit
+    /// report from its prime, the oldest such case first, before the current case even when that is theirs
+    /// and awaits one too; a jobcentre's exit-report request whose `to` names its prime, when the current
+    /// case is another prime's (the request is sent again).
+    private func earlierWorkProgrammeCase(for submission: Submission) -> WorkProgrammeCase? {
+        let earlier = submission.person.earlierWorkProgrammes ?? []
+        switch submission.type {
+        case .wpExitReport:
+            return earlier.first { $0.prime == submission.sender.id }
+        case .wpExitReportRequest:
+            guard let to = submission.envelope.to, to != submission.person.workProgramme?.prime else { return nil }
+            return earlier.last { $0.prime == to }
+        default:
+            return nil
+        }
     }
 
     /// The claimant's CWP case, checked for existence, openness and ownership.
