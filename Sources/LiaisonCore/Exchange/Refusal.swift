@@ -103,8 +103,8 @@ public struct Refusal: Error, Sendable, Equatable {
     }
 
     /// One bad field, as `invalid-message`.
-    public static func invalid(_ field: String, _ problem: String) -> Refusal {
-        Refusal(.invalidMessage, "\(field) \(problem)", errors: [FieldProblem(field: field, problem: problem)])
+    public static func invalid(_ field: String, _ problem: String, cause: String? = nil) -> Refusal {
+        Refusal(.invalidMessage, "\(field) \(problem)", errors: [FieldProblem(field: field, problem: problem)], cause: cause)
     }
 
     /// The RFC 9457 problem document.

@@ -42,7 +42,7 @@ extension CaseRules {
             guard let wp = person.workProgramme, wp.id == timer.caseID else { return false }
             return wp.isOpen && wp.wp11FollowUpDate == nil
         case .exitReport, .escalation:
-            // The chase of a case superseded before its exit report came goes on (`earlierWorkProgramme`).
+            // The chase of a case superseded before its exit report came goes on (`earlierWorkProgrammes`).
             guard let wp = person.workProgrammeCase(id: timer.caseID) else { return false }
             return wp.pendingExitReport?.requestID == timer.regarding
         case .spocAdvice:

@@ -82,7 +82,8 @@ extension CaseRules {
         }
     }
 
-    /// A new referral supersedes an open case past its programme length; its timers end.
+    /// A new referral supersedes an open case past its programme length; its timers end, but for the chase of
+    /// an exit report still awaited, which goes on beside the new case (`earlierWorkProgrammes`).
     private func replaceWorkProgrammeCase(_ person: inout PersonRecord, on date: LocalDate) {
         guard var old = person.workProgramme else { return }
         if old.isOpen {

@@ -46,8 +46,7 @@ public struct RuleContext: Sendable {
                     "\(field) cannot be counted in working days yet: \(error); send it again once Liaison's bank-holiday data is refreshed",
                     cause: "\(error)")
             case .outsideData:
-                let refusal = Refusal.invalid(field, "cannot be counted in working days: \(error)")
-                throw Refusal(refusal.code, refusal.detail, errors: refusal.errors, cause: "\(error)")
+                throw Refusal.invalid(field, "cannot be counted in working days: \(error)", cause: "\(error)")
             }
         }
     }
