@@ -524,6 +524,48 @@ import Testing
         #expect(provider.routedTo == ["jcp-york/nominated-manager"])
     }
 
+    /// A claim transferred while an absence waits for the SPOC: the SPOC asked has the absence and may still
+    /// answer it; the new jobcentre, now the case's, may answer instead; the old one may do nothing else.
+    @Test func theSPOCAskedAboutAnAbsenceMayAnswerItAfterATransfer() {
+        func referredThenTransferred() -> (Harness, String) {
+            let harness = Harness()
+            harness.startPlacement()
+            let referred = harness.send(
+                "cwp.absence", as: "cwp-a", at: "2026-02-02T10:00:00Z",
+                body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-02-02"), "to": .string("2026-02-02")]).answer
+            #expect(referred.routedTo == ["jcp-leeds/spoc"])
+            let transfer = harness.send(
+                "cwp.claim-transfer", as: "jcp-leeds", at: "2026-02-02T11:00:00Z",
+                body: ["newJobcentre": .string("jcp-york"), "transferDate": .string("2026-02-02"), "withinCpa": .bool(true), "withinTravelDistance": .bool(true)]).answer
+            #expect(transfer.outcome == "continue-placement")
+            return (harness, referred.messageID!)
+        }
+        func advice(_ harness: Harness, from sender: String, on absence: String, treat: Bool = true) -> Router.Answer {
+            harness.send("cwp.absence.advice", as: sender, body: ["inReplyTo": .string(absence), "treatAsAvailable": .bool(treat)]).answer
+        }
+
+        let (leedsAnswers, absence) = referredThenTransferred()
+        let answer = advice(leedsAnswers, from: "jcp-leeds", on: absence)
+        #expect(answer.outcome == "treat-as-available")
+        #expect(answer.routedTo == ["cwp-a/spoc"])
+        #expect(leedsAnswers.person()?.absences.first?.state == .granted)
+        // Answered: Leeds has nothing more to say on the case, and York nothing to answer.
+        #expect(advice(leedsAnswers, from: "jcp-leeds", on: absence).code == "not-case-owner")
+        #expect(advice(leedsAnswers, from: "jcp-york", on: absence).code == "nothing-to-answer")
+
+        let (yorkAnswers, sameAbsence) = referredThenTransferred()
+        #expect(advice(yorkAnswers, from: "jcp-york", on: sameAbsence, treat: false).outcome == "not-available")
+        #expect(advice(yorkAnswers, from: "jcp-leeds", on: sameAbsence).code == "not-case-owner")
+
+        // An absence referred after the transfer goes to York's SPOC, and only York answers it.
+        let later = yorkAnswers.send(
+            "cwp.absence", as: "cwp-a", at: "2026-02-09T10:00:00Z",
+            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-02-09"), "to": .string("2026-02-09")]).answer
+        #expect(later.routedTo == ["jcp-york/spoc"])
+        #expect(advice(yorkAnswers, from: "jcp-leeds", on: later.messageID!).code == "not-case-owner")
+        #expect(advice(yorkAnswers, from: "jcp-york", on: later.messageID!).outcome == "treat-as-available")
+    }
+
     @Test func reengagementNeedsAStartAndTimeLeft() {
         let neverStarted = Harness()
         neverStarted.referToPlacement()

@@ -42,7 +42,7 @@ import Testing
         person.absences = [
             Absence(
                 id: "abs-1", caseID: "cwp-1", reason: "tab\there \"quoted\" \u{1}", from: day, to: day.adding(days: 2),
-                evidence: "fit-note", state: .awaitingSPOC, sicknessPeriod: .extended)
+                evidence: "fit-note", state: .awaitingSPOC, sicknessPeriod: .extended, referredTo: "jcp-leeds")
         ]
         person.failures = [SanctionableFailure(messageID: "m-1", level: .higher, failureDate: day, weeks: 13)]
         person.timers = [

@@ -181,6 +181,25 @@ import Testing
         #expect(fired.first?.body["date"] == .string("2026-04-08"))
     }
 
+    @Test func theSPOCAdviceChaseGoesToTheSPOCAskedAfterATransfer() {
+        let harness = Harness()
+        harness.startPlacement()
+        // Due on 7 April (as above); the claim moves to York on the 3rd, the query stays with Leeds's SPOC.
+        harness.send(
+            "cwp.absence", as: "cwp-a", at: "2026-04-02T10:00:00Z",
+            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-04-01"), "to": .string("2026-04-02")])
+        harness.send(
+            "cwp.claim-transfer", as: "jcp-leeds", at: "2026-04-03T09:00:00Z",
+            body: ["newJobcentre": .string("jcp-york"), "transferDate": .string("2026-04-03"), "withinCpa": .bool(true), "withinTravelDistance": .bool(true)])
+        let fired = harness.advance(to: "2026-04-07T23:00:00Z")
+        #expect(types(fired) == ["cwp.absence.advice.overdue -> jcp-leeds/nominated-manager", "cwp.absence.advice.overdue -> jcp-leeds/spoc"])
+        // One referred after the transfer is chased at York.
+        harness.send(
+            "cwp.absence", as: "cwp-a", at: "2026-04-08T10:00:00Z",
+            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-04-08"), "to": .string("2026-04-08")])
+        #expect(types(harness.advance(to: "2026-04-10T09:00:00Z")) == ["cwp.absence.advice.overdue -> jcp-york/nominated-manager", "cwp.absence.advice.overdue -> jcp-york/spoc"])
+    }
+
     @Test func anEndOfProgrammeTimerThatCannotFireChangesNothing() {
         let harness = Harness()
         harness.referToWorkProgramme(on: "2025-12-31")

@@ -26,10 +26,13 @@ public struct Absence: Sendable, Codable, Equatable {
     public var evidence: String
     public var state: State
     public var sicknessPeriod: SicknessPeriod?
+    /// For an absence referred to a SPOC: the jobcentre whose SPOC was asked. The query stays with that SPOC,
+    /// who has the absence, even when the claim moves to another jobcentre before the answer.
+    public var referredTo: String?
 
     public init(
         id: String, caseID: String, reason: String, from: LocalDate, to: LocalDate, evidence: String, state: State,
-        sicknessPeriod: SicknessPeriod?
+        sicknessPeriod: SicknessPeriod?, referredTo: String? = nil
     ) {
         self.id = id
         self.caseID = caseID
@@ -39,6 +42,7 @@ public struct Absence: Sendable, Codable, Equatable {
         self.evidence = evidence
         self.state = state
         self.sicknessPeriod = sicknessPeriod
+        self.referredTo = referredTo
     }
 
     /// Length in calendar days, both ends counted.

@@ -130,13 +130,15 @@ extension Absence: StoredRecord {
         record.field("evidence", evidence)
         record.field("state", state)
         record.field("sicknessPeriod", sicknessPeriod)
+        record.field("referredTo", referredTo)
     }
 
     public init(stored fields: StoredFields) throws {
         self.init(
             id: try fields.string("id"), caseID: try fields.string("caseID"), reason: try fields.string("reason"),
             from: try fields.date("from"), to: try fields.date("to"), evidence: try fields.string("evidence"),
-            state: try fields.value("state"), sicknessPeriod: try fields.value("sicknessPeriod"))
+            state: try fields.value("state"), sicknessPeriod: try fields.value("sicknessPeriod"),
+            referredTo: try fields.string("referredTo"))
     }
 }
 

@@ -118,9 +118,10 @@ extension CaseRules {
             return message(.wpExitReportEscalation, to: [Address(jobcentre, .performance)], body: body)
 
         case .spocAdvice:
+            // The SPOC asked, and its manager, even when the claim has moved to another jobcentre since.
+            let asked = person.absences.first { $0.id == timer.absenceID }?.referredTo ?? jobcentre
             return message(
-                .cwpAbsenceAdviceOverdue, to: [Address(jobcentre, .spoc), Address(jobcentre, .nominatedManager)],
-                body: body)
+                .cwpAbsenceAdviceOverdue, to: [Address(asked, .spoc), Address(asked, .nominatedManager)], body: body)
 
         case .feedbackReport:
             return message(.cwpFeedbackReportReminder, to: [Address(person.placement!.provider, .spoc)], body: body)

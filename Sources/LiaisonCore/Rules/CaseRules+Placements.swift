@@ -331,6 +331,7 @@ extension CaseRules {
         case .notAvailable: record.state = .notAvailable
         case .referredToSPOC:
             record.state = .awaitingSPOC
+            record.referredTo = jobcentre
             let deadline = try context.workingDays(
                 rules.communityWorkPlacements.spocAdviceWorkingDays, after: s.receiptDate, jobcentre: jobcentre,
                 field: "body.from")

@@ -162,14 +162,14 @@ public struct CaseRules: Sendable {
         return placement
     }
 
-    /// Providers must be the case's provider; jobcentres the case's jobcentre. A `to`, when given, must
-    /// name the counterpart.
+    /// Providers must be the case's provider; jobcentres the case's jobcentre, or, for the SPOC's answer to an
+    /// absence, the jobcentre asked. A `to`, when given, must name the counterpart.
     private func checkOwnership(_ submission: Submission, provider: String) throws {
         let sender = submission.sender
         let counterpart: String?
         switch sender.kind {
         case .jobcentre:
-            guard submission.person.jobcentre == sender.id else {
+            guard submission.person.jobcentre == sender.id || jobcentreAsked(in: submission) == sender.id else {
                 throw Refusal(.notCaseOwner, "the case belongs to another jobcentre")
             }
             counterpart = provider
@@ -182,6 +182,15 @@ public struct CaseRules: Sendable {
         if let to = submission.envelope.to, to != counterpart {
             throw Refusal.invalid("to", "must name the case's counterpart \(counterpart ?? "(none)")")
         }
+    }
+
+    /// For a `cwp.absence.advice`, the jobcentre whose SPOC was asked about the absence it answers, while that
+    /// absence waits. The query stays with that SPOC, who has the absence, when the claim moves to another
+    /// jobcentre before the answer (`cwp.claim-transfer`); the new jobcentre, now the case's, may answer too.
+    private func jobcentreAsked(in submission: Submission) -> String? {
+        guard submission.type == .cwpAbsenceAdvice, let inReplyTo = submission.envelope.text("inReplyTo")?.lowercased()
+        else { return nil }
+        return submission.person.absences.first { $0.id.lowercased() == inReplyTo && $0.state == .awaitingSPOC }?.referredTo
     }
 
     /// A referral's `to`: required, and a party of the right kind.
