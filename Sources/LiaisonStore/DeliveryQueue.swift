@@ -183,16 +183,16 @@ public struct DeliveryQueue: Sendable {
             }
             var settlement = Settlement()
             for claim in claims where claim.limit > 0 {
-                // A disabled inbox (410) sends nothing until an operator releases it; what was queued for it
-                // since is held too, so that operators see it waiting on them. A paused one (Retry-After)
-                // sends nothing until the pause ends or an operator retries or releases the inbox. Both are
-                // read here, in the store, so that they outlive a restart and operators' commands reach
-                // the running deliverer.
-                let (disabled, paused) = try DirectStatement(
-                    db, "SELECT disabled_at IS NOT NULL, COALESCE(paused_until, 0) > ? FROM inbox_status WHERE address = ?"
-                ).first([.real(now), .text(claim.address)]) { ($0.integer(0) == 1, $0.integer(1) == 1) } ?? (false, false)
-                if disabled {
-                    try holdAll(db, address: claim.address, now: now)
+                // A disabled inbox (410) or one an operator holds sends nothing until an operator releases it;
+                // what was queued for it since is held too, so that operators see it waiting on them. A paused
+                // one (Retry-After) sends nothing until the pause ends or an operator retries or releases the
+                // inbox. All are read here, in the store, so that they outlive a restart and operators'
+                // commands reach the running deliverer.
+                let (stopped, paused) = try DirectStatement(
+                    db, "SELECT \(Self.stoppedSQL), COALESCE(paused_until, 0) > ? FROM inbox_status WHERE address = ?"
+                ).first([.real(now), .text(claim.address)]) { (Self.stopReason($0.integer(0)), $0.integer(1) == 1) } ?? (nil, false)
+                if let stopped {
+                    try holdAll(db, address: claim.address, now: now, reason: stopped)
                 } else if !paused {
                     settlement.claimed[claim.address] = try claimCopies(db, claim, now: now) { seq in
                         settlement.unreadable.append(UnreadableCopy(seq: seq, address: claim.address))
@@ -203,12 +203,24 @@ public struct DeliveryQueue: Sendable {
         }
     }
 
-    /// Holds every copy of a disabled inbox that is waiting to be sent.
-    private func holdAll(_ db: Database, address: String, now: Double) throws {
+    /// Why an inbox sends nothing until an operator releases it, from `inbox_status` (see `stopReason`).
+    private static let stoppedSQL = "CASE WHEN disabled_at IS NOT NULL THEN 1 WHEN held_at IS NOT NULL THEN 2 ELSE 0 END"
+
+    /// The reason its waiting copies are held with, for `stoppedSQL`'s answer; nil when the inbox sends.
+    private static func stopReason(_ code: Int64?) -> String? {
+        switch code {
+        case 1: "inbox gone (410): held"
+        case 2: "inbox held by an operator"
+        default: nil
+        }
+    }
+
+    /// Holds every copy of a stopped inbox that is waiting to be sent.
+    private func holdAll(_ db: Database, address: String, now: Double, reason: String = stopReason(1)!) throws {
         let seqs = try Int64.fetchAll(
             db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state IN ('queued', 'deferred')"),
             arguments: [address])
-        for seq in seqs { try move(db, CopyTransition(seq: seq, to: .held, at: now, reason: "inbox gone (410): held")) }
+        for seq in seqs { try move(db, CopyTransition(seq: seq, to: .held, at: now, reason: reason)) }
     }
 
     private struct Candidate {
@@ -365,6 +377,13 @@ public struct DeliveryQueue: Sendable {
     {
         try pool.write { db in
             _ = try returnLapsedLeases(db, address: address, now: now, lifetime: lifetime)
+            // An inbox an operator holds hands out nothing, and holds what waits for it.
+            if let stopped = try DirectStatement(db, "SELECT \(Self.stoppedSQL) FROM inbox_status WHERE address = ?")
+                .first([.text(address)], { Self.stopReason($0.integer(0)) }) ?? nil
+            {
+                try holdAll(db, address: address, now: now, reason: stopped)
+                return ([], [])
+            }
             // Per-NINO order, as for push inboxes: a claimant's copy waits while an earlier one of theirs to
             // this inbox is leased and not yet acknowledged (in flight), deferred or held. Read without the
             // message first, so that a copy whose message is missing is found, not passed over for good.

@@ -13,7 +13,8 @@ public struct InboxStatus: Sendable, Codable {
     public var deliveredLast24h = 0
     /// Seconds since the oldest undelivered copy was accepted.
     public var oldestUndeliveredAgeSeconds: Double?
-    /// When the next deferred copy is due (RFC 3339).
+    /// When the next attempt is due (RFC 3339): the earliest deferred copy's time, or the end of a `Retry-After`
+    /// pause when that is later (or when only queued copies wait).
     public var nextAttempt: String?
     /// The last failed attempt's error, kept after later successes: its time and age say how current it is.
     public var lastError: String?
@@ -24,6 +25,9 @@ public struct InboxStatus: Sendable, Codable {
     /// Since when the inbox is disabled because it answered 410 (RFC 3339): nothing is sent to it until an
     /// operator releases it.
     public var disabledSince: String?
+    /// Since when an operator holds the whole inbox (`queue hold --inbox`, RFC 3339): nothing is sent to it
+    /// until an operator releases it.
+    public var heldSince: String?
 
     init(inbox: String) {
         self.inbox = inbox
@@ -108,6 +112,8 @@ public struct QueueOperator: Sendable {
     /// - Parameter inboxes: addresses to list even when they have no copies (configured inboxes).
     public func status(now: Double, inboxes: [String] = []) throws -> [InboxStatus] {
         try pool.read { db in
+            // Stores older than schema v8 (not yet opened by a daemon that upgraded them) hold no inbox.
+            let heldAt = try Self.hasInboxHolds(db) ? "held_at" : "NULL"
             var byInbox: [String: InboxStatus] = [:]
             for inbox in inboxes { byInbox[inbox] = InboxStatus(inbox: inbox) }
             for row in try Row.fetchAll(db, sql: "SELECT address, state, n FROM queue_count") {
@@ -127,9 +133,10 @@ public struct QueueOperator: Sendable {
             let currentHour = Int(now / 3600)
             func time(_ seconds: Double?) -> String? { seconds.map { Timestamp.format(Date(timeIntervalSince1970: $0)) } }
             for (address, var status) in byInbox {
-                // The current hour and the 23 before it, from the key: a lookup per inbox, however long kept.
+                // Counted by whole hours: the current one and the 24 before it, so nothing delivered in the last
+                // 24 hours is left out (up to an hour more may be in). A lookup per inbox, however long kept.
                 status.deliveredLast24h = try Int.fetchOne(
-                    db, sql: "SELECT SUM(n) FROM delivered_hour WHERE address = ? AND hour > ?", arguments: [address, currentHour - 24]) ?? 0
+                    db, sql: "SELECT SUM(n) FROM delivered_hour WHERE address = ? AND hour >= ?", arguments: [address, currentHour - 24]) ?? 0
                 var oldest: Double?
                 for state in ["queued", "in-flight", "deferred", "held"] {
                     if let created = try Double.fetchOne(
@@ -140,21 +147,25 @@ public struct QueueOperator: Sendable {
                     }
                 }
                 status.oldestUndeliveredAgeSeconds = oldest.map { max(0, now - $0) }
-                if let next = try Double.fetchOne(
+                var nextAttempt = try Double.fetchOne(
                     db, sql: "SELECT MIN(next_attempt_at) FROM copy WHERE state = 'deferred' AND address = ?", arguments: [address])
-                {
-                    status.nextAttempt = Timestamp.format(Date(timeIntervalSince1970: next))
-                }
                 if let row = try Row.fetchOne(
-                    db, sql: "SELECT last_error, last_error_at, paused_until, disabled_at FROM inbox_status WHERE address = ?",
+                    db, sql: "SELECT last_error, last_error_at, paused_until, disabled_at, \(heldAt) AS held_at FROM inbox_status WHERE address = ?",
                     arguments: [address])
                 {
                     status.lastError = row["last_error"]
                     status.lastErrorAt = time(row["last_error_at"])
                     status.lastErrorAgeSeconds = (row["last_error_at"] as Double?).map { max(0, now - $0) }
-                    status.pausedUntil = time((row["paused_until"] as Double?).flatMap { $0 > now ? $0 : nil })
+                    let pausedUntil = (row["paused_until"] as Double?).flatMap { $0 > now ? $0 : nil }
+                    status.pausedUntil = time(pausedUntil)
                     status.disabledSince = time(row["disabled_at"])
+                    status.heldSince = time(row["held_at"])
+                    // Nothing is tried before the pause ends, whatever the deferred copies' own times.
+                    if let pausedUntil, status.deferred > 0 || status.queued > 0 {
+                        nextAttempt = max(pausedUntil, nextAttempt ?? 0)
+                    }
                 }
+                status.nextAttempt = time(nextAttempt)
                 byInbox[address] = status
             }
             return byInbox.values.sorted { $0.inbox < $1.inbox }
@@ -318,13 +329,17 @@ public struct QueueOperator: Sendable {
         public let moved: Int
         /// The ids, and `--inbox X`, that match no copy at all: a mistyped id is reported, not taken for done.
         public let notFound: [String]
-        /// The ids that match copies, none in a state the action applies to, each with the states found.
+        /// The ids that match copies, none of which the action moved, each with the states they were in as it
+        /// tried: none in a state it applies to, or the deliverer took them first.
         public var notApplicable: [String: [String]] = [:]
-        /// Inboxes disabled by a 410 that copies were sent back to one by one: the deliverer holds them again
-        /// until the inbox itself is released (`--inbox`).
+        /// Inboxes disabled by a 410, or held by an operator, that copies were sent back to one by one: the
+        /// deliverer holds them again until the inbox itself is released (`--inbox`).
         public var disabledInboxes: [String] = []
-        /// With `--inbox`: copies in flight, which no action moves; they finish their attempt (and one that
-        /// fails is deferred, not held or expired).
+        /// Inboxes paused by a `Retry-After` that copies were sent back to one by one, with when the pause
+        /// ends (RFC 3339): nothing is sent to them before then.
+        public var pausedInboxes: [String: String] = [:]
+        /// Copies in flight, of the inbox or of the ids named, which no action moves; they finish their attempt
+        /// (and one that fails is deferred, or held in an inbox an operator holds).
         public var inFlight = 0
     }
 
@@ -332,19 +347,27 @@ public struct QueueOperator: Sendable {
     /// whole inbox of a million copies is moved in short turns, never in one long one.
     static let actionBatch = 1_000
 
+    /// Whether the store keeps operators' holds of whole inboxes (schema v8).
+    private static func hasInboxHolds(_ db: Database) throws -> Bool {
+        try db.columns(in: "inbox_status").contains { $0.name == "held_at" }
+    }
+
     /// Applies `action` to copies (by copy or message id) or to a whole inbox (an address, or every inbox of
-    /// a party). A copy sent back to the queue (release, retry) gets a whole lifetime again from now;
-    /// releasing or retrying a whole inbox also enables it again after a 410 and ends a `Retry-After` pause,
-    /// first, so that the deliverer does not hold again what is being released.
+    /// a party). A copy sent back to the queue (release, retry) gets a whole lifetime again from now.
+    /// Holding a whole inbox holds the inbox itself first, as a 410 does: the deliverer sends it nothing, and
+    /// holds what comes for it later and what fails in flight, until it is released. Releasing or retrying
+    /// a whole inbox first ends that hold, a 410's and a `Retry-After` pause, so that the deliverer does not
+    /// hold again what is being released.
     public func apply(_ action: Action, ids: [String], inbox: String?, now: Double) throws -> ActionResult {
         let sources = action.sources.map(\.rawValue)
         let requeued = action.target == .queued
         // Stores older than schema v5 (opened by this command without a daemon that upgraded them) have
-        // neither lifetimes nor disabled inboxes.
-        let current = try pool.read { db in try db.columns(in: "copy").contains { $0.name == "lifetime_from" } }
+        // neither lifetimes nor disabled inboxes; older than v8, no held inboxes.
+        let (current, holds) = try pool.read { db in
+            (try db.columns(in: "copy").contains { $0.name == "lifetime_from" }, try Self.hasInboxHolds(db))
+        }
         var seqs: [Int64] = []
         var notFound: [String] = []
-        var notApplicable: [String: [String]] = [:]
         var addresses: [String] = []
         if let inbox {
             addresses = try pool.read { db in
@@ -354,12 +377,27 @@ public struct QueueOperator: Sendable {
                         db, sql: "SELECT DISTINCT address FROM queue_count WHERE substr(address, 1, instr(address, '/') - 1) = ?",
                         arguments: [inbox])
             }
-            if requeued, current {
+            try pool.write { db in
                 let placeholders = addresses.map { _ in "?" }.joined(separator: ",")
-                try pool.write { db in
+                if requeued, current {
                     try db.execute(
                         sql: "UPDATE inbox_status SET disabled_at = NULL, paused_until = NULL WHERE address IN (\(placeholders))",
                         arguments: StatementArguments(addresses))
+                }
+                if requeued, holds {
+                    try db.execute(
+                        sql: "UPDATE inbox_status SET held_at = NULL WHERE address IN (\(placeholders))",
+                        arguments: StatementArguments(addresses))
+                }
+                // Only an inbox that has had copies: a mistyped one is reported below, not held for ever.
+                if action == .hold, holds {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO inbox_status (address, held_at)
+                                SELECT DISTINCT address, ? FROM queue_count WHERE address IN (\(placeholders))
+                            ON CONFLICT (address) DO UPDATE SET held_at = COALESCE(held_at, excluded.held_at)
+                            """,
+                        arguments: StatementArguments([now] + addresses))
                 }
             }
             try pool.read { db in
@@ -376,59 +414,88 @@ public struct QueueOperator: Sendable {
                 if !any { notFound.append("--inbox \(inbox)") }
             }
         }
-        var named: Set<String> = []
-        try pool.read { db in
-            for id in ids {
-                let match = CopyID.condition(id)
-                let found = try Row.fetchAll(
-                    db,
-                    sql: "SELECT c.seq, c.state, c.address FROM copy c JOIN message m ON m.seq = c.message_seq WHERE \(match.sql)",
-                    arguments: StatementArguments(match.arguments))
-                let applicable = found.filter { sources.contains($0["state"]) }
-                if found.isEmpty {
-                    notFound.append(id)
-                } else if applicable.isEmpty {
-                    notApplicable[id] = Set(found.map { $0["state"] as String }).sorted()
-                }
-                seqs += applicable.map { $0["seq"] }
-                named.formUnion(applicable.map { $0["address"] as String })
-            }
-        }
-        var moved = 0
+        var moved: Set<Int64> = []
         let ordered = Array(Set(seqs)).sorted()
         for start in stride(from: 0, to: ordered.count, by: Self.actionBatch) {
-            moved += try pool.write { db in
-                var count = 0
+            try pool.write { db in
                 for seq in ordered[start..<min(start + Self.actionBatch, ordered.count)] {
-                    // Only from the action's states, checked again as it moves: the daemon may have claimed the
-                    // copy since it was read, and a copy in flight is never the operator's to move.
-                    let transition = CopyTransition(seq: seq, to: action.target, at: now, nextAttemptAt: nil, reason: "operator \(action.rawValue)")
-                    guard try queue.move(db, transition, onlyFrom: action.sources) else { continue }
-                    count += 1
-                    if requeued, current {
-                        try db.execute(sql: "UPDATE copy SET lifetime_from = ? WHERE seq = ?", arguments: [now, seq])
-                    }
+                    // The daemon may have claimed the copy since it was read: it is moved only from the action's
+                    // states, checked again as it moves.
+                    if try move(db, seq, action, now: now, lifetime: requeued && current) { moved.insert(seq) }
                 }
-                return count
             }
         }
-        var result = ActionResult(moved: moved, notFound: notFound, notApplicable: notApplicable)
+        // Named copies are found and moved in one transaction, so that what is reported is what was done: one
+        // the deliverer claimed since is reported with its state then, never counted as moved.
+        var notApplicable: [String: [String]] = [:]
+        var named: Set<String> = []
+        var inFlight: Set<Int64> = []
+        if !ids.isEmpty {
+            try pool.write { db in
+                for id in ids {
+                    let match = CopyID.condition(id)
+                    let found = try Row.fetchAll(
+                        db,
+                        sql: "SELECT c.seq, c.state, c.address FROM copy c JOIN message m ON m.seq = c.message_seq WHERE \(match.sql)",
+                        arguments: StatementArguments(match.arguments))
+                    guard !found.isEmpty else {
+                        notFound.append(id)
+                        continue
+                    }
+                    // Moved already, when it is of the inbox named too, or named twice.
+                    let mine = found.filter { moved.contains($0["seq"]) }
+                    var movedHere = !mine.isEmpty
+                    for row in found where sources.contains(row["state"]) {
+                        if try move(db, row["seq"], action, now: now, lifetime: requeued && current) {
+                            moved.insert(row["seq"])
+                            movedHere = true
+                        }
+                    }
+                    if movedHere {
+                        named.formUnion(found.filter { moved.contains($0["seq"]) }.map { $0["address"] as String })
+                    } else {
+                        notApplicable[id] = Set(found.map { $0["state"] as String }).sorted()
+                    }
+                    inFlight.formUnion(found.filter { ($0["state"] as String) == CopyState.inFlight.rawValue }.map { $0["seq"] as Int64 })
+                }
+            }
+        }
+        var result = ActionResult(moved: moved.count, notFound: notFound, notApplicable: notApplicable)
         if !addresses.isEmpty {
-            result.inFlight = try pool.read { db in
-                try addresses.reduce(0) { total, address in
-                    total + (try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM copy WHERE state = 'in-flight' AND address = ?", arguments: [address]) ?? 0)
+            try pool.read { db in
+                for address in addresses {
+                    inFlight.formUnion(try Int64.fetchAll(
+                        db, sql: "SELECT seq FROM copy WHERE state = 'in-flight' AND address = ?", arguments: [address]))
+                }
+            }
+        }
+        result.inFlight = inFlight.count
+        if requeued, !named.isEmpty {
+            try pool.read { db in
+                for row in try Row.fetchAll(db, sql: "SELECT address, paused_until FROM inbox_status WHERE paused_until > ?", arguments: [now])
+                where named.contains(row["address"]) && !addresses.contains(row["address"]) {
+                    result.pausedInboxes[row["address"]] = Timestamp.format(Date(timeIntervalSince1970: row["paused_until"]))
                 }
             }
         }
         if requeued, current, !named.isEmpty {
+            let stopped = holds ? "disabled_at IS NOT NULL OR held_at IS NOT NULL" : "disabled_at IS NOT NULL"
             result.disabledInboxes = try pool.read { db in
-                try String.fetchAll(
-                    db, sql: "SELECT address FROM inbox_status WHERE disabled_at IS NOT NULL ORDER BY address"
-                ).filter { named.contains($0) && !addresses.contains($0) }
+                try String.fetchAll(db, sql: "SELECT address FROM inbox_status WHERE \(stopped) ORDER BY address")
+                    .filter { named.contains($0) && !addresses.contains($0) }
             }
         }
         return result
+    }
+
+    /// Moves one copy for `action`, only from the states it applies to; a copy sent back to the queue gets a
+    /// whole lifetime again from now (`lifetime`).
+    /// - Returns: whether it moved.
+    private func move(_ db: Database, _ seq: Int64, _ action: Action, now: Double, lifetime: Bool) throws -> Bool {
+        let transition = CopyTransition(seq: seq, to: action.target, at: now, nextAttemptAt: nil, reason: "operator \(action.rawValue)")
+        guard try queue.move(db, transition, onlyFrom: action.sources) else { return false }
+        if lifetime { try db.execute(sql: "UPDATE copy SET lifetime_from = ? WHERE seq = ?", arguments: [now, seq]) }
+        return true
     }
 
 }

@@ -200,6 +200,11 @@ enum StoreSchema {
                     INSERT OR IGNORE INTO upgrade_step (name) VALUES ('lower-message-ids');
                     """)
         }
+        migrator.registerMigration("v8") { db in
+            // An inbox an operator holds as a whole (`queue hold --inbox`): like one disabled by a 410, nothing
+            // is sent to it and what waits for it, later copies included, is held, until it is released.
+            try db.execute(sql: "ALTER TABLE inbox_status ADD COLUMN held_at REAL")
+        }
         return migrator
     }
 

@@ -68,6 +68,8 @@ struct QueueCommand: ParsableCommand {
             for line in status {
                 if let since = line.disabledSince {
                     print("\(line.inbox) is disabled since \(since) (it answered 410): its copies are held; liaison queue release --inbox \(line.inbox) sends them again")
+                } else if let since = line.heldSince {
+                    print("\(line.inbox) is held since \(since) by an operator: its copies are held; liaison queue release --inbox \(line.inbox) sends them again")
                 } else if let until = line.pausedUntil {
                     print("\(line.inbox) is paused until \(until) (it asked with Retry-After); liaison queue retry --inbox \(line.inbox) ends the pause")
                 }
@@ -101,9 +103,14 @@ struct QueueCommand: ParsableCommand {
             }
             filter.inbox = inbox
             filter.type = type
-            filter.limit = limit
+            // One more than asked for, to say so when more match: a list cut short is not taken for all of them.
+            filter.limit = limit + 1
             if let olderThan { filter.olderThan = try parseAge(olderThan) }
-            let copies = try queue.list(filter, now: Date().timeIntervalSince1970)
+            var copies = try queue.list(filter, now: Date().timeIntervalSince1970)
+            if copies.count > limit {
+                copies.removeLast(copies.count - limit)
+                FileHandle.standardError.write(Data("liaison: more copies match; these are the oldest \(limit) (see --limit)\n".utf8))
+            }
             if options.json { return try printJSON(copies) }
             printTable(
                 ["COPY", "MESSAGE", "TYPE", "INBOX", "STATE", "ATTEMPTS", "ACCEPTED", "NEXT-ATTEMPT", "LAST-ERROR"],
@@ -206,11 +213,12 @@ struct ActionOptions: ParsableArguments {
                 let notFound: [String]
                 let notApplicable: [String: [String]]
                 let disabledInboxes: [String]
+                let pausedInboxes: [String: String]
                 let inFlight: Int
             }
             try printJSON(Report(
                 action: action.rawValue, moved: result.moved, notFound: result.notFound, notApplicable: result.notApplicable,
-                disabledInboxes: result.disabledInboxes, inFlight: result.inFlight))
+                disabledInboxes: result.disabledInboxes, pausedInboxes: result.pausedInboxes, inFlight: result.inFlight))
         } else {
             print("\(action.rawValue): \(result.moved) cop\(result.moved == 1 ? "y" : "ies")")
             func warn(_ text: String) { FileHandle.standardError.write(Data("liaison: \(text)\n".utf8)) }
@@ -220,10 +228,13 @@ struct ActionOptions: ParsableArguments {
                 warn("\(id) is \(states.joined(separator: ", ")): \(action.rawValue) applies to \(applies) copies")
             }
             for address in result.disabledInboxes {
-                warn("\(address) is disabled (it answered 410): its copies are held again until liaison queue release --inbox \(address)")
+                warn("\(address) is disabled (it answered 410) or held as a whole: its copies are held again until liaison queue release --inbox \(address)")
+            }
+            for (address, until) in result.pausedInboxes.sorted(by: { $0.key < $1.key }) {
+                warn("\(address) is paused until \(until) (it asked with Retry-After): nothing is sent to it before then, unless liaison queue retry --inbox \(address)")
             }
             if result.inFlight > 0, action == .hold || action == .expire {
-                warn("\(result.inFlight) cop\(result.inFlight == 1 ? "y is" : "ies are") in flight and not moved: each finishes its attempt, and one that fails is deferred")
+                warn("\(result.inFlight) cop\(result.inFlight == 1 ? "y is" : "ies are") in flight and not moved: each finishes its attempt, and one that fails is deferred (held, in an inbox held as a whole)")
             }
         }
         if !result.notFound.isEmpty || !result.notApplicable.isEmpty { throw ExitCode(1) }

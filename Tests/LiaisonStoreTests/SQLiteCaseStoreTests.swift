@@ -573,7 +573,9 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(stale.notApplicable == [first: ["held"]])
         // The inbox has answered 410: releasing one copy by id warns that the deliverer will hold it again.
         try store.pool.write { db in
-            try db.execute(sql: "INSERT INTO inbox_status (address, disabled_at) VALUES (?, ?)", arguments: [address, now])
+            try db.execute(
+                sql: "INSERT INTO inbox_status (address, disabled_at) VALUES (?, ?) ON CONFLICT (address) DO UPDATE SET disabled_at = excluded.disabled_at",
+                arguments: [address, now])
         }
         let one = try operatorView.apply(.release, ids: [first], inbox: nil, now: now)
         #expect(one.moved == 1)
@@ -680,6 +682,102 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         _ = try operatorView.apply(.retry, ids: [], inbox: address, now: now + 501)
         #expect(try operatorView.status(now: now + 501, inboxes: [address]).first?.pausedUntil == nil)
         #expect(try claim(at: now + 502) == 1)
+    }
+
+    @Test func anInboxHeldAsAWholeSendsNothingUntilReleased() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let operatorView = QueueOperator(pool: store.pool)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let now = at.timeIntervalSince1970
+        let address = "prime-a/contact"
+        func submit(_ n: Int) throws {
+            let id = String(format: "00000000-0000-4000-8000-%012d", 200 + n)
+            _ = try store.transaction { try router.submit(referral(id: id, nino: String(format: "CE%06dA", n)), from: "jcp-leeds", at: at, in: $0) }
+        }
+        func states() throws -> [String] {
+            try store.pool.read { db in try String.fetchAll(db, sql: "SELECT state FROM copy ORDER BY seq") }
+        }
+        try submit(1)
+        try submit(2)
+        let sending = try claim(queue, address, limit: 1, at: now)
+        #expect(sending.map(\.seq) == [1])
+        // Held while one copy is in flight: the one waiting is held, the one in flight finishes its attempt.
+        let held = try operatorView.apply(.hold, ids: [], inbox: address, now: now + 1)
+        #expect(held.moved == 1)
+        #expect(held.inFlight == 1)
+        #expect(try operatorView.status(now: now + 1, inboxes: [address]).first?.heldSince == Timestamp.format(Date(timeIntervalSince1970: now + 1)))
+        // The attempt fails: the copy is held, not tried again; a copy accepted since is held, nothing is sent.
+        try submit(3)
+        let failed = CopyTransition(seq: 1, to: .deferred, at: now + 2, attempts: 1, nextAttemptAt: now + 3, reason: "HTTP 500", httpStatus: 500)
+        #expect(try claim(queue, address, limit: 10, [failed], at: now + 2).isEmpty)
+        #expect(try claim(queue, address, limit: 10, at: now + 60).isEmpty)
+        #expect(try states() == ["held", "held", "held"])
+        let events = try operatorView.show(String(format: "00000000-0000-4000-8000-%012d", 203)).first?.events.map { $0.reason ?? "" }
+        #expect(events == ["accepted", "inbox held by an operator"])
+        // A pull of a held inbox hands out nothing.
+        #expect(try queue.lease(address: address, limit: 10, now: now + 61, lease: 300, lifetime: 86_400).copies.isEmpty)
+        // Releasing the inbox ends the hold; its copies go again.
+        #expect(try operatorView.apply(.release, ids: [], inbox: address, now: now + 62).moved == 3)
+        #expect(try operatorView.status(now: now + 62, inboxes: [address]).first?.heldSince == nil)
+        #expect(try claim(queue, address, limit: 10, at: now + 63).map(\.seq) == [1, 2, 3])
+    }
+
+    @Test func anActionOnNamedCopiesSaysWhatItDidNotMoveAndWhy() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let operatorView = QueueOperator(pool: store.pool)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let now = at.timeIntervalSince1970
+        let address = "prime-a/contact"
+        let id = "00000000-0000-4000-8000-000000000301"
+        _ = try store.transaction { try router.submit(referral(id: id), from: "jcp-leeds", at: at, in: $0) }
+        // A second copy of the message to the inbox, about no claimant, so that both can be in different states
+        // (the copy id names both, as the message id does).
+        try queueCopies(like: 1, anonymous: true, in: store)
+        #expect(try claim(queue, address, limit: 1, at: now).map(\.seq) == [1])
+        // The message id names both: the queued one is held, the one in flight is said to be, not counted.
+        let both = try operatorView.apply(.hold, ids: [id], inbox: nil, now: now)
+        #expect(both.moved == 1)
+        #expect(both.inFlight == 1)
+        #expect(both.notApplicable.isEmpty)
+        // Again: nothing moved, said with the states found.
+        let again = try operatorView.apply(.hold, ids: ["\(id)/\(address)"], inbox: nil, now: now)
+        #expect(again == .init(moved: 0, notFound: [], notApplicable: ["\(id)/\(address)": ["held", "in-flight"]], inFlight: 1))
+        // Named and of the inbox named too: moved once, and not reported as not applicable.
+        let twice = try operatorView.apply(.release, ids: [id], inbox: address, now: now)
+        #expect(twice.moved == 1)
+        #expect(twice.notApplicable.isEmpty)
+    }
+
+    @Test func queueStatusSaysWhenAPausedInboxIsTriedNextAndCountsAWhole24Hours() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let operatorView = QueueOperator(pool: store.pool)
+        // Delivered in the last second of an hour.
+        let at = Timestamp.parse("2024-12-02T09:59:59Z")!
+        let now = at.timeIntervalSince1970
+        let address = "prime-a/contact"
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000401"), from: "jcp-leeds", at: at, in: $0) }
+        try queueCopies(like: 1, count: 2, anonymous: true, in: store)
+        #expect(try claim(queue, address, limit: 2, at: now).map(\.seq) == [1, 2])
+        let delivered = CopyTransition(seq: 1, to: .delivered, at: now, attempts: 1, reason: "delivered", httpStatus: 200)
+        let failed = CopyTransition(seq: 2, to: .deferred, at: now, attempts: 1, nextAttemptAt: now + 60, reason: "HTTP 503", httpStatus: 503)
+        _ = try queue.settle([delivered, failed], inboxErrors: [:], pausedUntil: [address: now + 600], hold: [], claims: [], now: now)
+        func line(at time: Double) throws -> InboxStatus? { try operatorView.status(now: time, inboxes: [address]).first }
+        // The deferred copy is due in a minute, but nothing goes before the pause ends.
+        #expect(try line(at: now + 1)?.nextAttempt == Timestamp.format(Date(timeIntervalSince1970: now + 600)))
+        #expect(try line(at: now + 601)?.nextAttempt == Timestamp.format(Date(timeIntervalSince1970: now + 60)))
+        // Still counted a second short of 24 hours later.
+        #expect(try line(at: now + 86_399)?.deliveredLast24h == 1)
+        #expect(try line(at: now + 90_000)?.deliveredLast24h == 0)
+        // Retrying a copy of the paused inbox (the deferred one) says it waits for the pause.
+        let retried = try operatorView.apply(.retry, ids: ["00000000-0000-4000-8000-000000000401/\(address)"], inbox: nil, now: now + 2)
+        #expect(retried.moved == 1)
+        #expect(retried.pausedInboxes == [address: Timestamp.format(Date(timeIntervalSince1970: now + 600))])
     }
 
     @Test func idempotencyHoldsAcrossAReopen() throws {
