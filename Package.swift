@@ -106,7 +106,7 @@ let package = Package(
             name: "LiaisonIntegrationTests",
             dependencies: [
                 "LiaisonLoad", "LiaisonCore", "LiaisonStore", "LiaisonServer", "LiaisonDelivery",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "X509", package: "swift-certificates"),
             ]
         ),
         .testTarget(

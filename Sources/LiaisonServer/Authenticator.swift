@@ -53,7 +53,9 @@ struct Authenticator: Sendable {
 
     static func commonNames(of name: DistinguishedName) -> [String] {
         name.flatMap { relative in
-            relative.filter { $0.type == .RDNAttributeType.commonName }.map { String(describing: $0.value) }
+            // The value as issued: its description escapes characters such as `,` for a distinguished name's
+            // text, so `Acme, Ltd` would never match the name configured.
+            relative.filter { $0.type == .RDNAttributeType.commonName }.compactMap { String($0.value) }
         }
     }
 }

@@ -281,23 +281,26 @@ struct ExchangeServer: Sendable {
         else {
             return problem(Refusal.invalid("ids", "must be a list of copy ids"))
         }
-        // Each must be a copy id of this inbox as pulled (`<message id>/<party>/<role>`); one that is not is
-        // named by its place, not repeated, since it may be any text. Those that are can be repeated safely.
-        let malformed = ids.indices.filter { index in
-            let parts = ids[index].split(separator: "/", maxSplits: 1)
+        // Each must be a copy id of this inbox as pulled (`<message id>/<party>/<role>`), or the message id
+        // alone (`messages[].message.id`: an inbox has one copy of a message); one that is neither is named
+        // by its place, not repeated, since it may be any text. Those that are can be repeated safely.
+        let copyIDs = ids.map { UUIDText.isValid($0) ? "\($0)/\(address)" : $0 }
+        let malformed = copyIDs.indices.filter { index in
+            let parts = copyIDs[index].split(separator: "/", maxSplits: 1)
             return parts.count != 2 || !UUIDText.isValid(String(parts[0])) || parts[1] != address
         }
         if !malformed.isEmpty {
             return problem(Refusal(
                 .invalidMessage, "\(malformed.count) of the ids are not copy ids of this inbox",
-                errors: malformed.map { FieldProblem(field: "ids[\($0)]", problem: "is not a copy id of this inbox as pulled") }))
+                errors: malformed.map { FieldProblem(field: "ids[\($0)]", problem: "is not a copy id of this inbox as pulled, nor a message id") }))
         }
-        let done = try await Self.offStore { try queue.acknowledge(address: address, ids: ids, now: Date().timeIntervalSince1970) }
+        let done = try await Self.offStore { try queue.acknowledge(address: address, ids: copyIDs, now: Date().timeIntervalSince1970) }
         for id in done { logger.info("delivered", metadata: ["copy": "\(id)", "inbox": "\(address)", "by": "acknowledgement"]) }
         // Said, not only logged: a copy whose lease ran out before its acknowledgement is offered again, and
-        // the puller should expect it.
+        // the puller should expect it. Each id is answered as it was given.
         let acknowledged = Set(done)
-        let ignored = ids.filter { !acknowledged.contains($0) }
+        let answered = ids.indices.map { (ids[$0], acknowledged.contains(copyIDs[$0])) }
+        let ignored = answered.filter { !$0.1 }.map(\.0)
         if !ignored.isEmpty {
             logger.info(
                 "acknowledgement of copies not leased to this inbox ignored", metadata: ["inbox": "\(address)", "count": "\(ignored.count)"])
@@ -305,7 +308,8 @@ struct ExchangeServer: Sendable {
         return Self.json(
             .ok,
             .object([
-                "acknowledged": .array(done.map(JSONValue.string)), "notAcknowledged": .array(ignored.map(JSONValue.string)),
+                "acknowledged": .array(answered.filter(\.1).map { .string($0.0) }),
+                "notAcknowledged": .array(ignored.map(JSONValue.string)),
             ]))
     }
 

@@ -387,6 +387,16 @@ import Testing
         #expect(bad.text.contains(#""field":"ids[1]""#))
         #expect(bad.text.contains(#""field":"ids[2]""#))
         #expect(!bad.text.contains("AB123456C"))
+        // The message id alone acknowledges its copy too (an inbox has one copy of a message), answered as given.
+        let second = Messages.cwpReferral(nino: nino(8))
+        #expect(exchange.send(second, as: "jcp-leeds").status == 202)
+        let secondPull = try JSONValue.parse(client.perform(exchange.request("GET", "/v1/inbox/spoc", as: "cwp-a")).text)
+        let messageID = try #require(secondPull["messages"]?.arrayValue?.first?["message"]?["id"])
+        #expect(messageID == second["id"])
+        let byMessage = try JSONValue.parse(
+            client.perform(exchange.request("POST", "/v1/inbox/spoc/ack", as: "cwp-a", body: .object(["ids": .array([messageID])]))).text)
+        #expect(byMessage["acknowledged"] == .array([messageID]))
+        #expect(byMessage["notAcknowledged"] == .array([]))
         // A limit that is not a positive whole number is refused; one over 1,000 is taken as 1,000.
         for limit in ["abc", "0", "-3", "2.5"] {
             let refused = client.perform(exchange.request("GET", "/v1/inbox/spoc?limit=\(limit)", as: "cwp-a"))

@@ -8,9 +8,19 @@ import LiaisonStore
 import Logging
 import Synchronization
 import Testing
+import X509
 
 /// The daemon's parts driven directly, with an injected clock or a store that cannot write.
 @Suite struct ServerPartsTests {
+    /// A certificate's common name is matched as issued, not as a distinguished name's text escapes it.
+    @Test func commonNamesAreReadAsIssued() throws {
+        let name = try DistinguishedName {
+            OrganizationName("DWP")
+            CommonName("Acme, Ltd + \"North\" #1")
+        }
+        #expect(Authenticator.commonNames(of: name) == ["Acme, Ltd + \"North\" #1"])
+    }
+
     @Test func logLinesCarryTheTimeLevelMessageAndSortedMetadata() {
         var handler = LineLogHandler(label: "liaison")
         handler.metadata = ["sender": "jcp-leeds", "id": "x"]
