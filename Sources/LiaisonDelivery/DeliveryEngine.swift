@@ -227,6 +227,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
                     "copy expired: not readable with its message; kept for an operator",
                     metadata: ["copy-seq": "\(copy.seq)", "inbox": "\(copy.address)"])
             }
+            for (address, held) in settlement.held.sorted(by: { $0.key < $1.key }) {
+                logger.info("copies held", metadata: ["inbox": "\(address)", "count": "\(held.count)", "reason": "\(held.reason)"])
+            }
             for endpoint in endpoints {
                 for copy in settlement.claimed[endpoint.address] ?? [] { start(copy, endpoint: endpoint, now: now) }
             }

@@ -135,6 +135,8 @@ public struct DeliveryQueue: Sendable {
         public var claimed: [String: [QueuedCopy]] = [:]
         /// Copies expired because they cannot be read with their message (see `claimCopies`).
         public var unreadable: [UnreadableCopy] = []
+        /// Copies held because their inbox is stopped (a 410, or an operator's hold), by inbox address, with why.
+        public var held: [String: (count: Int, reason: String)] = [:]
     }
 
     /// A copy expired because it cannot be read with its message, for the deliverer to log.
@@ -172,6 +174,11 @@ public struct DeliveryQueue: Sendable {
                         """
                 ).execute(arguments: [address, until])
             }
+            var settlement = Settlement()
+            func held(_ count: Int, _ address: String, _ reason: String) {
+                guard count > 0 else { return }
+                settlement.held[address] = ((settlement.held[address]?.count ?? 0) + count, reason)
+            }
             for address in hold {
                 try db.cachedStatement(
                     sql: """
@@ -179,9 +186,8 @@ public struct DeliveryQueue: Sendable {
                         ON CONFLICT (address) DO UPDATE SET disabled_at = excluded.disabled_at
                         """
                 ).execute(arguments: [address, now])
-                try holdAll(db, address: address, now: now)
+                held(try holdSome(db, address: address, now: now, reason: Self.stopReason(1)!), address, Self.stopReason(1)!)
             }
-            var settlement = Settlement()
             for claim in claims where claim.limit > 0 {
                 // A disabled inbox (410) or one an operator holds sends nothing until an operator releases it;
                 // what was queued for it since is held too, so that operators see it waiting on them. A paused
@@ -192,7 +198,7 @@ public struct DeliveryQueue: Sendable {
                     db, "SELECT \(Self.stoppedSQL), COALESCE(paused_until, 0) > ? FROM inbox_status WHERE address = ?"
                 ).first([.real(now), .text(claim.address)]) { (Self.stopReason($0.integer(0)), $0.integer(1) == 1) } ?? (nil, false)
                 if let stopped {
-                    try holdAll(db, address: claim.address, now: now, reason: stopped)
+                    held(try holdSome(db, address: claim.address, now: now, reason: stopped), claim.address, stopped)
                 } else if !paused {
                     settlement.claimed[claim.address] = try claimCopies(db, claim, now: now) { seq in
                         settlement.unreadable.append(UnreadableCopy(seq: seq, address: claim.address))
@@ -215,12 +221,18 @@ public struct DeliveryQueue: Sendable {
         }
     }
 
-    /// Holds every copy of a stopped inbox that is waiting to be sent.
-    private func holdAll(_ db: Database, address: String, now: Double, reason: String = stopReason(1)!) throws {
+    /// Copies of a stopped inbox held per settle or pull, at most: the rest are held by the next ones (a stopped
+    /// inbox sends nothing meanwhile), so that a large backlog never holds the store's write lock for long.
+    static let holdBatch = 1_000
+
+    /// Holds copies of a stopped inbox that are waiting to be sent, oldest first, up to `holdBatch`.
+    /// - Returns: how many were held.
+    private func holdSome(_ db: Database, address: String, now: Double, reason: String) throws -> Int {
         let seqs = try Int64.fetchAll(
-            db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state IN ('queued', 'deferred')"),
-            arguments: [address])
+            db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state IN ('queued', 'deferred') ORDER BY seq LIMIT ?"),
+            arguments: [address, Self.holdBatch])
         for seq in seqs { try move(db, CopyTransition(seq: seq, to: .held, at: now, reason: reason)) }
+        return seqs.count
     }
 
     private struct Candidate {
@@ -377,11 +389,11 @@ public struct DeliveryQueue: Sendable {
     {
         try pool.write { db in
             _ = try returnLapsedLeases(db, address: address, now: now, lifetime: lifetime)
-            // An inbox an operator holds hands out nothing, and holds what waits for it.
+            // An inbox an operator holds hands out nothing, and holds what waits for it, a batch per pull.
             if let stopped = try DirectStatement(db, "SELECT \(Self.stoppedSQL) FROM inbox_status WHERE address = ?")
                 .first([.text(address)], { Self.stopReason($0.integer(0)) }) ?? nil
             {
-                try holdAll(db, address: address, now: now, reason: stopped)
+                _ = try holdSome(db, address: address, now: now, reason: stopped)
                 return ([], [])
             }
             // Per-NINO order, as for push inboxes: a claimant's copy waits while an earlier one of theirs to

@@ -341,6 +341,9 @@ public struct QueueOperator: Sendable {
         /// Copies in flight, of the inbox or of the ids named, which no action moves; they finish their attempt
         /// (and one that fails is deferred, or held in an inbox an operator holds).
         public var inFlight = 0
+        /// With `hold --inbox`: the copies now held in the inbox, in all. The deliverer holds the inbox's
+        /// copies too once it sees the hold, so `moved` alone may be fewer.
+        public var heldInInbox: Int?
     }
 
     /// Copies moved per transaction: the daemon's writer and deliverer share the store's write lock, so a
@@ -369,6 +372,10 @@ public struct QueueOperator: Sendable {
         var seqs: [Int64] = []
         var notFound: [String] = []
         var addresses: [String] = []
+        if inbox != nil, action == .hold, !holds {
+            // Holding only the copies there are would let the next ones through: not what was asked.
+            throw StoreError.incompatible("it predates holding whole inboxes: start the daemon once to upgrade it")
+        }
         if let inbox {
             addresses = try pool.read { db in
                 inbox.contains("/")
@@ -470,6 +477,14 @@ public struct QueueOperator: Sendable {
             }
         }
         result.inFlight = inFlight.count
+        if action == .hold, !addresses.isEmpty {
+            result.heldInInbox = try pool.read { db in
+                try addresses.reduce(0) { total, address in
+                    total + (try Int.fetchOne(
+                        db, sql: "SELECT n FROM queue_count WHERE address = ? AND state = 'held'", arguments: [address]) ?? 0)
+                }
+            }
+        }
         if requeued, !named.isEmpty {
             try pool.read { db in
                 for row in try Row.fetchAll(db, sql: "SELECT address, paused_until FROM inbox_status WHERE paused_until > ?", arguments: [now])

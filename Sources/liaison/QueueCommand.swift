@@ -104,7 +104,7 @@ struct QueueCommand: ParsableCommand {
             filter.inbox = inbox
             filter.type = type
             // One more than asked for, to say so when more match: a list cut short is not taken for all of them.
-            filter.limit = limit + 1
+            filter.limit = limit < Int.max ? limit + 1 : limit
             if let olderThan { filter.olderThan = try parseAge(olderThan) }
             var copies = try queue.list(filter, now: Date().timeIntervalSince1970)
             if copies.count > limit {
@@ -215,12 +215,17 @@ struct ActionOptions: ParsableArguments {
                 let disabledInboxes: [String]
                 let pausedInboxes: [String: String]
                 let inFlight: Int
+                let heldInInbox: Int?
             }
             try printJSON(Report(
                 action: action.rawValue, moved: result.moved, notFound: result.notFound, notApplicable: result.notApplicable,
-                disabledInboxes: result.disabledInboxes, pausedInboxes: result.pausedInboxes, inFlight: result.inFlight))
+                disabledInboxes: result.disabledInboxes, pausedInboxes: result.pausedInboxes, inFlight: result.inFlight,
+                heldInInbox: result.heldInInbox))
         } else {
             print("\(action.rawValue): \(result.moved) cop\(result.moved == 1 ? "y" : "ies")")
+            if let held = result.heldInInbox, let inbox {
+                print("\(inbox) is held as a whole: nothing is sent to it until liaison queue release --inbox \(inbox); \(held) cop\(held == 1 ? "y" : "ies") held in it now")
+            }
             func warn(_ text: String) { FileHandle.standardError.write(Data("liaison: \(text)\n".utf8)) }
             for name in result.notFound { warn("\(name) matches no copy") }
             let applies = action.sources.map(\.rawValue).joined(separator: ", ")

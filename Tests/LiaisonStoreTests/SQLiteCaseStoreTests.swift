@@ -724,6 +724,45 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(try claim(queue, address, limit: 10, at: now + 63).map(\.seq) == [1, 2, 3])
     }
 
+    /// The deliverer holds a stopped inbox's backlog a batch per settle, so that no settle holds the store long;
+    /// the operator hears how many copies are held in all, whoever moved them.
+    @Test func aStoppedInboxsBacklogIsHeldInBatches() throws {
+        let temporary = TemporaryStore()
+        let store = try SQLiteCaseStore(path: temporary.path)
+        let queue = DeliveryQueue(store: store)
+        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
+        let now = at.timeIntervalSince1970
+        let address = "prime-a/contact"
+        _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000501"), from: "jcp-leeds", at: at, in: $0) }
+        try queueCopies(like: 1, count: DeliveryQueue.holdBatch + 499, anonymous: true, in: store)
+        // The hold is stored before the operator's command moves any copy, and the deliverer settles first.
+        try store.pool.write { db in try db.execute(sql: "INSERT INTO inbox_status (address, held_at) VALUES (?, ?)", arguments: [address, now]) }
+        func settle() throws -> DeliveryQueue.Settlement {
+            try queue.settle([], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [.init(address: address, limit: 10, busy: [])], now: now)
+        }
+        let first = try settle()
+        #expect(first.claimed.isEmpty)
+        #expect(first.held[address]?.count == DeliveryQueue.holdBatch)
+        #expect(first.held[address]?.reason == "inbox held by an operator")
+        #expect(try settle().held[address]?.count == 500)
+        #expect(try settle().held.isEmpty)
+        let result = try QueueOperator(pool: store.pool).apply(.hold, ids: [], inbox: address, now: now)
+        #expect(result.moved == 0)
+        #expect(result.heldInInbox == DeliveryQueue.holdBatch + 500)
+    }
+
+    @Test func holdingAWholeInboxOfAStoreNotYetUpgradedIsRefused() throws {
+        let temporary = TemporaryStore()
+        let old = try DatabaseQueue(path: temporary.path)
+        try StoreSchema.migrator.migrate(old, upTo: "v7")
+        try old.close()
+        let operatorView = try QueueOperator(path: temporary.path)
+        #expect(throws: StoreError.self) { try operatorView.apply(.hold, ids: [], inbox: "cwp-a/spoc", now: 0) }
+        // What needs no inbox hold still works, and status reads no hold.
+        #expect(try operatorView.apply(.release, ids: [], inbox: "cwp-a/spoc", now: 0).notFound == ["--inbox cwp-a/spoc"])
+        #expect(try operatorView.status(now: 0, inboxes: ["cwp-a/spoc"]).first?.heldSince == nil)
+    }
+
     @Test func anActionOnNamedCopiesSaysWhatItDidNotMoveAndWhy() throws {
         let temporary = TemporaryStore()
         let store = try SQLiteCaseStore(path: temporary.path)
