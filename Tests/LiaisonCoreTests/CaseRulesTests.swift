@@ -530,14 +530,9 @@ import Testing
         func referredThenTransferred() -> (Harness, String) {
             let harness = Harness()
             harness.startPlacement()
-            let referred = harness.send(
-                "cwp.absence", as: "cwp-a", at: "2026-02-02T10:00:00Z",
-                body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-02-02"), "to": .string("2026-02-02")]).answer
+            let referred = harness.absenceForTheSPOC(from: "2026-02-02", to: "2026-02-02", at: "2026-02-02T10:00:00Z")
             #expect(referred.routedTo == ["jcp-leeds/spoc"])
-            let transfer = harness.send(
-                "cwp.claim-transfer", as: "jcp-leeds", at: "2026-02-02T11:00:00Z",
-                body: ["newJobcentre": .string("jcp-york"), "transferDate": .string("2026-02-02"), "withinCpa": .bool(true), "withinTravelDistance": .bool(true)]).answer
-            #expect(transfer.outcome == "continue-placement")
+            #expect(harness.transferClaim(on: "2026-02-02", at: "2026-02-02T11:00:00Z").outcome == "continue-placement")
             return (harness, referred.messageID!)
         }
         func advice(_ harness: Harness, from sender: String, on absence: String, treat: Bool = true) -> Router.Answer {
@@ -558,9 +553,7 @@ import Testing
         #expect(advice(yorkAnswers, from: "jcp-leeds", on: sameAbsence).code == "not-case-owner")
 
         // An absence referred after the transfer goes to York's SPOC, and only York answers it.
-        let later = yorkAnswers.send(
-            "cwp.absence", as: "cwp-a", at: "2026-02-09T10:00:00Z",
-            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-02-09"), "to": .string("2026-02-09")]).answer
+        let later = yorkAnswers.absenceForTheSPOC(from: "2026-02-09", to: "2026-02-09", at: "2026-02-09T10:00:00Z")
         #expect(later.routedTo == ["jcp-york/spoc"])
         #expect(advice(yorkAnswers, from: "jcp-leeds", on: later.messageID!).code == "not-case-owner")
         #expect(advice(yorkAnswers, from: "jcp-york", on: later.messageID!).outcome == "treat-as-available")

@@ -108,6 +108,22 @@ final class Harness {
         send("cwp.start", as: "cwp-a", at: "\(started)T09:00:00Z", nino: nino, body: ["startDate": .string(started)])
     }
 
+    /// A reported absence whose reason is never decided automatically, so that it waits for the SPOC.
+    @discardableResult
+    func absenceForTheSPOC(from: String, to: String, at: String) -> Router.Answer {
+        send(
+            "cwp.absence", as: "cwp-a", at: at,
+            body: ["reported": .bool(true), "reason": .string("court"), "from": .string(from), "to": .string(to)]).answer
+    }
+
+    /// The claim moves from jcp-leeds to `newJobcentre` on `date`, within travel distance of the placement.
+    @discardableResult
+    func transferClaim(to newJobcentre: String = "jcp-york", on date: String, at: String) -> Router.Answer {
+        send(
+            "cwp.claim-transfer", as: "jcp-leeds", at: at,
+            body: ["newJobcentre": .string(newJobcentre), "transferDate": .string(date), "withinCpa": .bool(true), "withinTravelDistance": .bool(true)]).answer
+    }
+
     /// A reported absence.
     @discardableResult
     func absence(

@@ -13,6 +13,11 @@ import Testing
 
     private func types(_ messages: [GeneratedMessage]) -> [String] { messages.map { "\($0.type.rawValue) -> \($0.to)" }.sorted() }
 
+    /// The overdue SPOC advice chase, as `types` lists it: to a jobcentre's SPOC and its nominated manager.
+    private func spocChase(at jobcentre: String) -> [String] {
+        ["cwp.absence.advice.overdue -> \(jobcentre)/nominated-manager", "cwp.absence.advice.overdue -> \(jobcentre)/spoc"]
+    }
+
     @Test func attachmentOverdueGoesToTheProviderAndTheWorkCoach() {
         let harness = Harness()
         harness.referToWorkProgramme(on: "2024-12-02")
@@ -154,13 +159,11 @@ import Testing
         let harness = Harness()
         harness.startPlacement()
         // Received Thursday 2026-04-02: deadline 1 WD = Tuesday 7 April (Good Friday and Easter Monday skipped).
-        harness.send(
-            "cwp.absence", as: "cwp-a", at: "2026-04-02T10:00:00Z",
-            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-04-01"), "to": .string("2026-04-02")])
+        harness.absenceForTheSPOC(from: "2026-04-01", to: "2026-04-02", at: "2026-04-02T10:00:00Z")
         #expect(harness.advance(to: "2026-04-07T22:59:00Z").isEmpty)
         // 8 April 00:00 BST is 7 April 23:00Z.
         let fired = harness.advance(to: "2026-04-07T23:00:00Z")
-        #expect(types(fired) == ["cwp.absence.advice.overdue -> jcp-leeds/nominated-manager", "cwp.absence.advice.overdue -> jcp-leeds/spoc"])
+        #expect(types(fired) == spocChase(at: "jcp-leeds"))
         #expect(fired[0].body["date"] == .string("2026-04-08"))
     }
 
@@ -168,16 +171,14 @@ import Testing
         let harness = Harness()
         harness.startPlacement()
         // Due on 8 April (as above); the claimant leaves JSA from the 9th, told on the 3rd.
-        harness.send(
-            "cwp.absence", as: "cwp-a", at: "2026-04-02T10:00:00Z",
-            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-04-01"), "to": .string("2026-04-02")])
+        harness.absenceForTheSPOC(from: "2026-04-01", to: "2026-04-02", at: "2026-04-02T10:00:00Z")
         harness.send(
             "cwp.change-of-circumstances", as: "jcp-leeds", at: "2026-04-03T09:00:00Z",
             body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-04-09")])
         // The firing runs only on the 10th (the daemon was down): the advice fell overdue while the case was
         // open, so the chase goes, dated the 8th.
         let fired = harness.advance(to: "2026-04-10T09:00:00Z")
-        #expect(types(fired) == ["cwp.absence.advice.overdue -> jcp-leeds/nominated-manager", "cwp.absence.advice.overdue -> jcp-leeds/spoc"])
+        #expect(types(fired) == spocChase(at: "jcp-leeds"))
         #expect(fired.first?.body["date"] == .string("2026-04-08"))
     }
 
@@ -185,19 +186,12 @@ import Testing
         let harness = Harness()
         harness.startPlacement()
         // Due on 7 April (as above); the claim moves to York on the 3rd, the query stays with Leeds's SPOC.
-        harness.send(
-            "cwp.absence", as: "cwp-a", at: "2026-04-02T10:00:00Z",
-            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-04-01"), "to": .string("2026-04-02")])
-        harness.send(
-            "cwp.claim-transfer", as: "jcp-leeds", at: "2026-04-03T09:00:00Z",
-            body: ["newJobcentre": .string("jcp-york"), "transferDate": .string("2026-04-03"), "withinCpa": .bool(true), "withinTravelDistance": .bool(true)])
-        let fired = harness.advance(to: "2026-04-07T23:00:00Z")
-        #expect(types(fired) == ["cwp.absence.advice.overdue -> jcp-leeds/nominated-manager", "cwp.absence.advice.overdue -> jcp-leeds/spoc"])
+        harness.absenceForTheSPOC(from: "2026-04-01", to: "2026-04-02", at: "2026-04-02T10:00:00Z")
+        harness.transferClaim(on: "2026-04-03", at: "2026-04-03T09:00:00Z")
+        #expect(types(harness.advance(to: "2026-04-07T23:00:00Z")) == spocChase(at: "jcp-leeds"))
         // One referred after the transfer is chased at York.
-        harness.send(
-            "cwp.absence", as: "cwp-a", at: "2026-04-08T10:00:00Z",
-            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-04-08"), "to": .string("2026-04-08")])
-        #expect(types(harness.advance(to: "2026-04-10T09:00:00Z")) == ["cwp.absence.advice.overdue -> jcp-york/nominated-manager", "cwp.absence.advice.overdue -> jcp-york/spoc"])
+        harness.absenceForTheSPOC(from: "2026-04-08", to: "2026-04-08", at: "2026-04-08T10:00:00Z")
+        #expect(types(harness.advance(to: "2026-04-10T09:00:00Z")) == spocChase(at: "jcp-york"))
     }
 
     @Test func anEndOfProgrammeTimerThatCannotFireChangesNothing() {

@@ -263,11 +263,8 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
     }
 
     @Test func aClaimantWhoseCopiesWaitNeverHoldsUpAnotherClaimant() throws {
-        let temporary = TemporaryStore()
-        let store = try SQLiteCaseStore(path: temporary.path)
-        let queue = DeliveryQueue(store: store)
-        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
-        let now = at.timeIntervalSince1970
+        let fixture = try StoreFixture()
+        let (store, queue, at, now) = (fixture.store, fixture.queue, fixture.at, fixture.now)
         let address = "prime-a/contact"
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000007", nino: "CE000001A"), from: "jcp-leeds", at: at, in: $0) }
         // Three hundred later copies of the same claimant, all behind their first (more than two pages of
@@ -292,11 +289,8 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
     }
 
     @Test func aCopyThatCannotBeReadWithItsMessageIsExpiredAndStopsNoOtherDelivery() throws {
-        let temporary = TemporaryStore()
-        let store = try SQLiteCaseStore(path: temporary.path)
-        let queue = DeliveryQueue(store: store)
-        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
-        let now = at.timeIntervalSince1970
+        let fixture = try StoreFixture()
+        let (store, queue, at, now) = (fixture.store, fixture.queue, fixture.at, fixture.now)
         let address = "prime-a/contact"
         func submit(_ index: Int, _ nino: String) throws {
             _ = try store.transaction {
@@ -347,11 +341,8 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
     }
 
     @Test func aDueRetryNeverOvertakesAnEarlierCopyOfItsClaimantBeyondAClaimsReach() throws {
-        let temporary = TemporaryStore()
-        let store = try SQLiteCaseStore(path: temporary.path)
-        let queue = DeliveryQueue(store: store)
-        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
-        let now = at.timeIntervalSince1970
+        let fixture = try StoreFixture()
+        let (store, queue, at, now) = (fixture.store, fixture.queue, fixture.at, fixture.now)
         let address = "prime-a/contact"
         // 1,101 copies of one claimant, their first deferred: more than a claim reads past.
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000021", nino: "CE000021A"), from: "jcp-leeds", at: at, in: $0) }
@@ -374,11 +365,8 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
     }
 
     @Test func aRestartRequeuesWhatWasLeftInFlightButThePullInboxesLeases() throws {
-        let temporary = TemporaryStore()
-        let store = try SQLiteCaseStore(path: temporary.path)
-        let queue = DeliveryQueue(store: store)
-        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
-        let now = at.timeIntervalSince1970
+        let fixture = try StoreFixture()
+        let (store, queue, at, now) = (fixture.store, fixture.queue, fixture.at, fixture.now)
         for n in 1...4 {
             let id = String(format: "00000000-0000-4000-8000-%012d", 200 + n)
             _ = try store.transaction { try router.submit(referral(id: id, nino: String(format: "CE%06dA", n)), from: "jcp-leeds", at: at, in: $0) }
@@ -516,13 +504,10 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
     }
 
     @Test func anExpiredCopyHoldsBackNoLaterCopyAndAnInboxHoldSaysWhatWasInFlight() throws {
-        let temporary = TemporaryStore()
-        let store = try SQLiteCaseStore(path: temporary.path)
-        let queue = DeliveryQueue(store: store)
-        let operatorView = QueueOperator(pool: store.pool)
+        let fixture = try StoreFixture()
+        let (store, queue, at, now) = (fixture.store, fixture.queue, fixture.at, fixture.now)
+        let operatorView = fixture.operatorView
         let id = "00000000-0000-4000-8000-000000000006"
-        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
-        let now = at.timeIntervalSince1970
         _ = try store.transaction { try router.submit(referral(id: id), from: "jcp-leeds", at: at, in: $0) }
         let address = "prime-a/contact"
         // A later copy for the same claimant to the same inbox.
@@ -543,12 +528,9 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
     }
 
     @Test func operatorsMoveAWholeInboxInTurnsAndHearWhyAnIDWasNotMoved() throws {
-        let temporary = TemporaryStore()
-        let store = try SQLiteCaseStore(path: temporary.path)
-        let queue = DeliveryQueue(store: store)
-        let operatorView = QueueOperator(pool: store.pool)
-        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
-        let now = at.timeIntervalSince1970
+        let fixture = try StoreFixture()
+        let (store, queue, at, now) = (fixture.store, fixture.queue, fixture.at, fixture.now)
+        let operatorView = fixture.operatorView
         let address = "prime-a/contact"
         let first = "00000000-0000-4000-8000-000000000011"
         _ = try store.transaction { try router.submit(referral(id: first, nino: "CE000011A"), from: "jcp-leeds", at: at, in: $0) }
@@ -624,11 +606,8 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
     }
 
     @Test func aPullInboxKeepsEachClaimantsOrderAcrossLeases() throws {
-        let temporary = TemporaryStore()
-        let store = try SQLiteCaseStore(path: temporary.path)
-        let queue = DeliveryQueue(store: store)
-        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
-        let now = at.timeIntervalSince1970
+        let fixture = try StoreFixture()
+        let (store, queue, at, now) = (fixture.store, fixture.queue, fixture.at, fixture.now)
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000006"), from: "jcp-leeds", at: at, in: $0) }
         // A second copy for the same claimant to the same (pull) inbox, after the first.
         try queueCopies(like: 1, in: store)
@@ -685,12 +664,9 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
     }
 
     @Test func anInboxHeldAsAWholeSendsNothingUntilReleased() throws {
-        let temporary = TemporaryStore()
-        let store = try SQLiteCaseStore(path: temporary.path)
-        let queue = DeliveryQueue(store: store)
-        let operatorView = QueueOperator(pool: store.pool)
-        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
-        let now = at.timeIntervalSince1970
+        let fixture = try StoreFixture()
+        let (store, queue, at, now) = (fixture.store, fixture.queue, fixture.at, fixture.now)
+        let operatorView = fixture.operatorView
         let address = "prime-a/contact"
         func submit(_ n: Int) throws {
             let id = String(format: "00000000-0000-4000-8000-%012d", 200 + n)
@@ -727,11 +703,8 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
     /// The deliverer holds a stopped inbox's backlog a batch per settle, so that no settle holds the store long;
     /// the operator hears how many copies are held in all, whoever moved them.
     @Test func aStoppedInboxsBacklogIsHeldInBatches() throws {
-        let temporary = TemporaryStore()
-        let store = try SQLiteCaseStore(path: temporary.path)
-        let queue = DeliveryQueue(store: store)
-        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
-        let now = at.timeIntervalSince1970
+        let fixture = try StoreFixture()
+        let (store, queue, at, now) = (fixture.store, fixture.queue, fixture.at, fixture.now)
         let address = "prime-a/contact"
         _ = try store.transaction { try router.submit(referral(id: "00000000-0000-4000-8000-000000000501"), from: "jcp-leeds", at: at, in: $0) }
         try queueCopies(like: 1, count: DeliveryQueue.holdBatch + 499, anonymous: true, in: store)
@@ -764,12 +737,9 @@ private let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathCompo
     }
 
     @Test func anActionOnNamedCopiesSaysWhatItDidNotMoveAndWhy() throws {
-        let temporary = TemporaryStore()
-        let store = try SQLiteCaseStore(path: temporary.path)
-        let queue = DeliveryQueue(store: store)
-        let operatorView = QueueOperator(pool: store.pool)
-        let at = Timestamp.parse("2024-12-02T09:00:00Z")!
-        let now = at.timeIntervalSince1970
+        let fixture = try StoreFixture()
+        let (store, queue, at, now) = (fixture.store, fixture.queue, fixture.at, fixture.now)
+        let operatorView = fixture.operatorView
         let address = "prime-a/contact"
         let id = "00000000-0000-4000-8000-000000000301"
         _ = try store.transaction { try router.submit(referral(id: id), from: "jcp-leeds", at: at, in: $0) }
