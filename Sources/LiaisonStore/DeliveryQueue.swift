@@ -186,7 +186,7 @@ public struct DeliveryQueue: Sendable {
                         ON CONFLICT (address) DO UPDATE SET disabled_at = excluded.disabled_at
                         """
                 ).execute(arguments: [address, now])
-                held(try holdSome(db, address: address, now: now, reason: Self.stopReason(1)!), address, Self.stopReason(1)!)
+                held(try holdSome(db, address: address, now: now, reason: Stop.gone.reason), address, Stop.gone.reason)
             }
             for claim in claims where claim.limit > 0 {
                 // A disabled inbox (410) or one an operator holds sends nothing until an operator releases it;
@@ -209,28 +209,40 @@ public struct DeliveryQueue: Sendable {
         }
     }
 
-    /// Why an inbox sends nothing until an operator releases it, from `inbox_status` (see `stopReason`).
-    private static let stoppedSQL = "CASE WHEN disabled_at IS NOT NULL THEN 1 WHEN held_at IS NOT NULL THEN 2 ELSE 0 END"
+    /// Why an inbox sends nothing until an operator releases it, as `stoppedSQL` reads it from `inbox_status`.
+    private enum Stop: Int64 {
+        case gone = 1
+        case heldByOperator = 2
 
-    /// The reason its waiting copies are held with, for `stoppedSQL`'s answer; nil when the inbox sends.
-    private static func stopReason(_ code: Int64?) -> String? {
-        switch code {
-        case 1: "inbox gone (410): held"
-        case 2: "inbox held by an operator"
-        default: nil
+        /// The reason its waiting copies are held with.
+        var reason: String {
+            switch self {
+            case .gone: "inbox gone (410): held"
+            case .heldByOperator: "inbox held by an operator"
+            }
         }
     }
+
+    private static let stoppedSQL = "CASE WHEN disabled_at IS NOT NULL THEN 1 WHEN held_at IS NOT NULL THEN 2 ELSE 0 END"
+
+    /// Why the inbox is stopped, from a row of `stoppedSQL`; nil when it sends.
+    private static func stopReason(_ code: Int64?) -> String? { code.flatMap(Stop.init(rawValue:))?.reason }
 
     /// Copies of a stopped inbox held per settle or pull, at most: the rest are held by the next ones (a stopped
     /// inbox sends nothing meanwhile), so that a large backlog never holds the store's write lock for long.
     static let holdBatch = 1_000
 
-    /// Holds copies of a stopped inbox that are waiting to be sent, oldest first, up to `holdBatch`.
+    /// Holds copies of a stopped inbox that are waiting to be sent, up to `holdBatch`: queued ones, oldest
+    /// first, then deferred ones. Each state is read in its own index's order, so a batch costs the same
+    /// however large the backlog.
     /// - Returns: how many were held.
     private func holdSome(_ db: Database, address: String, now: Double, reason: String) throws -> Int {
-        let seqs = try Int64.fetchAll(
-            db.cachedStatement(sql: "SELECT seq FROM copy WHERE address = ? AND state IN ('queued', 'deferred') ORDER BY seq LIMIT ?"),
-            arguments: [address, Self.holdBatch])
+        var seqs: [Int64] = []
+        for state in [CopyState.queued, .deferred] where seqs.count < Self.holdBatch {
+            seqs += try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT seq FROM copy WHERE state = ? AND address = ? ORDER BY seq LIMIT ?"),
+                arguments: [state.rawValue, address, Self.holdBatch - seqs.count])
+        }
         for seq in seqs { try move(db, CopyTransition(seq: seq, to: .held, at: now, reason: reason)) }
         return seqs.count
     }
