@@ -299,8 +299,8 @@ struct ExchangeServer: Sendable {
         // Said, not only logged: a copy whose lease ran out before its acknowledgement is offered again, and
         // the puller should expect it. Each id is answered as it was given.
         let acknowledged = Set(done)
-        let answered = ids.indices.map { (ids[$0], acknowledged.contains(copyIDs[$0])) }
-        let ignored = answered.filter { !$0.1 }.map(\.0)
+        let answered = ids.indices.map { (id: ids[$0], done: acknowledged.contains(copyIDs[$0])) }
+        let ignored = answered.filter { !$0.done }.map(\.id)
         if !ignored.isEmpty {
             logger.info(
                 "acknowledgement of copies not leased to this inbox ignored", metadata: ["inbox": "\(address)", "count": "\(ignored.count)"])
@@ -308,7 +308,7 @@ struct ExchangeServer: Sendable {
         return Self.json(
             .ok,
             .object([
-                "acknowledged": .array(answered.filter(\.1).map { .string($0.0) }),
+                "acknowledged": .array(answered.filter(\.done).map { .string($0.id) }),
                 "notAcknowledged": .array(ignored.map(JSONValue.string)),
             ]))
     }

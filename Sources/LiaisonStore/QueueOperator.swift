@@ -450,8 +450,7 @@ public struct QueueOperator: Sendable {
                         continue
                     }
                     // Moved already, when it is of the inbox named too, or named twice.
-                    let mine = found.filter { moved.contains($0["seq"]) }
-                    var movedHere = !mine.isEmpty
+                    var movedHere = found.contains { moved.contains($0["seq"]) }
                     for row in found where sources.contains(row["state"]) {
                         if try move(db, row["seq"], action, now: now, lifetime: requeued && current) {
                             moved.insert(row["seq"])
