@@ -24,11 +24,46 @@ import Testing
         }
     }
 
-    @Test func providersMayOnlyWriteAboutTheirOwnCases() {
+    /// CATALOGUE.md: a provider not on the case is answered exactly as if there were none, so that no provider
+    /// learns that a claimant is on another provider's programme.
+    @Test func aProviderNotOnTheCaseIsAnsweredAsIfThereWereNone() {
         let harness = Harness()
         harness.startPlacement()
-        let answer = harness.send("cwp.start", as: "cwp-b", body: ["startDate": .string("2026-01-19")]).answer
-        #expect(answer.code == "not-case-owner")
+        let start: [String: JSONValue] = ["startDate": .string("2026-01-19")]
+        let noCase = harness.send("cwp.start", as: "cwp-b", nino: "CE654321A", body: start).answer
+        #expect(noCase.code == "unknown-case")
+        let otherProviders = harness.send("cwp.start", as: "cwp-b", body: start).answer
+        #expect(otherProviders.status == noCase.status)
+        #expect(otherProviders.responseText == noCase.responseText)
+        let absence = harness.absence("sickness", from: "2026-02-02", to: "2026-02-03", as: "cwp-b")
+        #expect(absence.responseText == noCase.responseText)
+
+        // An ended case of another provider is not told as ended either.
+        harness.send("cwp.inappropriate-referral", as: "jcp-leeds", at: "2026-02-10T09:00:00Z", body: ["reason": .string("ineligible")])
+        #expect(harness.send("cwp.start", as: "cwp-a", body: start).answer.code == "case-ended")
+        #expect(harness.send("cwp.start", as: "cwp-b", body: start).answer.responseText == noCase.responseText)
+        // Nor a completed one, to a type that applies to ended cases.
+        let feedback: [String: JSONValue] = ["participationSummary": .string("attended well")]
+        #expect(
+            harness.send("cwp.feedback-report", as: "cwp-b", body: feedback).answer.responseText
+                == harness.send("cwp.feedback-report", as: "cwp-b", nino: "CE654321A", body: feedback).answer.responseText)
+    }
+
+    @Test func aPrimeNotOnTheWorkProgrammeCaseIsAnsweredAsIfThereWereNone() {
+        let harness = Harness()
+        harness.referToWorkProgramme()
+        let attachment: [String: JSONValue] = ["attachmentDate": .string("2024-12-03")]
+        let noCase = harness.send("wp.attachment", as: "prime-b", nino: "CE654321A", body: attachment).answer
+        #expect(noCase.code == "unknown-case")
+        #expect(harness.send("wp.attachment", as: "prime-b", body: attachment).answer.responseText == noCase.responseText)
+        #expect(harness.send("wp.attachment", as: "prime-a", body: attachment).answer.status == 202)
+        // Withdrawn: the prime on the case is told it ended; another prime is told nothing.
+        harness.send("wp.inappropriate-referral", as: "jcp-leeds", to: "prime-a", body: ["reason": .string("ineligible")])
+        let reengagement: [String: JSONValue] = ["date": .string("2024-12-04")]
+        #expect(harness.send("wp.reengagement", as: "prime-a", body: reengagement).answer.code == "case-ended")
+        #expect(
+            harness.send("wp.reengagement", as: "prime-b", body: reengagement).answer.responseText
+                == harness.send("wp.reengagement", as: "prime-b", nino: "CE654321A", body: reengagement).answer.responseText)
     }
 
     @Test func jobcentresMayOnlyWriteAboutTheirOwnCases() {

@@ -479,7 +479,7 @@ import Testing
         #expect(upper.status == 202)
         #expect(upper.headers["idempotent-replayed"] == "true")
         #expect(client.perform(exchange.request("GET", "/v1/messages/\(upperID)", as: "jcp-leeds")).status == 200)
-        #expect(exchange.send(Messages.cwpStart(nino: nino(2)), as: "cwp-b").text.contains(#""code":"not-case-owner""#))
+        #expect(exchange.send(Messages.cwpStart(nino: nino(2)), as: "cwp-b").text.contains(#""code":"unknown-case""#))
         #expect(exchange.send(Messages.cwpStart(nino: nino(2)), as: "jcp-leeds").status == 403)
         #expect(client.perform(exchange.request("GET", "/healthz", as: "jcp-leeds")).status == 200)
         #expect(client.perform(exchange.request("GET", "/readyz", as: "jcp-leeds")).status == 200)

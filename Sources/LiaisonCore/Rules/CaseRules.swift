@@ -115,13 +115,14 @@ public struct CaseRules: Sendable {
 
     /// The claimant's WP case, checked for existence, openness and ownership.
     private func workProgrammeCase(for submission: Submission) throws -> WorkProgrammeCase {
+        let noCase = Refusal(.unknownCase, "no Work Programme case for this NINO")
         if let earlier = earlierWorkProgrammeCase(for: submission) {
+            try hideOtherProvidersCase(from: submission, provider: earlier.prime, answering: noCase)
             try checkOwnership(submission, provider: earlier.prime)
             return earlier
         }
-        guard let wpCase = submission.person.workProgramme else {
-            throw Refusal(.unknownCase, "no Work Programme case for this NINO")
-        }
+        guard let wpCase = submission.person.workProgramme else { throw noCase }
+        try hideOtherProvidersCase(from: submission, provider: wpCase.prime, answering: noCase)
         let appliesToEnded: Set<MessageType> = [.wpExitReport, .wpExitReportRequest]
         if !wpCase.isOpen, !appliesToEnded.contains(submission.type) {
             throw Refusal(.caseEnded, "the Work Programme case ended on \(wpCase.ended!.date) (\(wpCase.ended!.reason.rawValue))")
@@ -149,9 +150,9 @@ public struct CaseRules: Sendable {
 
     /// The claimant's CWP case, checked for existence, openness and ownership.
     private func placementCase(for submission: Submission) throws -> PlacementCase {
-        guard let placement = submission.person.placement else {
-            throw Refusal(.unknownCase, "no CWP case for this NINO")
-        }
+        let noCase = Refusal(.unknownCase, "no CWP case for this NINO")
+        guard let placement = submission.person.placement else { throw noCase }
+        try hideOtherProvidersCase(from: submission, provider: placement.provider, answering: noCase)
         let appliesToEnded: Set<MessageType> = [
             .cwpFeedbackReport, .cwpFeedbackReportRequest, .cwpReengagement, .cwpDMAReferral,
         ]
@@ -162,7 +163,14 @@ public struct CaseRules: Sendable {
         return placement
     }
 
-    /// Providers must be the case's provider; jobcentres the case's jobcentre, or, for the SPOC's answer to an
+    /// A provider that is not on the case is answered exactly as if there were none (`noCase`: the same status,
+    /// code and detail), before anything else about the case (that it ended, say) could be told: no provider may
+    /// learn that a claimant is on another provider's programme (CATALOGUE.md, Conventions).
+    private func hideOtherProvidersCase(from submission: Submission, provider: String, answering noCase: Refusal) throws {
+        if submission.sender.kind != .jobcentre, provider != submission.sender.id { throw noCase }
+    }
+
+    /// Jobcentres must be the case's jobcentre, or, for the SPOC's answer to an
     /// absence, the jobcentre asked. A `to`, when given, must name the counterpart.
     private func checkOwnership(_ submission: Submission, provider: String) throws {
         let sender = submission.sender
@@ -174,9 +182,7 @@ public struct CaseRules: Sendable {
             }
             counterpart = provider
         case .prime, .cwp:
-            guard provider == sender.id else {
-                throw Refusal(.notCaseOwner, "the case belongs to another provider")
-            }
+            // Another provider's case was answered as no case already (hideOtherProvidersCase).
             counterpart = submission.person.jobcentre
         }
         if let to = submission.envelope.to, to != counterpart {
