@@ -66,7 +66,7 @@ final class GroupCommitter: Sendable {
             return receipt
         }
         defer { receipts.close(ticket) }
-        let prepared = router.prepare(body, from: sender)
+        let prepared = router.prepare(body, from: sender, at: receivedAt)
         return try await withCheckedThrowingContinuation { continuation in
             let accepted = pending.withLock { state -> Bool in
                 guard !state.stopped else {

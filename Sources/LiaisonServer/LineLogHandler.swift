@@ -69,11 +69,11 @@ public struct LineLogHandler: LogHandler {
         case (true, let given?): all = given
         case (false, let given?): all = metadata.merging(given) { $1 }
         }
-        for key in all.keys.sorted() {
+        for (key, value) in all.sorted(by: { $0.key < $1.key }) {
             bytes.append(UInt8(ascii: " "))
             append(key)
             bytes.append(UInt8(ascii: "="))
-            if case .string(let text) = all[key]! { appendValue(text) } else { appendValue(all[key]!.description) }
+            if case .string(let text) = value { appendValue(text) } else { appendValue(value.description) }
         }
         bytes.append(UInt8(ascii: "\n"))
         return bytes

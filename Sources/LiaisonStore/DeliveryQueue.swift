@@ -362,7 +362,7 @@ public struct DeliveryQueue: Sendable {
     func move(_ db: Database, _ transition: CopyTransition, onlyFrom sources: [CopyState]? = nil) throws -> Bool {
         func text(_ value: String?) -> DirectStatement.Value { value.map { .text($0) } ?? .null }
         let sql = sources.map { Self.moveSQL(to: transition.to, from: $0.filter { $0.canMove(to: transition.to) }) }
-            ?? Self.moveSQL[transition.to]!
+            ?? Self.moveSQL[transition.to] ?? Self.moveSQL(to: transition.to, from: CopyState.sources(of: transition.to))
         try DirectStatement(db, sql).execute([
             .text(transition.to.rawValue), .real(transition.at), transition.attempts.map { .integer(Int64($0)) } ?? .null,
             transition.nextAttemptAt.map { .real($0) } ?? .null, text(transition.error ?? transition.httpStatus.flatMap { (200..<300).contains($0) ? nil : "HTTP \($0)" }),

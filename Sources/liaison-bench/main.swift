@@ -151,7 +151,7 @@ if storeCount > 0 {
         var seconds: TimeInterval = 0
         for start in stride(from: first, to: first + count, by: 32) {
             // Prepared just before, as request handlers do; only the writer's part is timed.
-            let prepared = (start..<min(start + 32, first + count)).map { router.prepare(referral($0, to: "cwp-b"), from: "jcp-leeds") }
+            let prepared = (start..<min(start + 32, first + count)).map { router.prepare(referral($0, to: "cwp-b"), from: "jcp-leeds", at: Date()) }
             let started = Date()
             let cpuStarted = threadCPUSeconds()
             _ = try store.batch(prepared) { item, transaction in try router.submit(item, at: Date(), in: transaction) }
@@ -182,7 +182,7 @@ if prepareCount > 0 {
     func prepared(_ count: Int) -> TimeInterval {
         let started = Date()
         var valid = 0
-        for index in 0..<count where router.prepare(bodies[index % bodies.count], from: "jcp-leeds").isValid { valid += 1 }
+        for index in 0..<count where router.prepare(bodies[index % bodies.count], from: "jcp-leeds", at: Date()).isValid { valid += 1 }
         precondition(valid == count, "the bench's bodies must all be valid")
         return Date().timeIntervalSince(started)
     }

@@ -152,7 +152,7 @@ import Testing
         let second = harness.nextID()
         let start: [String: JSONValue] = [
             "id": .string(second), "type": .string("cwp.start"), "nino": .string("AB123456C"),
-            "sentAt": .string("2026-01-19T09:00:00Z"), "body": .object(["startDate": .string("2026-01-19")]),
+            "sentAt": .string(Timestamp.format(harness.now)), "body": .object(["startDate": .string("2026-01-19")]),
         ]
         #expect(harness.sendRaw(.object(start), as: "cwp-a").answer.status == 202)
         var withNullTo = start

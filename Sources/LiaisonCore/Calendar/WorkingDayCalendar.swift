@@ -95,9 +95,10 @@ public struct CalendarSet: Sendable {
     /// The last year that every calendar covers.
     public var lastYear: Int { calendars.values.map(\.years.upperBound).min() ?? 0 }
 
-    /// The calendar of `region`.
+    /// The calendar of `region`; built for every region, or the set is not made. Were one missing, an empty
+    /// calendar that covers no year answers every count as past its data: refused, never a trap.
     public subscript(region: CalendarRegion) -> WorkingDayCalendar {
-        calendars[region]!
+        calendars[region] ?? WorkingDayCalendar(region: region, years: 0...0, holidays: [])
     }
 }
 

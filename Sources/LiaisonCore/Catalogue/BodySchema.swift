@@ -8,6 +8,8 @@ public enum FieldKind: Sendable {
     case dateTime
     /// `YYYY-MM-DD` or an RFC 3339 date-time.
     case dateOrDateTime
+    /// `YYYY-MM-DD`, a date of birth: in the past, not in the programmes' window.
+    case birthDate
     case bool
     /// A non-empty string.
     case text
@@ -101,19 +103,13 @@ extension FieldProblem {
     }
 }
 
-/// The enumerations of CATALOGUE.md that the body schemas use.
+/// The enumerations of CATALOGUE.md that the body schemas use, from the typed bodies' own cases.
 public enum CatalogueValues {
-    public static let wpInappropriateReasons: Set<String> = [
-        "ineligible", "wrong-opportunity", "duplicate-referral", "multiple-providers", "wrong-interview-type", "other",
-    ]
-    public static let alerts: Set<String> = [
-        "restricted-availability", "care-requirements", "disability-support", "criminal-justice",
-    ]
-    public static let evidence: Set<String> = ["self-declared", "fit-note", "none"]
-    public static let failures: Set<String> = [
-        "did-not-attend-engagement", "did-not-start", "fail-to-participate", "refused-employment",
-    ]
-    public static let cwpChanges: Set<String> = ["no-longer-on-jsa", "availability", "caring", "health", "address", "other"]
+    public static let wpInappropriateReasons = WorkProgrammeInappropriateReason.names
+    public static let alerts = ReferralAlert.names
+    public static let evidence = AbsenceEvidence.names
+    public static let failures = PlacementFailure.names
+    public static let cwpChanges = PlacementChange.names
 }
 
 extension BodySchema {
@@ -151,7 +147,7 @@ extension BodySchema {
         case .wpExitReport:
             return BodySchema([
                 optional("title", .text), required("surname", .text), required("otherNames", .text),
-                required("dateOfBirth", .date), required("actionsAgreed", .text),
+                required("dateOfBirth", .birthDate), required("actionsAgreed", .text),
                 required("furtherInformation", .text), required("nextSteps", .text), required("adviserName", .text),
             ])
         case .wpInappropriateReferral:
@@ -207,8 +203,9 @@ extension BodySchema {
         }
     }
 
-    /// Every problem with `body` against this schema, each under `body.<field>`.
-    public func problems(in body: [String: JSONValue]) -> [FieldProblem] {
+    /// Every problem with `body` against this schema, each under `body.<field>`; with `window`, dates outside
+    /// it too.
+    public func problems(in body: [String: JSONValue], window: DatesAllowed? = nil) -> [FieldProblem] {
         var problems = FieldProblem.unknownFields(
             body.keys.filter { !known.contains($0) }, under: "body", "is not a field of this message type")
         for field in fields {
@@ -216,7 +213,7 @@ extension BodySchema {
                 if field.required { problems.append(FieldProblem(field: "body.\(field.name)", problem: "is required")) }
                 continue
             }
-            if let problem = field.kind.problem(with: value) {
+            if let problem = field.kind.problem(with: value) ?? window?.problem(with: value, kind: field.kind) {
                 problems.append(FieldProblem(field: "body.\(field.name)", problem: problem))
             }
         }
@@ -228,7 +225,7 @@ extension FieldKind {
     /// Why `value` does not fit, or nil when it does.
     func problem(with value: JSONValue) -> String? {
         switch self {
-        case .date:
+        case .date, .birthDate:
             guard let text = value.stringValue else { return "must be a date string (YYYY-MM-DD), not \(value.kindName)" }
             return LocalDate(text) == nil ? "must be a real date as YYYY-MM-DD" : nil
         case .dateTime:
@@ -263,6 +260,50 @@ extension FieldKind {
             guard let text = value.stringValue else { return "must be a UUID string, not \(value.kindName)" }
             return UUIDText.isValid(text) ? nil : "must be a UUID"
         }
+    }
+}
+
+/// The dates a message received at one instant may name (`RuleSet.DateWindow`): a date outside them is a slip
+/// of the keyboard or a probe, never a real notice.
+public struct DatesAllowed: Sendable {
+    public let earliest: LocalDate
+    public let latest: LocalDate
+    public let earliestDateOfBirth: LocalDate
+    /// The UK date of receipt: no date of birth after it.
+    public let receiptDate: LocalDate
+    /// The latest `sentAt`.
+    public let latestSentAt: Date
+
+    public init(_ window: RuleSet.DateWindow, receivedAt: Date) {
+        receiptDate = UKTime.localDate(at: receivedAt)
+        earliest = window.earliest
+        latest = window.latest(receivedOn: receiptDate)
+        earliestDateOfBirth = window.earliestDateOfBirth
+        latestSentAt = receivedAt.addingTimeInterval(TimeInterval(window.sentAtAheadSeconds))
+    }
+
+    /// Why a well-formed date or date-time `value` of `kind` falls outside the window, or nil.
+    func problem(with value: JSONValue, kind: FieldKind) -> String? {
+        guard let text = value.stringValue else { return nil }
+        let date = LocalDate(text) ?? Timestamp.parse(text).map(UKTime.localDate(at:))
+        guard let date else { return nil }
+        switch kind {
+        case .birthDate:
+            return (earliestDateOfBirth...receiptDate).contains(date)
+                ? nil : "must be a date of birth from \(earliestDateOfBirth) to the date of receipt \(receiptDate)"
+        case .date, .dateTime, .dateOrDateTime:
+            return (earliest...latest).contains(date) ? nil : "must fall from \(earliest) to \(latest)"
+        default:
+            return nil
+        }
+    }
+
+    /// Why a `sentAt` of `instant` is not plausible, or nil.
+    func sentAtProblem(_ instant: Date) -> String? {
+        let date = UKTime.localDate(at: instant)
+        if date < earliest { return "must not be before \(earliest)" }
+        if instant > latestSentAt { return "must not be ahead of the time of receipt (by more than the clocks may differ)" }
+        return nil
     }
 }
 

@@ -14,20 +14,10 @@ public struct Envelope: Sendable {
     /// Special Customer Record.
     public let scr: Bool
     public let body: [String: JSONValue]
+    /// The body as its type's typed value: what the rules read.
+    public let message: MessageBody
     /// The envelope as JSON with `from` filled in: what is stored, delivered and compared on resubmission.
     public let json: JSONValue
-
-    /// Reads a body field as a date; the schema has already checked it.
-    public func date(_ name: String) -> LocalDate? { body[name]?.stringValue.flatMap(LocalDate.init) }
-
-    /// Reads a body field as a Boolean.
-    public func flag(_ name: String) -> Bool? { body[name]?.boolValue }
-
-    /// Reads a body field as a string.
-    public func text(_ name: String) -> String? { body[name]?.stringValue }
-
-    /// Reads a body field as an integer.
-    public func integer(_ name: String) -> Int? { body[name]?.intValue }
 }
 
 /// Turns a submitted JSON document into an `Envelope`, or a refusal naming every bad field.
@@ -87,13 +77,15 @@ public struct EnvelopeReader: Sendable {
         return .object(fields)
     }
 
-    /// Validates the envelope and the type's body.
+    /// Validates the envelope and the type's body, and reads the body into its typed value.
     /// - Parameters:
     ///   - document: the parsed request body.
     ///   - sender: the authenticated party id.
+    ///   - receivedAt: when Liaison received it: every date must fall in the rules' window around it.
     /// - Throws: `Refusal` with `unknown-type`, `invalid-nino`, `invalid-message` (all bad fields at once),
     ///   or `not-permitted` when `from` is not the authenticated party.
-    public func read(_ document: JSONValue, sender: String) throws -> Envelope {
+    public func read(_ document: JSONValue, sender: String, receivedAt: Date) throws -> Envelope {
+        let window = DatesAllowed(rules.dates, receivedAt: receivedAt)
         guard let fields = document.objectValue else {
             throw Refusal.invalid("(message)", "must be a JSON object, not \(document.kindName)")
         }
@@ -144,6 +136,7 @@ public struct EnvelopeReader: Sendable {
         if let given = fields["sentAt"], given != .null {
             if let text = given.stringValue, let parsed = Timestamp.parse(text) {
                 sentAt = parsed
+                if let implausible = window.sentAtProblem(parsed) { problem("sentAt", implausible) }
             } else {
                 problem("sentAt", "must be an RFC 3339 date-time with an offset")
             }
@@ -174,7 +167,7 @@ public struct EnvelopeReader: Sendable {
             if let object = given.objectValue {
                 body = object
                 if let schema = schemas[type] {
-                    problems += schema.problems(in: object)
+                    problems += schema.problems(in: object, window: window)
                 }
                 problems += crossFieldProblems(type: type, body: object)
                 if type == .cwpClaimTransfer, let directory, let named = object["newJobcentre"]?.stringValue,
@@ -200,7 +193,7 @@ public struct EnvelopeReader: Sendable {
         }
         return Envelope(
             id: id, type: type, from: from, to: to, sentAt: sentAt, nino: nino, scr: scr, body: body,
-            json: Self.withSender(document, sender: sender, nino: nino))
+            message: try MessageBody(type, BodyFields(body)), json: Self.withSender(document, sender: sender, nino: nino))
     }
 
     /// Checks that span fields, once each field is well-formed on its own.

@@ -55,10 +55,10 @@ public struct Router: Sendable {
         }
     }
 
-    /// Parses and validates a request body from `sender`.
-    public func prepare(_ body: [UInt8], from sender: String) -> Prepared {
+    /// Parses and validates a request body from `sender`, received at `receivedAt`.
+    public func prepare(_ body: [UInt8], from sender: String, at receivedAt: Date) -> Prepared {
         do {
-            return prepare(try JSONValue.parse(body), from: sender)
+            return prepare(try JSONValue.parse(body), from: sender, at: receivedAt)
         } catch let error as JSONValue.ParseError {
             return Prepared(sender: sender, document: .failure(error), content: "", envelope: nil, maskedNINO: nil)
         } catch {
@@ -68,12 +68,12 @@ public struct Router: Sendable {
         }
     }
 
-    /// Validates an already-parsed document from `sender`.
-    public func prepare(_ document: JSONValue, from sender: String) -> Prepared {
+    /// Validates an already-parsed document from `sender`, received at `receivedAt`.
+    public func prepare(_ document: JSONValue, from sender: String, at receivedAt: Date) -> Prepared {
         let document = EnvelopeReader.withNormalisedID(document)
         let envelope: Result<Envelope, Refusal>
         do {
-            envelope = .success(try reader.read(document, sender: sender))
+            envelope = .success(try reader.read(document, sender: sender, receivedAt: receivedAt))
         } catch let refusal as Refusal {
             envelope = .failure(refusal)
         } catch {
@@ -94,14 +94,14 @@ public struct Router: Sendable {
     public func submit(_ body: [UInt8], from sender: String, at now: Date, in store: any CaseStoreTransaction) throws
         -> Answer
     {
-        try submit(prepare(body, from: sender), at: now, in: store)
+        try submit(prepare(body, from: sender, at: now), at: now, in: store)
     }
 
     /// Submits an already-parsed document.
     public func submit(_ document: JSONValue, from sender: String, at now: Date, in store: any CaseStoreTransaction)
         throws -> Answer
     {
-        try submit(prepare(document, from: sender), at: now, in: store)
+        try submit(prepare(document, from: sender, at: now), at: now, in: store)
     }
 
     /// Submits a prepared submission, received at `now`, inside the store transaction `store`: idempotency,

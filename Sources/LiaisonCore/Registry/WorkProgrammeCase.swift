@@ -50,3 +50,8 @@ public struct CaseEnding: Sendable, Codable, Equatable {
     public var reason: Reason
     public var date: LocalDate
 }
+
+extension CaseEnding: CustomStringConvertible {
+    /// `on 2026-02-10 (withdrawn)`, for refusals' details.
+    public var description: String { "on \(date) (\(reason.rawValue))" }
+}

@@ -67,17 +67,24 @@ extension CaseRules {
             }
         }
 
+        // `isLive` found the timer's case; should the record disagree, the timer is blocked with why, not trapped.
+        let caseMissing = Refusal(.unknownCase, "the timer's case is not in the claimant's record")
+        func workProgrammeCase() throws -> WorkProgrammeCase {
+            guard let wpCase = person.workProgrammeCase(id: timer.caseID) else { throw caseMissing }
+            return wpCase
+        }
+
         switch timer.kind {
         case .attachment, .attachmentAfterWP11:
-            let prime = person.workProgramme!.prime
+            let prime = try workProgrammeCase().prime
             return message(.wpAttachmentOverdue, to: [Address(prime, .contact), Address(jobcentre, .workCoach)], body: body)
 
         case .informationSession:
-            return message(.wpInfoSessionOverdue, to: [Address(person.workProgramme!.prime, .contact)], body: body)
+            return message(.wpInfoSessionOverdue, to: [Address(try workProgrammeCase().prime, .contact)], body: body)
 
         case .didNotStart:
             // S1 §5, §13: no WP11 within 21 days: cancel as Did Not Start; the case closes.
-            var wpCase = person.workProgramme!
+            var wpCase = try workProgrammeCase()
             wpCase.ended = CaseEnding(reason: .didNotStart, date: timer.fireDate)
             person.workProgramme = wpCase
             person.endTimers(ofCase: wpCase.id)
@@ -86,7 +93,7 @@ extension CaseRules {
 
         case .endOfProgramme:
             // S3: at the end of the programme Liaison asks for the exit report itself.
-            var wpCase = person.workProgramme!
+            var wpCase = try workProgrammeCase()
             let requestDate = timer.fireDate
             let deadline = try countWorkingDays(wp.exitReportWorkingDays, after: requestDate, jobcentre: jobcentre)
             let requestID = context.makeID()
@@ -105,7 +112,7 @@ extension CaseRules {
             ]
 
         case .exitReport:
-            let wpCase = person.workProgrammeCase(id: timer.caseID)!
+            let wpCase = try workProgrammeCase()
             let escalationDeadline = try countWorkingDays(
                 wp.exitReportReminderWorkingDays, after: timer.fireDate, jobcentre: jobcentre)
             try setTimer(
@@ -124,7 +131,8 @@ extension CaseRules {
                 .cwpAbsenceAdviceOverdue, to: [Address(asked, .spoc), Address(asked, .nominatedManager)], body: body)
 
         case .feedbackReport:
-            return message(.cwpFeedbackReportReminder, to: [Address(person.placement!.provider, .spoc)], body: body)
+            guard let placement = person.placement else { throw caseMissing }
+            return message(.cwpFeedbackReportReminder, to: [Address(placement.provider, .spoc)], body: body)
         }
     }
 

@@ -3,7 +3,7 @@ extension CaseRules {
     private static let s2 = "HtW guidance"
 
     /// `cwp.referral`: opens (or, after a DNA/DNS, re-opens) a CWP case (S2 §33, §36, §71, §75, §81, §88–90, §123).
-    func cwpReferral(_ s: inout Submission) throws -> (Decision, [Address]) {
+    func cwpReferral(_ s: inout Submission, _ referral: CWPReferral) throws -> (Decision, [Address]) {
         let provider = try referralTarget(s, kind: .cwp)
         try checkReferringJobcentre(s)
         let cwp = rules.communityWorkPlacements
@@ -14,14 +14,18 @@ extension CaseRules {
         if let existing, existing.barred {
             throw Refusal(.cwpRereferralBarred, "the claimant may not be referred to CWP again (S2 §36, §123)")
         }
-        let referralDate = s.envelope.date("referralDate")!
-        let rereferral = s.envelope.flag("rereferral") ?? false
-        if rereferral, !(existing?.hadDidNotAttendOrStart ?? false) {
-            throw Refusal(.rereferralNotAllowed, "a re-referral needs an earlier Did Not Attend or Did Not Start on this case (S2 §88–90)")
+        let referralDate = referral.referralDate
+        // The case re-referred after a Did Not Attend or Did Not Start, when this is a re-referral.
+        var earlier: PlacementCase?
+        if referral.rereferral {
+            guard let existing, existing.hadDidNotAttendOrStart else {
+                throw Refusal(.rereferralNotAllowed, "a re-referral needs an earlier Did Not Attend or Did Not Start on this case (S2 §88–90)")
+            }
+            earlier = existing
         }
         // S2 §89: on a re-referral the original referral date decides the 8-week window.
-        let originalReferralDate = rereferral ? existing!.originalReferralDate : referralDate
-        let wpciDate = rereferral ? existing!.wpciDate : s.envelope.date("wpciDate")!
+        let originalReferralDate = earlier?.originalReferralDate ?? referralDate
+        let wpciDate = earlier?.wpciDate ?? referral.wpciDate
         let windowCloses = wpciDate.adding(weeks: cwp.assessmentWindowWeeks)
         if originalReferralDate > windowCloses {
             throw Refusal(
@@ -30,8 +34,8 @@ extension CaseRules {
                     + "after the WPCI on \(wpciDate) (window closed \(windowCloses))")
         }
         let expectedEnd = referralDate.adding(weeks: cwp.placementWeeks)
-        for field in ["expectedConfinementDate", "confirmedJobStartDate"] {
-            if let date = s.envelope.date(field), date < expectedEnd {
+        for (field, date) in referral.datesBeforeCompletion {
+            if date < expectedEnd {
                 throw Refusal(
                     .cannotComplete, "\(field) \(date) is before the placement's expected end \(expectedEnd) (S2 §71)",
                     errors: [FieldProblem(field: "body.\(field)", problem: "is before the expected end \(expectedEnd)")])
@@ -39,7 +43,7 @@ extension CaseRules {
         }
         var hours = cwp.placementHours
         var hoursExplanation = "\(hours) hours a week"
-        if let available = s.envelope.integer("hoursAvailable") {
+        if let available = referral.hoursAvailable {
             hours = max(0, min(cwp.placementHours, available - cwp.jobSearchHours))
             hoursExplanation = "\(hours) hours a week (\(available) available less \(cwp.jobSearchHours) for job search)"
         }
@@ -50,7 +54,7 @@ extension CaseRules {
             referralDate: referralDate, wpciDate: wpciDate, expectedEndDate: expectedEnd, startedOn: nil,
             hadDidNotAttendOrStart: false, barred: false, completion: nil, pendingFeedback: nil, ended: nil)
         let decision = Decision(
-            outcome: "referred", rule: rereferral ? "cwp.rereferral" : "cwp.referral",
+            outcome: "referred", rule: referral.rereferral ? "cwp.rereferral" : "cwp.referral",
             basis: ["\(Self.s2) §33", "\(Self.s2) §36", "\(Self.s2) §75", "\(Self.s2) §81"],
             explanation: "Referred to \(provider.id) within \(cwp.assessmentWindowWeeks) weeks of the WPCI on \(wpciDate); "
                 + "\(cwp.placementWeeks) weeks to \(expectedEnd), \(hoursExplanation)",
@@ -66,9 +70,9 @@ extension CaseRules {
         let provider = Address(placement.provider, .spoc)
         let workCoach = Address(jobcentre, .workCoach)
 
-        switch s.type {
-        case .cwpStart:
-            let start = s.envelope.date("startDate")!
+        switch s.envelope.message {
+        case .cwpStart(let started):
+            let start = started.startDate
             if start < placement.referralDate {
                 throw Refusal(.beforeReferral, "start date \(start) is before the referral on \(placement.referralDate)")
             }
@@ -80,26 +84,26 @@ extension CaseRules {
                 [workCoach]
             )
 
-        case .cwpAbsence:
-            return try absence(&s, &placement)
+        case .cwpAbsence(let absence):
+            return try self.absence(absence, &s, &placement)
 
-        case .cwpAbsenceAdvice:
-            return try absenceAdvice(&s, placement)
+        case .cwpAbsenceAdvice(let advice):
+            return try absenceAdvice(advice, &s, placement)
 
-        case .cwpDMAReferral:
-            let failure = s.envelope.text("failure")!
-            let failureDate = s.envelope.date("failureDate")!
+        case .cwpDMAReferral(let referral):
+            let failure = referral.failure
+            let failureDate = referral.failureDate
             if failureDate < placement.referralDate {
                 throw Refusal(.beforeReferral, "failure date \(failureDate) is before the referral on \(placement.referralDate)")
             }
             if !placement.wasOpen(on: failureDate) {
                 throw Refusal(
                     .caseEnded,
-                    "the case had ended by the failure on \(failureDate) (it ended on \(placement.ended!.date), "
-                        + "\(placement.ended!.reason.rawValue)): no nugatory DMA action (S2 §116)")
+                    "the case had ended by the failure on \(failureDate) (it ended \(placement.ended.map(String.init(describing:)) ?? "")): "
+                        + "no nugatory DMA action (S2 §116)")
             }
-            let (weeks, sanctionExplanation) = recordFailure(&s, failure: failure, date: failureDate)
-            if failure == "did-not-attend-engagement" || failure == "did-not-start" {
+            let (weeks, sanctionExplanation) = recordFailure(&s, failure: failure.rawValue, date: failureDate)
+            if failure.endsTheCase {
                 placement.hadDidNotAttendOrStart = true
                 if placement.isOpen(on: s.receiptDate) {
                     placement.ended = CaseEnding(reason: .didNotAttendOrStart, date: failureDate)
@@ -110,24 +114,24 @@ extension CaseRules {
                         outcome: "rereferral-required", advice: "re-refer-unless-significant-change",
                         rule: "cwp.dma-referral.did-not-attend-or-start",
                         basis: ["\(Self.s2) §88-90", "\(Self.s2) §92"],
-                        explanation: "\(failure) on \(failureDate): the case ends and may be re-referred; \(sanctionExplanation)",
+                        explanation: "\(failure.rawValue) on \(failureDate): the case ends and may be re-referred; \(sanctionExplanation)",
                         fields: ["indicativeSanctionWeeks": .int(weeks)]),
                     [Address(jobcentre, .dma), workCoach]
                 )
             }
             return (
                 Decision(
-                    outcome: "referred-to-dma", rule: "cwp.dma-referral.\(failure)",
-                    basis: failure == "refused-employment" ? ["\(Self.s2) §95"] : ["\(Self.s2) §92"],
-                    explanation: "\(failure) on \(failureDate) referred to the decision maker; \(sanctionExplanation)",
+                    outcome: "referred-to-dma", rule: "cwp.dma-referral.\(failure.rawValue)",
+                    basis: failure == .refusedEmployment ? ["\(Self.s2) §95"] : ["\(Self.s2) §92"],
+                    explanation: "\(failure.rawValue) on \(failureDate) referred to the decision maker; \(sanctionExplanation)",
                     fields: ["indicativeSanctionWeeks": .int(weeks)]),
                 [Address(jobcentre, .dma)]
             )
 
-        case .cwpChangeOfCircumstances:
-            let change = s.envelope.text("change")!
-            let effective = s.envelope.date("effectiveDate")!
-            if change == "no-longer-on-jsa" {
+        case .cwpChangeOfCircumstances(let circumstances):
+            let change = circumstances.change
+            let effective = circumstances.effectiveDate
+            if change == .noLongerOnJSA {
                 placement.ended = CaseEnding(reason: .noLongerOnJSA, date: effective)
                 // Timers end with the case: now if it has ended, else each one that falls due after the
                 // effective date is dropped when it comes (a timer only fires for an open case).
@@ -142,16 +146,16 @@ extension CaseRules {
             }
             return (
                 Decision(
-                    outcome: "notified", rule: "cwp.change.\(change)", basis: ["\(Self.s2) §116-117"],
-                    explanation: "Change (\(change)) effective \(effective) passed to the provider"),
+                    outcome: "notified", rule: "cwp.change.\(change.rawValue)", basis: ["\(Self.s2) §116-117"],
+                    explanation: "Change (\(change.rawValue)) effective \(effective) passed to the provider"),
                 [provider]
             )
 
-        case .cwpClaimTransfer:
-            return try claimTransfer(&s, &placement)
+        case .cwpClaimTransfer(let transfer):
+            return try claimTransfer(transfer, &s, &placement)
 
-        case .cwpUnacceptableBehaviour:
-            let incident = s.envelope.date("incidentDate")!
+        case .cwpUnacceptableBehaviour(let behaviour):
+            let incident = behaviour.incidentDate
             if s.sender.kind == .jobcentre {
                 return (
                     Decision(
@@ -187,13 +191,13 @@ extension CaseRules {
                 [Address(jobcentre, .spoc)]
             )
 
-        case .cwpReengagement:
-            let reclaim = s.envelope.date("reclaimDate")!
+        case .cwpReengagement(let reengagement):
+            let reclaim = reengagement.reclaimDate
             guard placement.startedOn != nil else {
                 throw Refusal(.newReferralRequired, "the claimant never started the placement: a new referral is required (S2 §158)")
             }
             if placement.barred {
-                throw Refusal(.caseEnded, "the placement ended on \(placement.ended!.date) and may not be resumed")
+                throw Refusal(.caseEnded, "the placement ended \(placement.ended.map(String.init(describing:)) ?? "") and may not be resumed")
             }
             // The allotted time runs from the original referral, even after a re-referral (S2 §115, §159).
             let weeks = rules.communityWorkPlacements.placementWeeks
@@ -214,9 +218,9 @@ extension CaseRules {
                 [provider]
             )
 
-        case .cwpCompletion:
-            let completion = s.envelope.date("completionDate")!
-            let onBenefit = s.envelope.flag("onBenefit")!
+        case .cwpCompletion(let completed):
+            let completion = completed.completionDate
+            let onBenefit = completed.onBenefit
             placement.ended = CaseEnding(reason: .completed, date: completion)
             placement.barred = true
             placement.completion = PlacementCase.Completion(date: completion, onBenefit: onBenefit)
@@ -259,8 +263,8 @@ extension CaseRules {
                 [workCoach]
             )
 
-        case .cwpFeedbackReportRequest:
-            let reclaim = s.envelope.date("reclaimDate")!
+        case .cwpFeedbackReportRequest(let request):
+            let reclaim = request.reclaimDate
             let months = rules.communityWorkPlacements.feedbackRequestMonths
             guard let completion = placement.completion, !completion.onBenefit else {
                 throw Refusal(.requestWindowClosed, "a feedback report can be requested only after a completion off benefit (S2 §135)")
@@ -293,12 +297,11 @@ extension CaseRules {
 
     /// `cwp.absence`: unreported goes to the decision maker only (S2 §114); reported takes the
     /// treated-as-available test (S2 §100–113).
-    private func absence(_ s: inout Submission, _ placement: inout PlacementCase) throws -> (Decision, [Address]) {
+    private func absence(_ notice: CWPAbsence, _ s: inout Submission, _ placement: inout PlacementCase) throws
+        -> (Decision, [Address])
+    {
         let jobcentre = jobcentre(of: s)
-        let from = s.envelope.date("from")!
-        let to = s.envelope.date("to")!
-        let reason = s.envelope.text("reason")!
-        let evidence = s.envelope.text("evidence") ?? "self-declared"
+        let (from, to, reason, evidence) = (notice.from, notice.to, notice.reason, notice.evidence.rawValue)
         if from < placement.referralDate {
             throw Refusal(.beforeReferral, "absence from \(from) is before the referral on \(placement.referralDate)")
         }
@@ -309,7 +312,7 @@ extension CaseRules {
             id: s.envelope.id, caseID: placement.id, reason: reason, from: from, to: to, evidence: evidence,
             state: .unreported, sicknessPeriod: nil)
 
-        guard s.envelope.flag("reported")! else {
+        guard notice.reported else {
             s.person.absences.append(record)
             let (weeks, sanctionExplanation) = recordFailure(&s, failure: "fail-to-participate", date: from)
             return (
@@ -348,14 +351,16 @@ extension CaseRules {
     }
 
     /// `cwp.absence.advice`: the SPOC's answer to an absence referred to it (S2 §65).
-    private func absenceAdvice(_ s: inout Submission, _ placement: PlacementCase) throws -> (Decision, [Address]) {
-        let inReplyTo = s.envelope.text("inReplyTo")!.lowercased()
+    private func absenceAdvice(_ advice: CWPAbsenceAdvice, _ s: inout Submission, _ placement: PlacementCase) throws
+        -> (Decision, [Address])
+    {
+        let inReplyTo = advice.inReplyTo
         guard let index = s.person.absences.firstIndex(where: {
             $0.id.lowercased() == inReplyTo && $0.caseID == placement.id && $0.state == .awaitingSPOC
         }) else {
             throw Refusal(.nothingToAnswer, "no absence of this case is waiting for the SPOC under id \(inReplyTo)")
         }
-        let treat = s.envelope.flag("treatAsAvailable")!
+        let treat = advice.treatAsAvailable
         s.person.absences[index].state = treat ? .granted : .notAvailable
         let absence = s.person.absences[index]
         s.person.timers.removeAll { $0.kind == .spocAdvice && $0.absenceID == absence.id }
@@ -391,12 +396,14 @@ extension CaseRules {
     }
 
     /// `cwp.claim-transfer` (S2 §119–123): the case moves to the new jobcentre whatever else happens.
-    private func claimTransfer(_ s: inout Submission, _ placement: inout PlacementCase) throws -> (Decision, [Address]) {
-        let newJobcentre = s.envelope.text("newJobcentre")!
+    private func claimTransfer(_ transfer: CWPClaimTransfer, _ s: inout Submission, _ placement: inout PlacementCase) throws
+        -> (Decision, [Address])
+    {
+        let newJobcentre = transfer.newJobcentre
         guard let party = context.directory[newJobcentre], party.kind == .jobcentre else {
             throw Refusal.invalid("body.newJobcentre", "must name a jobcentre party")
         }
-        let transferDate = s.envelope.date("transferDate")!
+        let transferDate = transfer.transferDate
         let routes = [Address(placement.provider, .spoc), Address(party.id, .workCoach)]
         s.person.jobcentre = party.id
         let decision: Decision
@@ -408,11 +415,11 @@ extension CaseRules {
                 outcome: "record-did-not-start", advice: "update-prap-did-not-start", rule: "cwp.claim-transfer.not-started",
                 basis: ["\(Self.s2) §119"],
                 explanation: "Transferred to \(party.id) on \(transferDate) before starting: record Did Not Start")
-        } else if s.envelope.flag("withinTravelDistance")! {
+        } else if transfer.withinTravelDistance {
             decision = Decision(
                 outcome: "continue-placement", rule: "cwp.claim-transfer.within-travel", basis: ["\(Self.s2) §122"],
                 explanation: "Transferred to \(party.id) on \(transferDate), within travel distance: the placement continues")
-        } else if s.envelope.flag("withinCpa")! || (s.envelope.flag("providerCanDeliver") ?? true) {
+        } else if transfer.withinCpa || transfer.providerCanDeliver {
             decision = Decision(
                 outcome: "source-new-placement", rule: "cwp.claim-transfer.new-placement", basis: ["\(Self.s2) §120-121"],
                 explanation: "Transferred to \(party.id) on \(transferDate), beyond travel distance: the provider sources a new placement")

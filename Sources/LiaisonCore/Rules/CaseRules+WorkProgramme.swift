@@ -5,20 +5,20 @@ extension CaseRules {
     private static let s3 = "memo WP LR 106"
 
     /// `wp.referral`: opens a WP case (S0 §7, §13).
-    func wpReferral(_ s: inout Submission) throws -> (Decision, [Address]) {
+    func wpReferral(_ s: inout Submission, _ referral: WPReferral) throws -> (Decision, [Address]) {
         let prime = try referralTarget(s, kind: .prime)
         try checkReferringJobcentre(s)
-        let referralDate = s.envelope.date("referralDate")!
+        let referralDate = referral.referralDate
         try refuseIfOnProgramme(s, referralDate: referralDate)
         let wp = rules.workProgramme
         s.person.jobcentre = s.sender.id
         replaceWorkProgrammeCase(&s.person, on: referralDate)
         let deadline = try context.workingDays(
             wp.attachmentWorkingDays, after: referralDate, jobcentre: s.sender.id, field: "body.referralDate")
-        let mandatory = s.envelope.flag("mandatory")!
+        let mandatory = referral.mandatory
         s.person.workProgramme = WorkProgrammeCase(
             id: s.envelope.id, prime: prime.id, kind: .referral, referralDate: referralDate,
-            benefit: s.envelope.text("benefit")!, participationMandatory: mandatory, sessionMandatory: mandatory,
+            benefit: referral.benefit, participationMandatory: mandatory, sessionMandatory: mandatory,
             esaGroup: nil, attachmentDeadline: deadline, wp11FollowUpDate: nil, attachedOn: nil,
             pendingExitReport: nil, ended: nil)
         try setTimer(
@@ -35,17 +35,19 @@ extension CaseRules {
     }
 
     /// `wp.info-session.referral`: opens a WP case of kind info-session (S1 §2, Annex A).
-    func wpInformationSessionReferral(_ s: inout Submission) throws -> (Decision, [Address]) {
+    func wpInformationSessionReferral(_ s: inout Submission, _ referral: WPInformationSessionReferral) throws
+        -> (Decision, [Address])
+    {
         let prime = try referralTarget(s, kind: .prime)
         try checkReferringJobcentre(s)
         let wp = rules.workProgramme
-        let group = s.envelope.text("esaGroup")!
-        let mandatory = s.envelope.flag("mandatory")!
+        let group = referral.esaGroup
+        let mandatory = referral.mandatory
         let mandatable = wp.mandatableGroups.contains(group)
         if mandatory, !mandatable {
             throw Refusal(.cannotMandate, "ESA group \(group) may not be mandated to an information session (S1 Annex A)")
         }
-        let referralDate = s.envelope.date("referralDate")!
+        let referralDate = referral.referralDate
         try refuseIfOnProgramme(s, referralDate: referralDate)
         s.person.jobcentre = s.sender.id
         replaceWorkProgrammeCase(&s.person, on: referralDate)
@@ -109,9 +111,9 @@ extension CaseRules {
         defer { s.person.update(wpCase) }
         let wp = rules.workProgramme
 
-        switch s.type {
-        case .wpAttachment:
-            let date = s.envelope.date("attachmentDate")!
+        switch s.envelope.message {
+        case .wpAttachment(let attachment):
+            let date = attachment.attachmentDate
             if wpCase.kind == .informationSession, wpCase.wp11FollowUpDate == nil {
                 throw Refusal(
                     .attachmentWithoutWP11,
@@ -129,12 +131,12 @@ extension CaseRules {
                 [workCoach]
             )
 
-        case .wpInfoSessionAttended, .wpInfoSessionDNA:
+        case .wpInfoSessionAttended(let outcome), .wpInfoSessionDNA(let outcome):
             guard wpCase.kind == .informationSession else {
                 throw Refusal(.unknownCase, "no open information-session case for this NINO")
             }
             s.person.endTimers(ofCase: wpCase.id, kinds: [.informationSession])
-            let session = s.envelope.date("sessionDate")!
+            let session = outcome.sessionDate
             if s.type == .wpInfoSessionAttended {
                 return (
                     Decision(
@@ -159,11 +161,11 @@ extension CaseRules {
                 []
             )
 
-        case .wpWP11:
+        case .wpWP11(let wp11):
             guard wpCase.kind == .informationSession else {
                 throw Refusal(.unknownCase, "no open information-session case for this NINO")
             }
-            let followUp = s.envelope.date("followUpDate")!
+            let followUp = wp11.followUpDate
             let latest = wpCase.referralDate.adding(days: wp.wp11FollowUpDays)
             if followUp > latest {
                 throw Refusal(
@@ -185,7 +187,7 @@ extension CaseRules {
                 [prime]
             )
 
-        case .wpComplianceDoubt:
+        case .wpComplianceDoubt(let doubt):
             if !wpCase.participationMandatory {
                 throw Refusal(
                     .voluntaryParticipant, "participation is voluntary: no compliance doubt can be raised (S1 §17–18)")
@@ -193,40 +195,40 @@ extension CaseRules {
             return (
                 Decision(
                     outcome: "referred-to-dma", rule: "wp.compliance-doubt", basis: ["\(Self.s0) §21"],
-                    explanation: "Compliance doubt for failure on \(s.envelope.date("failureDate")!) referred to the decision maker"),
+                    explanation: "Compliance doubt for failure on \(doubt.failureDate) referred to the decision maker"),
                 [Address(jobcentre, .dma)]
             )
 
-        case .wpReengagement:
+        case .wpReengagement(let reengagement):
             return (
                 Decision(
                     outcome: "recorded", rule: "wp.reengagement", basis: ["\(Self.s0) key responsibilities"],
-                    explanation: "Re-engagement on \(s.envelope.date("date")!) recorded for the decision maker"),
+                    explanation: "Re-engagement on \(reengagement.date) recorded for the decision maker"),
                 [Address(jobcentre, .dma)]
             )
 
-        case .wpTrainingAllowance:
+        case .wpTrainingAllowance(let training):
             if wpCase.benefit != wp.trainingAllowanceBenefit {
                 throw Refusal(.notJSA, "training allowance applies to \(wp.trainingAllowanceBenefit) only; the case is on \(wpCase.benefit) (S0 §21)")
             }
             return (
                 Decision(
                     outcome: "recorded", rule: "wp.training-allowance", basis: ["\(Self.s0) §21"],
-                    explanation: "Training from \(s.envelope.date("courseStart")!) recorded"),
+                    explanation: "Training from \(training.courseStart) recorded"),
                 [workCoach]
             )
 
-        case .wpChangeOfCircumstances:
+        case .wpChangeOfCircumstances(let change):
             let target = s.sender.kind == .jobcentre ? prime : workCoach
             return (
                 Decision(
                     outcome: "notified", rule: "wp.change-of-circumstances", basis: ["\(Self.s0) §21"],
-                    explanation: "Change effective \(s.envelope.date("effectiveDate")!) passed to \(target)"),
+                    explanation: "Change effective \(change.effectiveDate) passed to \(target)"),
                 [target]
             )
 
-        case .wpExitReportRequest:
-            let requestDate = s.envelope.date("requestDate") ?? s.receiptDate
+        case .wpExitReportRequest(let request):
+            let requestDate = request.requestDate ?? s.receiptDate
             let deadline = try context.workingDays(
                 wp.exitReportWorkingDays, after: requestDate, jobcentre: jobcentre, field: "body.requestDate")
             wpCase.pendingExitReport = PendingRequest(requestID: s.envelope.id, deadline: deadline)
@@ -258,8 +260,8 @@ extension CaseRules {
                 [workCoach]
             )
 
-        case .wpInappropriateReferral:
-            let reason = s.envelope.text("reason")!
+        case .wpInappropriateReferral(let inappropriate):
+            let reason = inappropriate.reason.rawValue
             if s.sender.kind == .jobcentre {
                 wpCase.ended = CaseEnding(reason: .withdrawn, date: s.receiptDate)
                 s.person.endTimers(ofCase: wpCase.id)

@@ -95,10 +95,10 @@ public struct CaseRules: Sendable {
     }
 
     private func apply(_ submission: inout Submission) throws -> (Decision, [Address]) {
-        switch submission.type {
-        case .wpReferral: return try wpReferral(&submission)
-        case .wpInfoSessionReferral: return try wpInformationSessionReferral(&submission)
-        case .cwpReferral: return try cwpReferral(&submission)
+        switch submission.envelope.message {
+        case .wpReferral(let referral): return try wpReferral(&submission, referral)
+        case .wpInfoSessionReferral(let referral): return try wpInformationSessionReferral(&submission, referral)
+        case .cwpReferral(let referral): return try cwpReferral(&submission, referral)
         default: break
         }
         switch submission.type.programme {
@@ -124,8 +124,8 @@ public struct CaseRules: Sendable {
         guard let wpCase = submission.person.workProgramme else { throw noCase }
         try hideOtherProvidersCase(from: submission, provider: wpCase.prime, answering: noCase)
         let appliesToEnded: Set<MessageType> = [.wpExitReport, .wpExitReportRequest]
-        if !wpCase.isOpen, !appliesToEnded.contains(submission.type) {
-            throw Refusal(.caseEnded, "the Work Programme case ended on \(wpCase.ended!.date) (\(wpCase.ended!.reason.rawValue))")
+        if let ended = wpCase.ended, !appliesToEnded.contains(submission.type) {
+            throw Refusal(.caseEnded, "the Work Programme case ended \(ended)")
         }
         try checkOwnership(submission, provider: wpCase.prime)
         return wpCase
@@ -157,7 +157,7 @@ public struct CaseRules: Sendable {
             .cwpFeedbackReport, .cwpFeedbackReportRequest, .cwpReengagement, .cwpDMAReferral,
         ]
         if !placement.isOpen(on: submission.receiptDate), !appliesToEnded.contains(submission.type) {
-            throw Refusal(.caseEnded, "the CWP case ended on \(placement.ended!.date) (\(placement.ended!.reason.rawValue))")
+            throw Refusal(.caseEnded, "the CWP case ended \(placement.ended.map(String.init(describing:)) ?? "")")
         }
         try checkOwnership(submission, provider: placement.provider)
         return placement
@@ -194,9 +194,9 @@ public struct CaseRules: Sendable {
     /// absence waits. The query stays with that SPOC, who has the absence, when the claim moves to another
     /// jobcentre before the answer (`cwp.claim-transfer`); the new jobcentre, now the case's, may answer too.
     private func jobcentreAsked(in submission: Submission) -> String? {
-        guard submission.type == .cwpAbsenceAdvice, let inReplyTo = submission.envelope.text("inReplyTo")?.lowercased()
-        else { return nil }
-        return submission.person.absences.first { $0.id.lowercased() == inReplyTo && $0.state == .awaitingSPOC }?.referredTo
+        guard case .cwpAbsenceAdvice(let advice) = submission.envelope.message else { return nil }
+        return submission.person.absences.first { $0.id.lowercased() == advice.inReplyTo && $0.state == .awaitingSPOC }?
+            .referredTo
     }
 
     /// A referral's `to`: required, and a party of the right kind.

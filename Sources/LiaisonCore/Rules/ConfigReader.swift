@@ -109,6 +109,17 @@ public struct ConfigReader {
         return text
     }
 
+    /// A date as `YYYY-MM-DD`.
+    public mutating func date(_ name: String) throws -> LocalDate {
+        let standIn = LocalDate(dayNumber: 0)
+        let text = try string(name)
+        if text.isEmpty { return standIn }
+        guard let date = LocalDate(text) else {
+            return try fail(ConfigError(key: key(name), problem: "must be a date as YYYY-MM-DD"), standIn)
+        }
+        return date
+    }
+
     /// A list of non-empty strings.
     public mutating func strings(_ name: String) throws -> [String] {
         let raw = try value(name)

@@ -112,8 +112,25 @@ public struct RuleSet: Sendable {
         public var higherEscalation: [Int: Int]
     }
 
+    /// The window every date and timestamp of a message must fall in; anything outside it is a slip of the
+    /// keyboard or a probe, never a real notice, and is refused naming the field.
+    public struct DateWindow: Sendable {
+        /// No date before this: the programmes began in 2011.
+        public var earliest: LocalDate
+        /// No date more than this many years after the receipt date.
+        public var latestYearsAhead: Int
+        /// `sentAt` no more than this many seconds ahead of receipt (the sender's clock may run a little fast).
+        public var sentAtAheadSeconds: Int
+        /// No date of birth before this; none after the receipt date.
+        public var earliestDateOfBirth: LocalDate
+
+        /// The latest date a message received on `receiptDate` may name.
+        public func latest(receivedOn receiptDate: LocalDate) -> LocalDate { receiptDate.adding(months: 12 * latestYearsAhead) }
+    }
+
     public var workProgramme: WorkProgramme
     public var communityWorkPlacements: CommunityWorkPlacements
+    public var dates: DateWindow
     public var absences: Absences
     public var sanctions: Sanctions
 }
@@ -191,6 +208,14 @@ extension RuleSet {
             spocAdviceWorkingDays: try cwp.integer("spocAdviceWorkingDays", in: 1...365)
         )
         try cwp.rejectUnknownKeys()
+
+        var window = try root.section("dates")
+        dates = DateWindow(
+            earliest: try window.date("earliest"),
+            latestYearsAhead: try window.integer("latestYearsAhead", in: 0...100),
+            sentAtAheadSeconds: try window.integer("sentAtAheadSeconds", in: 0...86_400),
+            earliestDateOfBirth: try window.date("earliestDateOfBirth"))
+        try window.rejectUnknownKeys()
 
         let beforeReasons = log.problems.count
         var absence = try root.section("absences")
