@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// Writes one line per log event to standard error:
-/// `2026-11-24T18:44:00.123Z info liaison: accepted id=… nino=AB12****C type=…`, metadata keys sorted,
+/// `2026-11-24T18:44:00.123Z info liaison: accepted id=… nino=AB12**** type=…`, metadata keys sorted,
 /// the time as `Timestamp` writes it.
 /// Cheaper than swift-log's `StreamLogHandler` (no locale-aware date formatting, no write per line), which
 /// matters at one line per accepted message.
@@ -42,16 +42,22 @@ public struct LineLogHandler: LogHandler {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256)
         func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
-        /// A value as is, but with control characters written as `\u00XX`: a value that came from a request
-        /// (an error's text, say) can never start a line of its own that looks like the daemon's.
+        /// A value as is when it is printable ASCII; otherwise every character that does not print as itself
+        /// (controls, bidi overrides such as U+202E, other format characters, line separators, unassigned and
+        /// private-use code points, and `\`) is written as `\u{XXXX}`: a value that came from a request (an
+        /// error's text, a masked NINO's visible characters) can never start a line of its own that looks like
+        /// the daemon's, nor turn the rest of a line around on a terminal.
         func appendValue(_ text: String) {
             let utf8 = text.utf8
-            guard utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return bytes.append(contentsOf: utf8) }
-            for byte in utf8 {
-                if byte < 0x20 || byte == 0x7F {
-                    append(String(format: "\\u%04X", byte))
+            guard utf8.contains(where: { $0 < 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "\\") }) else {
+                return bytes.append(contentsOf: utf8)
+            }
+            for scalar in text.unicodeScalars {
+                if LogText.printsAsItself(scalar) {
+                    bytes.append(contentsOf: String(scalar).utf8)
                 } else {
-                    bytes.append(byte)
+                    let hex = String(scalar.value, radix: 16, uppercase: true)
+                    append("\\u{" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "}")
                 }
             }
         }
@@ -77,6 +83,21 @@ public struct LineLogHandler: LogHandler {
         }
         bytes.append(UInt8(ascii: "\n"))
         return bytes
+    }
+}
+
+/// Which characters a log line may carry as they are.
+enum LogText {
+    /// Whether `scalar` shows as itself on a terminal and in a log viewer, and cannot be read as anything else.
+    static func printsAsItself(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return scalar.value >= 0x20 && scalar.value < 0x7F && scalar != "\\" }
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate, .unassigned,
+            .spaceSeparator:
+            return false
+        default:
+            return true
+        }
     }
 }
 

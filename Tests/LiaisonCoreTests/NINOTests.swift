@@ -34,10 +34,10 @@ import Testing
     }
 
     @Test func masksNINOLikeTextCharacterByCharacter() {
-        // Nine bytes of printable ASCII keep the first four characters and the last; any other text only its
+        // Nine bytes of printable ASCII keep the first four characters, as a NINO does; any other text only its
         // first two characters (here "\r\n" is one character).
-        #expect(NINO.mask("ab123456c") == "ab12****c")
-        #expect(NINO.mask("AB 12 34 ") == "AB 1**** ")
+        #expect(NINO.mask("ab123456c") == "ab12****")
+        #expect(NINO.mask("AB 12 34 ") == "AB 1****")
         #expect(NINO.mask("AB1\r\n456C") == "AB******")
         #expect(NINO.mask("AB1é3456") == "AB******")
         #expect(NINO.mask("AB12") == "AB**")
@@ -48,8 +48,12 @@ import Testing
         #expect(NINO.mask("AB 12 34 56 C") == "AB***********")
     }
 
-    @Test func masksTheDigits() {
-        #expect(NINO("AB123456C")!.masked == "AB12****C")
-        #expect("\(NINO("AB123456C")!)" == "AB12****C")
+    @Test func masksTheDigitsAndTheSuffixAlikeForEveryMessageAboutTheClaimant() {
+        #expect(NINO("AB123456C")!.masked == "AB12****")
+        #expect("\(NINO("AB123456C")!)" == "AB12****")
+        // The suffix does not split a person, and does not show: a claimant reads alike whichever a sender gave,
+        // and alike from the key the records are filed under (the deliverer's and the queue commands' lines).
+        #expect(NINO("AB123456D")!.masked == NINO("AB123456C")!.masked)
+        #expect(NINO.maskPersonKey("AB123456") == NINO("AB123456C")!.masked)
     }
 }

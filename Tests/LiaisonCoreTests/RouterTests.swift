@@ -184,7 +184,7 @@ import Testing
         harness.send("cwp.start", as: "cwp-a", nino: "QQ123456C", body: ["startDate": .string("2026-01-19")])
         let refusals = harness.store.contents.refusals
         #expect(refusals.map(\.code) == [.unknownCase, .invalidNINO])
-        #expect(refusals.map(\.maskedNINO) == ["AB12****C", "QQ12****C"])
+        #expect(refusals.map(\.maskedNINO) == ["AB12****", "QQ12****"])
         for refusal in refusals { #expect(!refusal.detail.contains("123456")) }
     }
 

@@ -72,7 +72,7 @@ public struct RefusalRecord: Sendable, Equatable {
     public let type: String?
     public let code: RefusalCode
     public let detail: String
-    /// The NINO masked (`AB12****C`), when one was readable.
+    /// The NINO masked (`AB12****`), when one was readable.
     public let maskedNINO: String?
     public let receivedAt: Date
 

@@ -61,26 +61,26 @@ public struct NINO: Sendable, Hashable, Codable, CustomStringConvertible {
     /// does not split one person into two.
     public var personKey: String { String(value.prefix(8)) }
 
-    /// The NINO with its digits hidden (`AB12****C`), safe for logs and error details.
-    public var masked: String { NINO.mask(value) }
+    /// The NINO with its digits and suffix hidden (`AB12****`), safe for logs and error details: the same for
+    /// every message about the claimant, whatever suffix each gave, and the same as `maskPersonKey` makes of
+    /// the key the claimant's records are filed under, so a claimant reads alike in every log line, in
+    /// `queue show` and in `queue list`.
+    public var masked: String { NINO.maskPersonKey(personKey) }
 
-    /// Masks any NINO-like text for logs: of nine characters (a NINO's length) it keeps the first four and
-    /// the last, as for a valid NINO; of any other length only the first two, since the end of such text
+    /// Masks any NINO-like text for logs: of nine printable ASCII characters (a NINO's length) it keeps the
+    /// first four, as for a valid NINO; of any other length only the first two, since the end of such text
     /// (a NINO without its suffix letter, say, or one with spaces) may be its digits.
     public static func mask(_ text: String) -> String {
-        // A valid NINO is nine printable ASCII characters, one byte each: masked byte by byte.
         if text.utf8.count == 9, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
-            var bytes = Array(text.utf8)
-            for index in 4..<8 { bytes[index] = UInt8(ascii: "*") }
-            return String(decoding: bytes, as: UTF8.self)
+            return maskPersonKey(String(text.prefix(8)))
         }
         let characters = Array(text)
         guard characters.count > 2 else { return String(repeating: "*", count: characters.count) }
         return String(characters.prefix(2)) + String(repeating: "*", count: characters.count - 2)
     }
 
-    /// Masks a person key (the first 8 characters of a NINO) as a NINO with an unknown suffix: `AB12****?`.
-    public static func maskPersonKey(_ key: String) -> String { mask(key + "?") }
+    /// Masks a person key (the first 8 characters of a NINO): its first four, then `****` (`AB12****`).
+    public static func maskPersonKey(_ key: String) -> String { String(key.prefix(4)) + "****" }
 
     public var description: String { masked }
 
