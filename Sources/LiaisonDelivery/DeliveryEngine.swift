@@ -310,7 +310,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         let attempts = copy.attempts + 1
         var metadata: Logger.Metadata = [
             "message": "\(copy.messageID)", "type": "\(copy.type)", "inbox": "\(address)", "attempt": "\(attempts)",
-            "nino": "\(copy.personKey.map(NINO.maskPersonKey) ?? "-")",
+            "nino": "\(copy.maskedNINO ?? "-")",
         ]
         if let error { metadata["error"] = "\(error)" } else { metadata["status"] = "\(status)" }
 

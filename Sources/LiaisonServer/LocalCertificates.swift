@@ -1,11 +1,12 @@
 import Crypto
 import Foundation
+import LiaisonStore
 import SwiftASN1
 import X509
 
 /// The local certificate authority a fresh installation makes for itself on first start, in the data
 /// directory: a CA, a server certificate for localhost, and a client certificate per party that
-/// authenticates by certificate. Nothing here is ever committed; keys are written mode 0600.
+/// authenticates by certificate. Nothing here is ever committed; folders are made 0700, keys 0600.
 public struct LocalCertificates: Sendable {
     public let folder: URL
     public var caCertificate: URL { folder.appendingPathComponent("ca.pem") }
@@ -27,7 +28,9 @@ public struct LocalCertificates: Sendable {
     @discardableResult
     public func ensure(clientNames: [String]) throws -> [URL] {
         let files = FileManager.default
-        try files.createDirectory(at: folder.appendingPathComponent("clients"), withIntermediateDirectories: true)
+        try StoreFiles.createPrivateFolder(folder.path)
+        try files.createDirectory(
+            at: folder.appendingPathComponent("clients"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var created: [URL] = []
         if !files.fileExists(atPath: caCertificate.path) || !files.fileExists(atPath: caKey.path) {
             let key = P256.Signing.PrivateKey()
@@ -46,7 +49,8 @@ public struct LocalCertificates: Sendable {
             // A new CA invalidates whatever it signed before.
             try? files.removeItem(at: serverCertificate)
             try? files.removeItem(at: folder.appendingPathComponent("clients"))
-            try files.createDirectory(at: folder.appendingPathComponent("clients"), withIntermediateDirectories: true)
+            try files.createDirectory(
+            at: folder.appendingPathComponent("clients"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         let (ca, caPrivateKey) = try loadCA()
         if !files.fileExists(atPath: serverCertificate.path) || !files.fileExists(atPath: serverKey.path) {

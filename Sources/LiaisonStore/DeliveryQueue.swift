@@ -20,6 +20,9 @@ public struct QueuedCopy: Sendable {
     /// The decision, for accepted messages (read from the stored answer).
     public let decision: String?
 
+    /// The claimant's NINO masked for logs (`AB12****`), as every log line and operator view shows it.
+    public var maskedNINO: String? { personKey.map(NINO.maskPersonKey) }
+
     /// The JSON body delivered: the envelope plus `deliveredTo` and the `decision`. The stored envelope is
     /// a JSON object written by Liaison, so the two fields are spliced in before its closing brace rather
     /// than parsing and re-writing it for every attempt.
@@ -392,13 +395,27 @@ public struct DeliveryQueue: Sendable {
 
     // MARK: Pull inboxes
 
+    /// What a pull leased, and why it may be fewer than asked for.
+    public struct Lease: Sendable {
+        /// The copies leased, oldest first.
+        public var copies: [QueuedCopy] = []
+        /// Copies that could not be read with their message: expired, not leased.
+        public var unreadable: [Int64] = []
+        /// Queued copies held back because an earlier copy of the same claimant to this inbox is leased and
+        /// not yet acknowledged, deferred or held (per-claimant order); counted up to `waitingCountLimit`.
+        public var waitingBehindEarlier = 0
+    }
+
+    /// The most queued copies a pull counts as waiting behind a claimant's earlier copy: enough to explain a
+    /// short pull, without a pull ever walking a million copies.
+    public static let waitingCountLimit = 10_000
+
     /// Leases up to `limit` copies of a pull inbox, oldest first, in claimant order; an unacknowledged
     /// lease returns them after `lease` seconds (see `returnLapsedLeases`). A copy that cannot be read with
     /// its message is expired, as when pushed, and listed in `unreadable`; the copies leased may then be fewer
-    /// than there are, and the next pull has the rest.
-    public func lease(address: String, limit: Int, now: Double, lease: Double, lifetime: Double) throws
-        -> (copies: [QueuedCopy], unreadable: [Int64])
-    {
+    /// than there are, and the next pull has the rest. When fewer than `limit` are leased, the copies held back
+    /// behind a claimant's earlier copy are counted, so that the puller can see why.
+    public func lease(address: String, limit: Int, now: Double, lease: Double, lifetime: Double) throws -> Lease {
         try pool.write { db in
             _ = try returnLapsedLeases(db, address: address, now: now, lifetime: lifetime)
             // An inbox an operator holds hands out nothing, and holds what waits for it, a batch per pull.
@@ -406,7 +423,7 @@ public struct DeliveryQueue: Sendable {
                 .first([.text(address)], { Self.stopReason($0.integer(0)) }) ?? nil
             {
                 _ = try holdSome(db, address: address, now: now, reason: stopped)
-                return ([], [])
+                return Lease()
             }
             // Per-NINO order, as for push inboxes: a claimant's copy waits while an earlier one of theirs to
             // this inbox is leased and not yet acknowledged (in flight), deferred or held. Read without the
@@ -431,16 +448,27 @@ public struct DeliveryQueue: Sendable {
                     unreadable.append(seq)
                 }
             }
-            var leased: [QueuedCopy] = []
+            var leased = Lease(unreadable: unreadable)
             for copy in copies {
                 try move(
                     db,
                     CopyTransition(
                         seq: copy.seq, to: .inFlight, at: now, attempts: copy.attempts + 1, nextAttemptAt: now + lease,
                         reason: "pulled"))
-                leased.append(copy)
+                leased.copies.append(copy)
             }
-            return (leased, unreadable)
+            if leased.copies.count < limit {
+                leased.waitingBehindEarlier = try DirectStatement(db, """
+                    SELECT count(*) FROM (SELECT 1 FROM copy c
+                        WHERE c.state = 'queued' AND c.address = ? AND c.person_key IS NOT NULL AND (
+                            EXISTS (SELECT 1 FROM copy_waiting w
+                                WHERE w.address = c.address AND w.person_key = c.person_key AND w.seq < c.seq)
+                            OR EXISTS (SELECT 1 FROM copy e
+                                WHERE e.state = 'in-flight' AND e.address = c.address AND e.person_key = c.person_key))
+                        LIMIT ?)
+                    """).first([.text(address), .integer(Int64(Self.waitingCountLimit))]) { Int($0.integer(0) ?? 0) } ?? 0
+            }
+            return leased
         }
     }
 

@@ -108,6 +108,41 @@ public struct QueueOperator: Sendable {
         self.pool = pool
     }
 
+    /// A stored message as its sender and recipients may look it up (`GET /v1/messages/{id}`).
+    public struct MessageSummary: Sendable {
+        public let id: String
+        public let type: String
+        public let sender: String
+        public let receivedAt: Double
+        /// The stored answer's decision, as JSON text; nil for generated messages.
+        public let decision: String?
+    }
+
+    /// The message with `id` (in lower case), or nil when none was stored.
+    public func message(id: String) throws -> MessageSummary? {
+        try pool.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT id, type, sender, received_at, json_extract(answer, '$.decision') AS decision
+                    FROM message WHERE id = ?
+                    """, arguments: [id]
+            ).map { row in
+                MessageSummary(
+                    id: row["id"], type: row["type"], sender: row["sender"], receivedAt: row["received_at"],
+                    decision: row["decision"])
+            }
+        }
+    }
+
+    /// How many copies each inbox has in each state, from the counters (as cheap at a million as at ten).
+    public func queueCounts() throws -> [(inbox: String, state: String, count: Int)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT address, state, n FROM queue_count ORDER BY address, state")
+                .map { (inbox: $0["address"] as String, state: $0["state"] as String, count: $0["n"] as Int) }
+        }
+    }
+
     /// Per-inbox counts and ages; costs the same however many copies are queued.
     /// - Parameter inboxes: addresses to list even when they have no copies (configured inboxes).
     public func status(now: Double, inboxes: [String] = []) throws -> [InboxStatus] {

@@ -14,6 +14,8 @@ public final class SQLiteCaseStore: CaseStore {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     /// - Throws: `StoreError.notDurable` when SQLite will not run with `synchronous=FULL`, or any SQLite error.
     public init(path: String) throws {
+        // Private from the start (it holds full NINOs and bodies), and SQLite gives its side files its mode.
+        try StoreFiles.createPrivateFile(path)
         WALBuffer.install()
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -55,6 +57,17 @@ public final class SQLiteCaseStore: CaseStore {
         try pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
+    /// Makes one small durable write (a row of its own), committed and synced like any other: whether the
+    /// store takes writes now, for readiness.
+    /// - Throws: the store's error when it does not.
+    public func probe(at now: Date) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                arguments: [now.timeIntervalSince1970])
+        }
+    }
+
     public func transaction<T>(_ work: (any CaseStoreTransaction) throws -> T) throws -> T {
         try pool.writeWithoutTransaction { db in
             var result: T?
@@ -83,6 +96,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case incompatible(String)
     /// No store file where one was named (an operator's command before the daemon first ran, or a typo).
     case missing(path: String)
+    /// The store file could not be made.
+    case cannotCreate(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -91,6 +106,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .corruptRecord(let what): "stored record cannot be read: \(what)"
         case .incompatible(let why): "the store's layout is not this version's: \(why); move the file aside and start afresh"
         case .missing(let path): "no store at \(path): the daemon creates it when it first starts"
+        case .cannotCreate(let path, let reason): "cannot create the store at \(path): \(reason)"
         }
     }
 }

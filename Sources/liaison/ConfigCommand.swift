@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import LiaisonCore
 import LiaisonRuntime
+import LiaisonServer
+import LiaisonStore
 
 /// `liaison config check [FILE]`: every problem with its key; non-zero exit when there are any.
 struct ConfigCommand: ParsableCommand {
@@ -38,6 +40,12 @@ struct ConfigCommand: ParsableCommand {
                 {
                     print("bank holidays: to the end of \(calendars.lastYear)")
                     if let warning = RuleFiles.holidayDataWarning(calendars, today: UKTime.localDate(at: Date())) {
+                        print("warning: \(warning)")
+                    }
+                }
+                if let config {
+                    let local = LocalCertificates(folder: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("tls"))
+                    if let warning = StoreFiles.exposureWarning(Daemon.privatePaths(config: config, local: local)) {
                         print("warning: \(warning)")
                     }
                 }
