@@ -10,6 +10,10 @@ static inline int liaison_ssl_ctx_set_min_tls12(SSL_CTX *context) {
     return (int)SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
 }
 
+static inline int liaison_ssl_ctx_set_max_tls12(SSL_CTX *context) {
+    return (int)SSL_CTX_set_max_proto_version(context, TLS1_2_VERSION);
+}
+
 /// A write retried after SSL_ERROR_WANT_WRITE may come from another address holding the same bytes.
 static inline void liaison_ssl_ctx_accept_moving_write_buffer(SSL_CTX *context) {
     SSL_CTX_set_mode(context, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

@@ -20,9 +20,7 @@ public final class LoadClient: Sendable {
     }
 
     /// The client could not be set up; the benchmark cannot run.
-    public struct SetupError: Error, CustomStringConvertible {
-        public let description: String
-    }
+    public typealias SetupError = TLSClientContext.SetupError
 
     private let host: String
     private let port: Int
@@ -72,25 +70,17 @@ public final class LoadClient: Sendable {
         private let requests: [[UInt8]]
         private var outcomes: [Outcome]
         private var next = 0
-        private let context: OpaquePointer
+        private let tls: TLSClientContext
         private var connections: [Connection] = []
         private let poll: Int32
 
         init(host: String, port: Int, caBundle: String, requests: [[UInt8]], connections count: Int) throws {
             self.requests = requests
             outcomes = Array(repeating: Outcome(status: 0, latency: 0), count: requests.count)
-            guard let context = SSL_CTX_new(TLS_client_method()) else { throw SetupError(description: "SSL_CTX_new failed") }
-            self.context = context
+            tls = try TLSClientContext(caBundle: caBundle)
             poll = epoll_create1(Int32(EPOLL_CLOEXEC))
-            guard SSL_CTX_load_verify_locations(context, caBundle, nil) == 1 else {
-                throw SetupError(description: "cannot load the CA bundle \(caBundle)")
-            }
-            SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
-            guard liaison_ssl_ctx_set_min_tls12(context) == 1 else { throw SetupError(description: "cannot require TLS 1.2") }
-            liaison_ssl_ctx_accept_moving_write_buffer(context)
-            liaison_ssl_ctx_read_ahead(context)
             for index in 0..<count {
-                let connection = try Connection(host: host, port: port, context: context)
+                let connection = try Connection(host: host, port: port, tls: tls)
                 connection.index = UInt32(index)
                 watch(connection, writable: false, operation: EPOLL_CTL_ADD)
                 connections.append(connection)
@@ -100,7 +90,6 @@ public final class LoadClient: Sendable {
         deinit {
             for connection in connections { connection.close() }
             close(poll)
-            SSL_CTX_free(context)
         }
 
         func go() throws -> [Outcome] {
@@ -202,35 +191,8 @@ public final class LoadClient: Sendable {
         }
 
         /// Connects and completes the TLS handshake (blocking), then switches the socket to non-blocking.
-        init(host: String, port: Int, context: OpaquePointer) throws {
-            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            self.socket = socket
-            guard socket >= 0 else { throw SetupError(description: "socket failed: errno \(errno)") }
-            var noDelay: Int32 = 1
-            setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw SetupError(description: "not an IPv4 address: \(host)") }
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else {
-                Glibc.close(socket)
-                throw SetupError(description: "cannot connect to \(host):\(port): errno \(errno)")
-            }
-            guard let ssl = SSL_new(context) else {
-                Glibc.close(socket)
-                throw SetupError(description: "SSL_new failed")
-            }
-            self.ssl = ssl
-            SSL_set_fd(ssl, socket)
-            guard SSL_connect(ssl) == 1 else {
-                let code = ERR_get_error()
-                SSL_free(ssl)
-                Glibc.close(socket)
-                throw SetupError(description: "TLS handshake with \(host):\(port) failed: OpenSSL error \(code)")
-            }
+        init(host: String, port: Int, tls: TLSClientContext) throws {
+            (socket, ssl) = try tls.open(host: host, port: port)
             _ = fcntl(socket, F_SETFL, fcntl(socket, F_GETFL) | O_NONBLOCK)
         }
 

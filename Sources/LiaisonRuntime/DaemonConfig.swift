@@ -60,6 +60,9 @@ public struct DaemonConfig: Sendable {
     /// CA bundle that client certificates must chain to.
     public var clientCA: String?
     public var maxBodyBytes: Int
+    /// How long a request's head and body may take to arrive, from its first byte; a slower client is
+    /// answered 408 and disconnected.
+    public var requestTimeoutSeconds: Double
     /// Requests per second per party (token bucket), with its burst.
     public var ratePerSecond: Double
     public var rateBurst: Double
@@ -168,6 +171,16 @@ extension DaemonConfig {
         let maxBodyBytes = collector.attempt { try limits?.optionalInteger("maxBodyBytes", in: 1024...(64 << 20)) } ?? 262_144
         let rate = Double(collector.attempt { try limits?.optionalInteger("requestsPerSecondPerParty", in: 1...10_000_000) } ?? 1_000)
         let burst = Double(collector.attempt { try limits?.optionalInteger("burstPerParty", in: 1...10_000_000) } ?? 5_000)
+        var requestTimeout: Double = 30
+        if let text = collector.attempt({ try limits?.optionalString("requestTimeout") }),
+            let seconds = collector.attempt({ try duration(text, key: "limits.requestTimeout") })
+        {
+            if seconds >= 1 {
+                requestTimeout = seconds
+            } else {
+                collector.problems.append(ConfigError(key: "limits.requestTimeout", problem: "must be at least 1s"))
+            }
+        }
         collector.problems += limits?.unknownKeys() ?? []
 
         var deliverySection = collector.attempt { try root.optionalSection("delivery") }
@@ -242,7 +255,7 @@ extension DaemonConfig {
         let config = DaemonConfig(
             host: host, port: port, dataDirectory: dataDirectory, storePath: storePath,
             serverCertificate: serverCertificate, serverKey: serverKey, clientCA: clientCA, maxBodyBytes: maxBodyBytes,
-            ratePerSecond: rate, rateBurst: burst, delivery: delivery, parties: parties, rulesPath: rulesPath,
+            requestTimeoutSeconds: requestTimeout, ratePerSecond: rate, rateBurst: burst, delivery: delivery, parties: parties, rulesPath: rulesPath,
             holidaysPath: holidaysPath, metricsReaders: metricsReaders)
         guard collector.problems.isEmpty else { throw ConfigProblems(problems: collector.problems) }
         return config

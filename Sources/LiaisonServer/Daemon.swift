@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import LiaisonCore
 import LiaisonDelivery
@@ -30,13 +31,14 @@ public struct Daemon {
         let context = RuleContext(directory: try config.directory(), rules: rules, calendars: calendars)
         let router = LiaisonCore.Router(context: context)
 
-        try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+        try StoreFiles.createPrivateFolder(config.dataDirectory)
         let local = LocalCertificates(folder: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("tls"))
         let clientNames = config.parties.compactMap(\.certificateName)
         let created = try local.ensure(clientNames: clientNames)
         for file in created { logger.notice("created \(file.path)") }
 
         let store = try SQLiteCaseStore(path: config.storePath)
+        if let warning = StoreFiles.exposureWarning(Self.privatePaths(config: config, local: local)) { logger.warning("\(warning)") }
         let checkpointer = try Checkpointer(path: config.storePath)
         checkpointer.start()
         defer { checkpointer.stop() }
@@ -74,9 +76,7 @@ public struct Daemon {
         let config = self.config
         let app = Application(
             router: server.router(),
-            // A connection idle for a minute, or whose request body stalled that long, is closed: so a stalled
-            // client cannot hold up a SIGTERM for ever.
-            server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), tlsConfiguration: tls),
+            server: Self.httpsServer(tls: tls, requestTimeout: config.requestTimeoutSeconds, logger: logger),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "liaison"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.port
@@ -111,6 +111,14 @@ public struct Daemon {
         logger.notice("stopped")
     }
 
+    /// The folders and files that must be private to the daemon's user: the data folder, the store and its
+    /// side files, and the local CA's folder and keys.
+    public static func privatePaths(config: DaemonConfig, local: LocalCertificates) -> [String] {
+        let keys = (try? FileManager.default.contentsOfDirectory(atPath: local.folder.path))?
+            .filter { $0.hasSuffix("key.pem") }.sorted().map { local.folder.appendingPathComponent($0).path } ?? []
+        return [config.dataDirectory] + StoreFiles.paths(ofStore: config.storePath) + [local.folder.path] + keys
+    }
+
     private func pushEndpoints() -> [InboxEndpoint] {
         config.parties.flatMap { party in
             party.inboxes.compactMap { role, mode -> InboxEndpoint? in
@@ -123,8 +131,32 @@ public struct Daemon {
         }.sorted { $0.address < $1.address }
     }
 
-    /// TLS 1.2 or later; a client certificate is verified against the client CA when one is presented
-    /// (parties may use bearer tokens instead).
+    /// HTTP/1.1 over TLS, guarded below the router (`ProtocolGuard`): malformed requests answered in
+    /// problem+json, slow ones cut off at the request timeout. A connection idle for a minute is closed too,
+    /// so that a stalled client cannot hold up a SIGTERM for ever.
+    static func httpsServer(tls: TLSConfiguration, requestTimeout: Double, logger: Logger) -> HTTPServerBuilder {
+        let timeout = TimeAmount.milliseconds(Int64(requestTimeout * 1000))
+        return HTTPServerBuilder { responder in
+            try TLSChannel(
+                WatchedChannel(
+                    base: HTTP1Channel(
+                        responder: responder,
+                        configuration: .init(
+                            additionalChannelHandlers: [ProtocolGuard(requestTimeout: timeout, logger: logger)],
+                            idleTimeout: .seconds(60)))),
+                tlsConfiguration: tls)
+        }
+    }
+
+    /// TLS 1.3, or TLS 1.2 with ECDHE key exchange and an AEAD cipher (AES-GCM, ChaCha20-Poly1305) only: no
+    /// CBC suite, no SHA-1 MAC, no static RSA key exchange. (TLS 1.3's suites are all AEAD.)
+    static let cipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+
+    /// TLS 1.2 or later with modern suites only; a client certificate is verified against the client CA when
+    /// one is presented (parties may use bearer tokens instead).
     private func tlsConfiguration(local: LocalCertificates) throws -> TLSConfiguration {
         let certificatePath = config.serverCertificate ?? local.serverCertificate.path
         let keyPath = config.serverKey ?? local.serverKey.path
@@ -132,6 +164,7 @@ public struct Daemon {
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem)))
         tls.minimumTLSVersion = .tlsv12
+        tls.cipherSuites = Self.cipherSuites
         tls.certificateVerification = .optionalVerification
         tls.trustRoots = .file(config.clientCA ?? local.caCertificate.path)
         tls.shutdownTimeout = .milliseconds(500)

@@ -95,11 +95,7 @@ final class GroupCommitter: Sendable {
     /// Whether the store takes a durable write now: one small row, committed and synced like any other.
     func probeStore() -> Bool {
         do {
-            try store.pool.write { db in
-                try db.execute(
-                    sql: "INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-                    arguments: [Date().timeIntervalSince1970])
-            }
+            try store.probe(at: Date())
             return true
         } catch {
             logger.warning("store still not writable", metadata: ["error": "\(error)"])

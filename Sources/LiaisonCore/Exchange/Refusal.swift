@@ -15,6 +15,13 @@ public enum RefusalCode: String, Sendable, Codable, CaseIterable {
     case rateLimited = "rate-limited"
     case unavailable
     case notFound = "not-found"
+    // Refused below the router: the request itself, not the message.
+    case malformedRequest = "malformed-request"
+    case methodNotAllowed = "method-not-allowed"
+    case methodNotImplemented = "method-not-implemented"
+    case requestTimeout = "request-timeout"
+    case unsupportedMediaType = "unsupported-media-type"
+    case headersTooLarge = "headers-too-large"
     // Rule codes (CATALOGUE.md).
     case alreadyOnProgramme = "already-on-programme"
     case attachmentWithoutWP11 = "attachment-without-wp11"
@@ -36,14 +43,19 @@ public enum RefusalCode: String, Sendable, Codable, CaseIterable {
     /// The HTTP status the code answers with.
     public var status: Int {
         switch self {
-        case .malformedJSON: 400
+        case .malformedJSON, .malformedRequest: 400
         case .unauthenticated: 401
         case .notPermitted, .notCaseOwner: 403
         case .notFound: 404
+        case .methodNotAllowed: 405
+        case .requestTimeout: 408
         case .idConflict: 409
         case .tooLarge: 413
+        case .unsupportedMediaType: 415
         case .rateLimited: 429
+        case .headersTooLarge: 431
         case .unavailable: 503
+        case .methodNotImplemented: 501
         default: 422
         }
     }
@@ -66,6 +78,12 @@ public enum RefusalCode: String, Sendable, Codable, CaseIterable {
         case .rateLimited: "Rate limited"
         case .unavailable: "Unavailable"
         case .notFound: "Not found"
+        case .malformedRequest: "Malformed request"
+        case .methodNotAllowed: "Method not allowed"
+        case .methodNotImplemented: "Method not implemented"
+        case .requestTimeout: "Request too slow"
+        case .unsupportedMediaType: "Unsupported media type"
+        case .headersTooLarge: "Request headers too large"
         case .alreadyOnProgramme: "Already on the Work Programme"
         case .attachmentWithoutWP11: "Attachment without a WP11"
         case .cannotMandate: "Group cannot be mandated"
