@@ -93,6 +93,9 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The request path over arbitrary bytes: a libFuzzer target built by scripts/fuzz, a corpus replayer
+        // otherwise.
+        .executableTarget(name: "liaison-fuzz", dependencies: ["LiaisonCore", "Yams"]),
         .executableTarget(
             name: "liaison",
             dependencies: [

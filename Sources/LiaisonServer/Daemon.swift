@@ -65,7 +65,7 @@ public struct Daemon {
             config: config, committer: committer, queue: queue, queueOperator: QueueOperator(pool: store.pool),
             authenticator: Authenticator(parties: config.parties),
             rateLimiter: RateLimiter(rate: config.ratePerSecond, burst: config.rateBurst), metrics: metrics, state: state,
-            logger: logger)
+            openAPI: OpenAPIDocument.make(rules: rules).canonicalText, logger: logger)
         let timers = TimerService(
             store: store, router: router, metrics: metrics, logger: logger, onEmit: { engine.wake() },
             clock: { committer.firingInstant() })

@@ -5,6 +5,8 @@ import ArgumentParser
 struct Liaison: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Carries casework notices between Jobcentres, Work Programme primes and CWP providers.",
-        subcommands: [ServeCommand.self, ReplayCommand.self, QueueCommand.self, ConfigCommand.self, RulesCommand.self]
+        subcommands: [
+            ServeCommand.self, ReplayCommand.self, QueueCommand.self, ConfigCommand.self, RulesCommand.self, OpenAPICommand.self,
+        ]
     )
 }

@@ -25,14 +25,15 @@ extension ExchangeServer {
         case .success(let found): address = found
         case .failure(let refusal): return problem(refusal)
         }
-        // At most 1,000 at a time; a larger limit is taken as 1,000, a limit that is not a positive whole number
-        // is refused rather than guessed at.
+        // At most 1,000 at a time; a larger limit (however large) is taken as 1,000, a limit that is not a
+        // positive whole number is refused rather than guessed at.
         var limit = 100
         if let given = request.uri.queryParameters.get("limit") {
-            guard let number = Int(given), number >= 1 else {
-                return problem(Refusal.invalid("limit", "must be a whole number from 1 to 1000"))
+            let digits = given.utf8.drop { $0 == UInt8(ascii: "0") }
+            guard !digits.isEmpty, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+                return problem(Refusal.invalid("limit", "must be a whole number of at least 1 (at most 1000 are handed out)"))
             }
-            limit = min(number, 1000)
+            limit = digits.count > 4 ? 1000 : min(Int(String(decoding: digits, as: UTF8.self)) ?? 1000, 1000)
         }
         let now = Date().timeIntervalSince1970
         let chosen = limit

@@ -20,6 +20,8 @@ struct ExchangeServer: Sendable {
     let rateLimiter: RateLimiter
     let metrics: ExchangeMetrics
     let state: DaemonState
+    /// The OpenAPI document, made once at start-up from the rules in force.
+    let openAPI: String
     let logger: Logger
 
     static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
@@ -32,6 +34,7 @@ struct ExchangeServer: Sendable {
         endpoints.add(.get, "/healthz", .probe) { _, _ in Self.json(.ok, .object(["status": .string("ok")])) }
         endpoints.add(.get, "/readyz", .probe) { _, _ in try await readiness() }
         endpoints.add(.get, "/metrics", .probe) { _, context in try await metricsPage(context: context) }
+        endpoints.add(.get, "/v1/openapi.json", .probe) { _, _ in Self.json(.ok, text: openAPI, contentType: "application/json") }
         endpoints.add(.post, "/v1/messages", .api) { request, context in try await submit(request, context: context) }
         endpoints.add(.get, "/v1/messages/{id}", .api) { _, context in
             try await lookUp(context.parameters.require("id"), context: context)
