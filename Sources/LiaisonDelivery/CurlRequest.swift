@@ -32,9 +32,13 @@ public enum CurlRequest {
             liaison_easy_setopt_long(handle, CURLOPT_POST, 1)
             liaison_easy_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, body.count)
             // COPYPOSTFIELDS: curl keeps its own copy, so the array may go away before the transfer ends.
+            // An empty array may have no storage at all: an empty body is the empty string.
             body.withUnsafeBufferPointer { buffer in
-                _ = liaison_easy_setopt_pointer(
-                    handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress!))
+                if let start = buffer.baseAddress {
+                    _ = liaison_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: start))
+                } else {
+                    _ = liaison_easy_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, "")
+                }
             }
         }
         if method != (body == nil ? "GET" : "POST") { liaison_easy_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method) }

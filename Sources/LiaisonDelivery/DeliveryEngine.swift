@@ -255,7 +255,11 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     }
 
     private func start(_ copy: QueuedCopy, endpoint: InboxEndpoint, now: Double) {
-        let handle = freeHandles.popLast() ?? curl_easy_init()!
+        guard let handle = freeHandles.popLast() ?? curl_easy_init() else {
+            // curl could not make a handle (out of memory): a failed attempt, retried like any other.
+            finish(copy, endpoint, status: 0, retryAfter: nil, error: "curl could not make a transfer handle", now: now)
+            return
+        }
         let body = copy.deliveryBody()
         let timestamp = Int(now)
         let headers = CurlRequest.headers([
@@ -273,8 +277,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         if added != CURLM_OK {
             // Never sent: a failed attempt like any other, so the copy is retried and its inbox's room and its
             // claimant are not held by a transfer that will never finish.
-            let transfer = transfers.removeValue(forKey: handle)!
-            finish(transfer, status: 0, retryAfter: nil, error: "curl could not start the transfer: \(String(cString: curl_multi_strerror(added)))", now: now)
+            guard let transfer = transfers.removeValue(forKey: handle) else { return }
+            release(transfer)
+            finish(transfer.copy, transfer.endpoint, status: 0, retryAfter: nil, error: "curl could not start the transfer: \(String(cString: curl_multi_strerror(added)))", now: now)
             curl_easy_reset(handle)
             transfer.free()
             freeHandles.append(handle)
@@ -287,7 +292,10 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         while let done = CurlRequest.nextCompletion(multi) {
             let handle = done.handle
             guard let transfer = transfers.removeValue(forKey: handle) else { continue }
-            finish(transfer, status: done.status, retryAfter: done.retryAfter, error: done.error.map(transfer.describe), now: now)
+            release(transfer)
+            finish(
+                transfer.copy, transfer.endpoint, status: done.status, retryAfter: done.retryAfter,
+                error: done.error.map(transfer.describe), now: now)
             curl_multi_remove_handle(multi, handle)
             curl_easy_reset(handle)
             transfer.free()
@@ -303,10 +311,11 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         if let person = transfer.copy.personKey { busy[address]?.remove(person) }
     }
 
-    private func finish(_ transfer: Transfer, status: Int, retryAfter: Double?, error: String?, now: Double) {
-        release(transfer)
-        let copy = transfer.copy
-        let address = transfer.endpoint.address
+    /// Records the outcome of one attempt to deliver `copy` (its transfer already released).
+    private func finish(
+        _ copy: QueuedCopy, _ endpoint: InboxEndpoint, status: Int, retryAfter: Double?, error: String?, now: Double
+    ) {
+        let address = endpoint.address
         let attempts = copy.attempts + 1
         var metadata: Logger.Metadata = [
             "message": "\(copy.messageID)", "type": "\(copy.type)", "inbox": "\(address)", "attempt": "\(attempts)",

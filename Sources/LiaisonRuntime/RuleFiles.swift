@@ -100,8 +100,9 @@ public enum RuleFiles {
     /// count past its end cannot be made, so a message that needs one is answered 503 and a timer that needs
     /// one is blocked until the data is refreshed.
     public static func holidayDataWarning(_ calendars: CalendarSet, today: LocalDate) -> String? {
-        let end = LocalDate(year: calendars.lastYear, month: 12, day: 31)!
-        guard end.dayNumber - today.dayNumber < holidayDataWarningDays else { return nil }
+        guard let end = LocalDate(year: calendars.lastYear, month: 12, day: 31),
+            end.dayNumber - today.dayNumber < holidayDataWarningDays
+        else { return nil }
         return """
             the bank-holiday data ends with \(calendars.lastYear): refresh \(holidaysFileName) from GOV.UK and restart; \
             until then messages that need working days past it are answered 503, and timers that need them are blocked \

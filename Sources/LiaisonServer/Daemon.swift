@@ -174,9 +174,10 @@ public struct Daemon {
     static func firstMessageHelp(config: DaemonConfig, local: LocalCertificates, port: Int) -> String {
         let jobcentre = config.parties.first { $0.party.kind == .jobcentre && $0.certificateName != nil }
         let prime = config.parties.first { $0.party.kind == .prime && $0.certificateName != nil }
-        guard let jobcentre, let prime else { return "" }
-        let (jobcentreCertificate, jobcentreKey) = local.client(jobcentre.certificateName!)
-        let (primeCertificate, primeKey) = local.client(prime.certificateName!)
+        guard let jobcentreName = jobcentre?.certificateName, let primeName = prime?.certificateName, let jobcentre, let prime
+        else { return "" }
+        let (jobcentreCertificate, jobcentreKey) = local.client(jobcentreName)
+        let (primeCertificate, primeKey) = local.client(primeName)
         let today = UKTime.localDate(at: Date())
         let body = #"{"id":"\#(UUID().uuidString.lowercased())","type":"wp.referral","to":"\#(prime.party.id)","nino":"AB123456C","sentAt":"\#(Timestamp.format(Date()))","body":{"referralDate":"\#(today)","benefit":"JSA","mandatory":true}}"#
         return """

@@ -153,9 +153,10 @@ public final class LogOutput: Sendable {
                 return taken
             }
             batch.withUnsafeBytes { bytes in
+                guard let start = bytes.baseAddress else { return }
                 var offset = 0
                 while offset < bytes.count {
-                    let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                    let written = Glibc.write(descriptor, start + offset, bytes.count - offset)
                     if written <= 0 {
                         if written < 0, errno == EINTR { continue }
                         return

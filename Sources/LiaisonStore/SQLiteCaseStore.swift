@@ -70,14 +70,14 @@ public final class SQLiteCaseStore: CaseStore {
 
     public func transaction<T>(_ work: (any CaseStoreTransaction) throws -> T) throws -> T {
         try pool.writeWithoutTransaction { db in
-            var result: T?
+            var result: Result<T, any Error> = .failure(StoreError.incompatible("the transaction did not run"))
             try db.inTransaction(.immediate) {
                 let counts = NewCopyCounts()
-                result = try work(SQLiteTransaction(db: db, newCopies: counts))
+                result = .success(try work(SQLiteTransaction(db: db, newCopies: counts)))
                 try counts.store(in: db)
                 return .commit
             }
-            return result!
+            return try result.get()
         }
     }
 
@@ -188,13 +188,14 @@ struct SQLiteTransaction: CaseStoreTransaction {
                 .execute([.text(person.key), .text(timer.id)])
         }
         for timer in blockedAfter where !blockedBefore.contains(timer) {
+            guard let reason = timer.blocked else { continue }
             try DirectStatement(db, """
                     INSERT INTO blocked_timer (person_key, timer_id, kind, fire_date, reason) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (person_key, timer_id) DO UPDATE SET
                         kind = excluded.kind, fire_date = excluded.fire_date, reason = excluded.reason
                     """).execute([
                     .text(person.key), .text(timer.id), .text(timer.kind.rawValue), .text(timer.fireDate.description),
-                    .text(timer.blocked!),
+                    .text(reason),
                 ])
         }
     }

@@ -207,6 +207,82 @@ say("liaison-bench: daemon \(daemon.binary.path), pid \(daemon.processID ?? 0), 
 let load = LoadClient(port: port, caBundle: caBundle)
 func posts(_ bodies: [[UInt8]]) -> [[UInt8]] { bodies.map { load.post(path: "/v1/messages", headers: headers, body: $0) } }
 
+// S. `--soak N`: N requests, a mix of valid messages, refusals and malformed requests, in rounds of 100,000,
+// with the daemon's resident memory after each: it must stay flat (within 10% of the first round's).
+let soakCount = argument("--soak", 0)
+if soakCount > 0 {
+    let round = min(100_000, soakCount)
+    let cwp = ["Authorization: Bearer bench-token-cwp-b-0123456789", "Content-Type: application/json"]
+    /// One request of the mix, by its place in the run: per 20, 8 valid referrals, 2 resent as they were
+    /// (answered again) or with other content (409), 4 refused by the rules (unknown case, bad NINO, not
+    /// permitted, implausible date), 5 malformed (not JSON, no envelope, 415, 404, 405) and a lookup of no message.
+    func soakRequest(_ n: Int, lastID: inout String) -> [UInt8] {
+        let body = referral(5_000_000 + n, to: "cwp-b")
+        switch n % 20 {
+        case 0...7:
+            if n % 20 == 7, let id = try? JSONValue.parse(body)["id"]?.stringValue { lastID = id }
+            return load.post(path: "/v1/messages", headers: headers, body: body)
+        case 8:
+            var resent = (try? JSONValue.parse(referral(5_000_000 + n - 1, to: "cwp-b")).objectValue) ?? [:]
+            resent["id"] = .string(lastID)
+            return load.post(path: "/v1/messages", headers: headers, body: Array(JSONValue.object(resent).canonicalText.utf8))
+        case 9:
+            return load.post(path: "/v1/messages", headers: headers, body: Array(#"{"id":"\#(lastID)","type":"cwp.start"}"#.utf8))
+        case 10:
+            let absence: JSONValue = [
+                "id": .string(UUID().uuidString.lowercased()), "type": "cwp.absence", "sentAt": .string(Timestamp.format(Date())),
+                "nino": .string(String(format: "PR%06dA", n % 1_000_000)),
+                "body": ["reported": true, "reason": "sickness", "from": .string(today.description), "to": .string(today.description)],
+            ]
+            return load.post(path: "/v1/messages", headers: cwp, body: Array(absence.canonicalText.utf8))
+        case 11:
+            let text = String(decoding: body, as: UTF8.self).replacingOccurrences(of: "\"nino\":\"", with: "\"nino\":\"QQ")
+            return load.post(path: "/v1/messages", headers: headers, body: Array(text.utf8))
+        case 12: return load.post(path: "/v1/messages", headers: cwp, body: body)
+        case 13:
+            let text = String(decoding: body, as: UTF8.self).replacingOccurrences(of: "\"referralDate\":\"", with: "\"referralDate\":\"1")
+            return load.post(path: "/v1/messages", headers: headers, body: Array(text.utf8))
+        case 14: return load.post(path: "/v1/messages", headers: headers, body: Array(body.prefix(body.count / 2)))
+        case 15: return load.post(path: "/v1/messages", headers: headers, body: Array(#"{"hello":["world",1,{"n":null}]}"#.utf8))
+        case 16: return load.post(path: "/v1/messages", headers: ["Authorization: Bearer \(token)", "Content-Type: text/plain"], body: body)
+        case 17: return load.get(path: "/v1/no-such-path/\(n)", headers: headers)
+        case 18: return load.get(path: "/v1/messages", headers: headers)
+        default: return load.get(path: "/v1/messages/\(UUID().uuidString.lowercased())", headers: headers)
+        }
+    }
+    var statuses: [Int: Int] = [:]
+    var memory: [Double] = []
+    var lastID = UUID().uuidString.lowercased()
+    let started = Date()
+    for first in stride(from: 0, to: soakCount, by: round) {
+        let requests = (first..<min(first + round, soakCount)).map { soakRequest($0, lastID: &lastID) }
+        for outcome in try await load.run(requests, connections: connections) { statuses[outcome.status, default: 0] += 1 }
+        // Broken framing closes its connection: a few on connections of their own each round.
+        let tls = try TLSClientContext(caBundle: caBundle)
+        for index in 0..<200 {
+            let raw = try RawTLSConnection(port: port, context: tls)
+            raw.send(
+                "POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n" + (index % 2 == 0 ? "zz\r\n{}\r\n0\r\n\r\n" : "5\r\nhelloXX"))
+            statuses[raw.response(within: 5)?.status ?? 0, default: 0] += 1
+        }
+        memory.append(residentMegabytes(daemon.processID ?? 0))
+        say(String(
+            format: "soak: %d requests in %.0f s; daemon resident memory %.1f MB", min(first + round, soakCount),
+            Date().timeIntervalSince(started), memory.last ?? 0))
+    }
+    let answered = statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+    say("soak: answers by status: \(answered)")
+    if let baseline = memory.first, let last = memory.last {
+        say(String(
+            format: "soak: resident memory after the first %d: %.1f MB; after %d: %.1f MB (%.1f%% of the first; floor: within 10%%)",
+            round, baseline, soakCount, last, last / baseline * 100))
+    }
+    daemon.terminate()
+    await sink.stop()
+    finish()
+}
+
 /// CPU spent between two moments: the daemon and some of its threads, this process (the load client, or the
 /// sink while a relay drains), and how long the machine sat idle.
 struct CPUWindow {

@@ -96,7 +96,7 @@ public struct EnvelopeReader: Sendable {
         let id = fields["id"]?.stringValue
         if fields["id"] == nil || fields["id"] == .null {
             problem("id", "is required")
-        } else if id == nil || !UUIDText.isValid(id!) {
+        } else if !(id.map(UUIDText.isValid) ?? false) {
             problem("id", "must be a UUID")
         }
 

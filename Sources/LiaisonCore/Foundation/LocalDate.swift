@@ -70,7 +70,7 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let targetYear = total / 12
         let targetMonth = total % 12 + 1
         let targetDay = min(day, LocalDate.daysIn(month: targetMonth, year: targetYear))
-        return LocalDate(year: targetYear, month: targetMonth, day: targetDay)!
+        return LocalDate(dayNumber: LocalDate.days(year: targetYear, month: targetMonth, day: targetDay))
     }
 
     /// Calendar days from `other` to this date (positive when this is later).

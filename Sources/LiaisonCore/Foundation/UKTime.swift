@@ -29,7 +29,7 @@ public enum UKTime {
     }
 
     static func lastSunday(month: Int, year: Int) -> LocalDate {
-        let last = LocalDate(year: year, month: month, day: LocalDate.daysIn(month: month, year: year))!
+        let last = LocalDate(dayNumber: LocalDate.days(year: year, month: month, day: LocalDate.daysIn(month: month, year: year)))
         return last.adding(days: -(last.isoWeekday % 7))
     }
 

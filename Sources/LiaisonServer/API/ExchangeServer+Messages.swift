@@ -34,7 +34,7 @@ extension ExchangeServer {
         var response = Self.json(
             HTTPResponse.Status(code: answer.status), text: answer.responseText,
             contentType: answer.status == 202 ? "application/json" : "application/problem+json")
-        if answer.replayed { response.headers[Self.replayedHeader] = "true" }
+        if answer.replayed, let replayed = Self.replayedHeader { response.headers[replayed] = "true" }
         // Only operators can mend what the rules answer 503 for: the sender is asked back in an hour.
         if answer.status == 503 { response.headers[Self.retryAfterHeader] = "3600" }
         return response

@@ -24,9 +24,11 @@ struct ExchangeServer: Sendable {
     let openAPI: String
     let logger: Logger
 
-    static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
-    static let retryAfterHeader = HTTPField.Name("Retry-After")!
-    static let challengeHeader = HTTPField.Name("WWW-Authenticate")!
+    /// PROTOCOL.md's header on a resend answered as before: a literal token, so always a name; were it not,
+    /// the answer would go without it rather than the daemon trap.
+    static let replayedHeader = HTTPField.Name("Idempotent-Replayed")
+    static let retryAfterHeader = HTTPField.Name.retryAfter
+    static let challengeHeader = HTTPField.Name.wwwAuthenticate
 
     /// Every endpoint, with who may reach it.
     var endpoints: Endpoints {
