@@ -10,6 +10,8 @@ public final class DaemonProcess: @unchecked Sendable {
     public var storePath: String { folder.appendingPathComponent("data/liaison.sqlite").path }
     public var logPath: URL { folder.appendingPathComponent("daemon.log") }
     public private(set) var port = 0
+    /// What the daemon printed on standard output as it started (the port, first-start help, set-up links).
+    public private(set) var startupText = ""
     private var process: Process?
 
     /// - Parameters:
@@ -61,6 +63,8 @@ public final class DaemonProcess: @unchecked Sendable {
             text += String(decoding: data, as: UTF8.self)
             if let range = text.range(of: #"listening on https://[^:]+:(\d+)"#, options: .regularExpression) {
                 port = Int(text[range].split(separator: ":").last!)!
+                // The start-up text is written at once; whatever came with the line is kept.
+                startupText = text
                 // Keep draining stdout so the daemon never blocks on a full pipe.
                 reader.readabilityHandler = { handle in _ = handle.availableData }
                 return port

@@ -22,8 +22,10 @@ public struct HTTPSResult: Sendable {
     /// 0 when the transfer failed.
     public var status: Int
     public var body: [UInt8]
-    /// Header lines as received, lower-cased names.
+    /// Header lines as received, lower-cased names (the last, when a name repeats).
     public var headers: [String: String]
+    /// Every `Set-Cookie` line, in order.
+    public var setCookies: [String] = []
     /// curl's error when the transfer failed.
     public var error: String?
     /// Seconds from start to the last byte.
@@ -44,6 +46,7 @@ public final class HTTPSClient {
     private final class Box {
         var body: [UInt8] = []
         var headers: [String: String] = [:]
+        var setCookies: [String] = []
         var started = 0.0
         let index: Int
         var list: UnsafeMutablePointer<curl_slist>?
@@ -94,7 +97,7 @@ public final class HTTPSClient {
                 let handle = done.handle
                 guard let box = boxes.removeValue(forKey: handle) else { continue }
                 let result = HTTPSResult(
-                    status: done.status, body: box.body, headers: box.headers, error: done.error,
+                    status: done.status, body: box.body, headers: box.headers, setCookies: box.setCookies, error: done.error,
                     latency: Date().timeIntervalSince1970 - box.started)
                 results[box.index] = result
                 onResult?(box.index, result)
@@ -133,7 +136,10 @@ public final class HTTPSClient {
                 String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
             }
             if let colon = line.firstIndex(of: ":") {
-                box.headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                let name = line[..<colon].lowercased()
+                let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                box.headers[name] = value
+                if name == "set-cookie" { box.setCookies.append(value) }
             }
             return length
         }

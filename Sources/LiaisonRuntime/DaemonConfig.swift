@@ -73,6 +73,8 @@ public struct DaemonConfig: Sendable {
     /// The parties that may read `/metrics`, which shows every inbox's queue: those named under
     /// `metricsReaders`, else the jobcentres (the Department's own offices), never the providers by default.
     public var metricsReaders: Set<String>
+    /// The staff pages' settings.
+    public var staff = StaffConfig()
 
     /// The directory of parties.
     public func directory() throws -> PartyDirectory { try PartyDirectory(parties.map(\.party)) }
@@ -250,13 +252,16 @@ extension DaemonConfig {
             }
             metricsReaders = Set(named)
         }
+        var staffSection = collector.attempt { try root.optionalSection("staff") }
+        let staff = staffConfig(&staffSection, parties: parties, collector: &collector)
         collector.problems += root.unknownKeys()
 
-        let config = DaemonConfig(
+        var config = DaemonConfig(
             host: host, port: port, dataDirectory: dataDirectory, storePath: storePath,
             serverCertificate: serverCertificate, serverKey: serverKey, clientCA: clientCA, maxBodyBytes: maxBodyBytes,
             requestTimeoutSeconds: requestTimeout, ratePerSecond: rate, rateBurst: burst, delivery: delivery, parties: parties, rulesPath: rulesPath,
             holidaysPath: holidaysPath, metricsReaders: metricsReaders)
+        config.staff = staff
         guard collector.problems.isEmpty else { throw ConfigProblems(problems: collector.problems) }
         return config
     }

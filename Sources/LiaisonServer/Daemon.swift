@@ -56,18 +56,30 @@ public struct Daemon {
             drainSeconds: config.delivery.drainSeconds, logger: logger)
         let metrics = ExchangeMetrics()
         let state = DaemonState()
+        let staffEvents = StaffEvents()
         let committer = GroupCommitter(
             store: store, router: router, logger: logger, onHealth: { state.storeHealth($0) }, onCommit: { addresses in
-                // Copies for pull inboxes wait to be pulled: the deliverer has nothing to do for them.
+                // Copies for pull inboxes wait to be pulled: the deliverer has nothing to do for them; staff pages
+                // open on those inboxes hear of them.
                 if !addresses.isDisjoint(with: pushAddresses) { engine.wake() }
+                staffEvents.publish(addresses)
             })
+        let staffAccounts = StaffAccounts(pool: store.pool)
+        let invitations = try inviteConfiguredStaff(staffAccounts)
+        let staffPages = try StaffPages(
+            config: config, rules: rules, directory: context.directory, accounts: staffAccounts, inbox: StaffInbox(pool: store.pool),
+            committer: committer, events: staffEvents, logger: logger)
         let server = ExchangeServer(
             config: config, committer: committer, queue: queue, queueOperator: QueueOperator(pool: store.pool),
             authenticator: Authenticator(parties: config.parties),
             rateLimiter: RateLimiter(rate: config.ratePerSecond, burst: config.rateBurst), metrics: metrics, state: state,
-            openAPI: OpenAPIDocument.make(rules: rules).canonicalText, logger: logger)
+            openAPI: OpenAPIDocument.make(rules: rules).canonicalText, staffPages: staffPages, logger: logger)
         let timers = TimerService(
-            store: store, router: router, metrics: metrics, logger: logger, onEmit: { engine.wake() },
+            store: store, router: router, metrics: metrics, logger: logger,
+            onEmit: { inboxes in
+                engine.wake()
+                staffEvents.publish(inboxes)
+            },
             clock: { committer.firingInstant() })
 
         let tls = try tlsConfiguration(local: local)
@@ -85,6 +97,7 @@ public struct Daemon {
                 if firstStart || ProcessInfo.processInfo.environment["LIAISON_HELP"] != nil {
                     text += Daemon.firstMessageHelp(config: config, local: local, port: port) + "\n"
                 }
+                text += Daemon.staffHelp(invitations, config: config, port: port)
                 FileHandle.standardOutput.write(Data(text.utf8))
             },
             logger: logger)
@@ -99,7 +112,12 @@ public struct Daemon {
                 .init(service: timers),
                 .init(service: app),
                 .init(service: engine),
-                .init(service: ShutdownStep(name: "drain") { state.drain() }),
+                .init(
+                    service: ShutdownStep(name: "drain") {
+                        state.drain()
+                        // Open staff pages' live updates end, so that they do not hold up the drain.
+                        staffEvents.finishAll()
+                    }),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
@@ -109,6 +127,39 @@ public struct Daemon {
         groupConfiguration.maximumCancellationDuration = .seconds(15)
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.notice("stopped")
+    }
+
+    /// Creates the staff accounts the configuration lists (`staff.accounts`) that the store does not have yet,
+    /// each with a set-up link, and ends sessions that have run out since the last run.
+    /// - Returns: the accounts created, with their links' tokens, to print once the port is known.
+    private func inviteConfiguredStaff(_ accounts: StaffAccounts) throws -> [(member: StaffMember, token: String)] {
+        let now = Date()
+        try accounts.endStaleSessions(
+            idleBefore: now.addingTimeInterval(-config.staff.idleTimeoutSeconds),
+            startedBefore: now.addingTimeInterval(-config.staff.sessionLifetimeSeconds))
+        var created: [(member: StaffMember, token: String)] = []
+        for account in config.staff.accounts where try accounts.member(email: account.email) == nil {
+            let token = StaffAccounts.newSecret()
+            let member = try accounts.add(
+                email: account.email, name: account.name, party: account.party, roles: account.roles, setupToken: token,
+                expires: now.addingTimeInterval(config.staff.setupLinkSeconds), now: now)
+            logger.notice("staff account created from the configuration", metadata: ["staff": "\(member.email)", "party": "\(member.party)"])
+            created.append((member, token))
+        }
+        return created
+    }
+
+    /// What to print of the staff accounts just created: each one's set-up link.
+    static func staffHelp(_ invitations: [(member: StaffMember, token: String)], config: DaemonConfig, port: Int) -> String {
+        guard !invitations.isEmpty else { return "" }
+        let base = config.staff.baseURL(port: port)
+        var text = "\nStaff pages: \(base)/ui/ (your browser will ask you to trust the local CA, \(config.dataDirectory)/tls/ca.pem).\n"
+        text += "Each new account sets its password once with its link (it expires in \(Int(config.staff.setupLinkSeconds / 3600)) hours):\n"
+        for (member, token) in invitations {
+            let roles = member.roles.map(\.rawValue).joined(separator: ", ")
+            text += "  \(member.email) (\(member.party): \(roles))\n    \(base)/ui/setup/\(token)\n"
+        }
+        return text
     }
 
     /// The folders and files that must be private to the daemon's user: the data folder, the store and its

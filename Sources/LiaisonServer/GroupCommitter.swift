@@ -57,7 +57,8 @@ final class GroupCommitter: Sendable {
     /// happen here, on the caller's thread; the writer thread only checks idempotency, decides and stores,
     /// in the order the submissions were received (see `Intake`).
     /// - Throws: the store's error when the batch could not be committed (the caller answers 503).
-    func submit(_ body: [UInt8], from sender: String) async throws -> Router.Answer {
+    /// - Parameter staffMember: who sent it from the staff pages (their e-mail), kept with the message.
+    func submit(_ body: [UInt8], from sender: String, staffMember: String? = nil) async throws -> Router.Answer {
         // The ticket joins the intake under the intake's lock, so the writer cannot take a later submission
         // between this one's receipt and its place in line.
         let (ticket, receivedAt) = pending.withLock { state in
@@ -66,7 +67,8 @@ final class GroupCommitter: Sendable {
             return receipt
         }
         defer { receipts.close(ticket) }
-        let prepared = router.prepare(body, from: sender, at: receivedAt)
+        var prepared = router.prepare(body, from: sender, at: receivedAt)
+        prepared.staffMember = staffMember
         return try await withCheckedThrowingContinuation { continuation in
             let accepted = pending.withLock { state -> Bool in
                 guard !state.stopped else {

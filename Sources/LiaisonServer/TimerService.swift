@@ -12,7 +12,8 @@ struct TimerService: Service {
     let router: LiaisonCore.Router
     let metrics: ExchangeMetrics
     let logger: Logger
-    let onEmit: @Sendable () -> Void
+    /// Called with the inboxes that fired timers queued copies for.
+    let onEmit: @Sendable (_ inboxes: Set<String>) -> Void
     /// The instant timers are fired at on each tick: in the daemon, now or the receipt of the earliest
     /// submission still waiting to be judged (`GroupCommitter.firingInstant`).
     var clock: @Sendable () -> Date = { Date() }
@@ -72,7 +73,7 @@ struct TimerService: Service {
         for message in emitted {
             logger.info("timer fired", metadata: ["id": "\(message.id)", "type": "\(message.type.rawValue)", "to": "\(message.to)"])
         }
-        onEmit()
+        onEmit(Set(emitted.map(\.to.description)))
     }
 
     /// Logs each claimant whose timers could not fire: when it first fails, and again every

@@ -60,6 +60,8 @@ public struct CopyEvent: Sendable, Codable {
 public struct CopyDetail: Sendable, Codable {
     public var copy: CopySummary
     public var maskedNINO: String?
+    /// The staff member who sent the message from the staff pages, if one did (never delivered).
+    public var sentBy: String?
     public var events: [CopyEvent]
 }
 
@@ -306,11 +308,13 @@ public struct QueueOperator: Sendable {
     public func show(_ id: String) throws -> [CopyDetail] {
         try pool.read { db in
             let match = CopyID.condition(id)
+            // A store no daemon of this version has upgraded has no record of who sent a message.
+            let sentBy = try db.columns(in: "message").contains { $0.name == "staff_member" } ? "m.staff_member" : "NULL"
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT c.seq, \(CopyID.sql) AS id, m.id AS message_id, m.type, c.address, c.state, c.attempts, c.created_at,
-                        c.next_attempt_at, c.last_error, c.person_key
+                        c.next_attempt_at, c.last_error, c.person_key, \(sentBy) AS sent_by
                     FROM copy c JOIN message m ON m.seq = c.message_seq
                     WHERE \(match.sql) ORDER BY c.seq
                     """, arguments: StatementArguments(match.arguments))
@@ -328,7 +332,7 @@ public struct QueueOperator: Sendable {
                 }
                 let personKey: String? = row["person_key"]
                 return CopyDetail(
-                    copy: Self.summary(row), maskedNINO: personKey.map(NINO.maskPersonKey), events: [accepted] + events)
+                    copy: Self.summary(row), maskedNINO: personKey.map(NINO.maskPersonKey), sentBy: row["sent_by"], events: [accepted] + events)
             }
         }
     }

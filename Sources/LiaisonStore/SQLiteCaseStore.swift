@@ -208,17 +208,19 @@ struct SQLiteTransaction: CaseStoreTransaction {
         let envelope = message.envelope
         let personKey = envelope.nino.personKey
         try DirectStatement(db, """
-                INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, answer, status)
-                VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?)
+                INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, answer, status, staff_member)
+                VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?)
                 """).execute([
                 // The stored envelope is the canonical content that resubmissions are compared with.
                 .text(envelope.id), .text(envelope.type.rawValue), .text(envelope.from), .text(personKey),
                 .real(message.receivedAt.timeIntervalSince1970), .text(message.answer.content),
                 .text(message.answer.responseText), .integer(Int64(message.answer.status)),
+                message.staffMember.map { .text($0) } ?? .null,
             ])
         let messageSeq = db.lastInsertedRowID
+        let due = AnswerDue.of(envelope.type, decision: message.answer.response["decision"], body: nil)
         for address in message.routes {
-            try insertCopy(messageSeq: messageSeq, address: address, personKey: personKey, at: message.receivedAt)
+            try insertCopy(messageSeq: messageSeq, address: address, personKey: personKey, at: message.receivedAt, due: due)
         }
     }
 
@@ -230,17 +232,19 @@ struct SQLiteTransaction: CaseStoreTransaction {
                 message.id, message.type.rawValue, Router.routerPartyID, personKey, message.sentAt.timeIntervalSince1970,
                 message.json.canonicalText,
             ])
-        try insertCopy(messageSeq: db.lastInsertedRowID, address: message.to, personKey: personKey, at: message.sentAt)
+        let due = AnswerDue.of(message.type, decision: nil, body: .object(message.body))
+        try insertCopy(messageSeq: db.lastInsertedRowID, address: message.to, personKey: personKey, at: message.sentAt, due: due)
     }
 
-    private func insertCopy(messageSeq: Int64, address: Address, personKey: String?, at instant: Date) throws {
+    private func insertCopy(messageSeq: Int64, address: Address, personKey: String?, at instant: Date, due: AnswerDue?) throws {
         let inbox = address.description
         try DirectStatement(db, """
-                INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
-                VALUES (?, ?, ?, ?, 'queued', ?, ?)
+                INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at, due_date)
+                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
                 """).execute([
                 .integer(messageSeq), .text(inbox), .text(address.party), personKey.map { .text($0) } ?? .null,
                 .real(instant.timeIntervalSince1970), .real(instant.timeIntervalSince1970),
+                due.map { .text($0.date.description) } ?? .null,
             ])
         newCopies.add(inbox)
     }

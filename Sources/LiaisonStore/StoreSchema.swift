@@ -205,6 +205,46 @@ enum StoreSchema {
             // is sent to it and what waits for it, later copies included, is held, until it is released.
             try db.execute(sql: "ALTER TABLE inbox_status ADD COLUMN held_at REAL")
         }
+        migrator.registerMigration("v9") { db in
+            // Staff pages. A message sent from a browser keeps who sent it (their e-mail), for their own party's
+            // eyes only: it is never delivered. A copy keeps the date by which its recipient's answer is due,
+            // where the catalogue sets one (AnswerDue), so that an inbox counts and marks overdue notices without
+            // reading every message. Staff accounts and their sessions are kept here too, so that a restart signs
+            // no one out; a session is found by the SHA-256 of its cookie, never the cookie itself, and so is a
+            // set-up link's token.
+            try db.execute(
+                sql: """
+                    ALTER TABLE message ADD COLUMN staff_member TEXT;
+                    ALTER TABLE copy ADD COLUMN due_date TEXT;
+                    CREATE INDEX copy_due ON copy(address, due_date) WHERE due_date IS NOT NULL;
+                    CREATE INDEX copy_by_person ON copy(person_key, address) WHERE person_key IS NOT NULL;
+                    CREATE INDEX message_by_person ON message(person_key, seq) WHERE person_key IS NOT NULL;
+                    CREATE TABLE staff_member (
+                        id TEXT PRIMARY KEY,
+                        email TEXT NOT NULL UNIQUE,
+                        name TEXT NOT NULL,
+                        party TEXT NOT NULL,
+                        roles TEXT NOT NULL,
+                        password_hash TEXT,
+                        state TEXT NOT NULL CHECK (state IN ('invited', 'active', 'disabled')),
+                        failed_sign_ins INTEGER NOT NULL DEFAULT 0,
+                        locked_until REAL,
+                        setup_token_hash TEXT,
+                        setup_expires_at REAL,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    CREATE UNIQUE INDEX staff_member_setup ON staff_member(setup_token_hash) WHERE setup_token_hash IS NOT NULL;
+                    CREATE TABLE staff_session (
+                        token_hash TEXT PRIMARY KEY,
+                        staff_id TEXT NOT NULL REFERENCES staff_member(id),
+                        csrf_token TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        last_seen_at REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX staff_session_by_member ON staff_session(staff_id);
+                    """)
+        }
         return migrator
     }
 

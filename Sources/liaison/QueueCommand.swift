@@ -133,7 +133,8 @@ struct QueueCommand: ParsableCommand {
             if options.json { return try printJSON(details) }
             for detail in details {
                 let copy = detail.copy
-                print("\(copy.id)  \(copy.type) → \(copy.inbox)  message \(copy.messageID)  nino \(detail.maskedNINO ?? "-")")
+                print("\(copy.id)  \(copy.type) → \(copy.inbox)  message \(copy.messageID)  nino \(detail.maskedNINO ?? "-")"
+                    + (detail.sentBy.map { "  sent by \($0) from the staff pages" } ?? ""))
                 print("  state \(copy.state), \(copy.attempts) attempt(s), accepted \(copy.acceptedAt)")
                 for event in detail.events {
                     let status = event.httpStatus.map { " HTTP \($0)" } ?? ""

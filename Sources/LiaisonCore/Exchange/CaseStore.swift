@@ -63,6 +63,8 @@ public struct AcceptedMessage: Sendable {
     public let receivedAt: Date
     public let routes: [Address]
     public let answer: StoredAnswer
+    /// The staff member (their e-mail) who sent it from the staff pages; kept for their party, never delivered.
+    public let staffMember: String?
 }
 
 /// A refusal for the audit log: who, what, why, never the body.

@@ -48,6 +48,8 @@ public struct Router: Sendable {
         let envelope: Result<Envelope, Refusal>?
         /// The NINO masked for logs, when the body has one: made here, not by the single writer.
         let maskedNINO: String?
+        /// The staff member who sent it from the staff pages, if one did.
+        public var staffMember: String?
 
         /// Whether the body is a valid message (its id may still turn out to be a resubmission).
         public var isValid: Bool {
@@ -183,7 +185,9 @@ public struct Router: Sendable {
             try store.save(ruling.person, replacing: stored)
             let storedAnswer = StoredAnswer(content: content, status: 202, response: response)
             try store.recordAccepted(
-                AcceptedMessage(envelope: envelope, receivedAt: now, routes: ruling.routes, answer: storedAnswer))
+                AcceptedMessage(
+                    envelope: envelope, receivedAt: now, routes: ruling.routes, answer: storedAnswer,
+                    staffMember: prepared.staffMember))
             for message in emitted + fired {
                 try store.recordGenerated(message, personKey: ruling.person.key, cause: "timer")
             }

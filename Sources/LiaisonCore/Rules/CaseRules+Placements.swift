@@ -308,6 +308,7 @@ extension CaseRules {
         if let clash = s.person.absences.first(where: { $0.overlaps(from: from, to: to) }) {
             throw Refusal(.overlappingAbsence, "overlaps the absence \(clash.from) to \(clash.to) already notified")
         }
+        var adviceDue: LocalDate?
         var record = Absence(
             id: s.envelope.id, caseID: placement.id, reason: reason, from: from, to: to, evidence: evidence,
             state: .unreported, sicknessPeriod: nil)
@@ -341,11 +342,18 @@ extension CaseRules {
             try setTimer(
                 .spocAdvice, on: &s.person, caseID: placement.id, regarding: s.envelope.id, .workingDay(deadline),
                 field: "body.from", absenceID: s.envelope.id)
+            adviceDue = deadline
         }
         s.person.absences.append(record)
+        var decision = absenceDecision(
+            judgement.outcome, reason: reason, rule: judgement.rule, basis: judgement.basis, explanation: judgement.explanation)
+        // S2 §65: the SPOC answers by the next working day; the provider and the SPOC see by when.
+        if let adviceDue {
+            decision.fields["adviceDueBy"] = .date(adviceDue)
+            decision.explanation += "; the SPOC's advice is due by \(adviceDue)"
+        }
         return (
-            absenceDecision(judgement.outcome, reason: reason, rule: judgement.rule, basis: judgement.basis,
-                explanation: judgement.explanation),
+            decision,
             [Address(jobcentre, .spoc)]
         )
     }

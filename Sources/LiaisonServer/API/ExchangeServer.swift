@@ -22,6 +22,8 @@ struct ExchangeServer: Sendable {
     let state: DaemonState
     /// The OpenAPI document, made once at start-up from the rules in force.
     let openAPI: String
+    /// The staff pages under `/ui/`, when served.
+    let staffPages: StaffPages?
     let logger: Logger
 
     /// PROTOCOL.md's header on a resend answered as before: a literal token, so always a name; were it not,
@@ -63,6 +65,7 @@ struct ExchangeServer: Sendable {
             let group = endpoint.access == .probe ? probes : api
             group.on(RouterPath(endpoint.path), method: endpoint.method, use: endpoint.handler)
         }
+        staffPages?.register(on: router)
         return router
     }
 

@@ -21,6 +21,14 @@ struct ProblemAnswers: RouterMiddleware {
     func handle(_ request: Request, context: ExchangeContext, next: (Request, ExchangeContext) async throws -> Response)
         async throws -> Response
     {
+        // The staff pages answer in HTML, with pages of their own, whatever went wrong.
+        if let pages = server.staffPages, request.uri.path == "/ui" || request.uri.path.hasPrefix("/ui/") {
+            do {
+                return try await next(request, context)
+            } catch {
+                return pages.errorPage(for: error, context: context)
+            }
+        }
         do {
             return try await next(request, context)
         } catch is NIOTooManyBytesError {

@@ -1,0 +1,205 @@
+import Foundation
+import GRDB
+import LiaisonCore
+
+/// What the staff pages read of the store: a party's inboxes with their waiting and overdue notices, a page of
+/// one inbox, a message as its party may see it, a claimant's timeline as that party may see it; and "Done",
+/// which acknowledges a copy as a pull's acknowledgement does. Reading never leases a copy, so a system pulling
+/// the same inbox is not starved.
+public struct StaffInbox: Sendable {
+    let pool: DatabasePool
+
+    public init(pool: DatabasePool) {
+        self.pool = pool
+    }
+
+    /// The states of a copy still waiting for its inbox.
+    static let waitingStates = "('queued', 'in-flight', 'deferred', 'held')"
+
+    /// How many notices wait in an inbox, and how many of them are past the date their answer was due.
+    public struct Counts: Sendable, Equatable {
+        public var waiting = 0
+        public var overdue = 0
+
+        public init(waiting: Int = 0, overdue: Int = 0) {
+            self.waiting = waiting
+            self.overdue = overdue
+        }
+    }
+
+    /// The counts of each inbox, as of `today` (a notice is overdue the day after its due date).
+    public func counts(inboxes: [String], today: LocalDate) throws -> [String: Counts] {
+        try pool.read { db in
+            var counts: [String: Counts] = [:]
+            for inbox in inboxes {
+                let waiting = try Int.fetchOne(
+                    db, sql: "SELECT COALESCE(SUM(n), 0) FROM queue_count WHERE address = ? AND state IN \(Self.waitingStates)",
+                    arguments: [inbox]) ?? 0
+                let overdue = try Int.fetchOne(
+                    db,
+                    sql: "SELECT count(*) FROM copy WHERE address = ? AND due_date < ? AND state IN \(Self.waitingStates)",
+                    arguments: [inbox, today.description]) ?? 0
+                counts[inbox] = Counts(waiting: waiting, overdue: overdue)
+            }
+            return counts
+        }
+    }
+
+    /// Which of an inbox's notices to list.
+    public struct Filter: Sendable, Equatable {
+        public var type: MessageType?
+        public var overdueOnly = false
+        /// A claimant's person key (the first eight characters of the NINO).
+        public var personKey: String?
+
+        public init(type: MessageType? = nil, overdueOnly: Bool = false, personKey: String? = nil) {
+            self.type = type
+            self.overdueOnly = overdueOnly
+            self.personKey = personKey
+        }
+    }
+
+    /// One notice in an inbox's list.
+    public struct Notice: Sendable, Equatable {
+        public let messageID: String
+        public let type: String
+        public let sender: String
+        /// The claimant's NINO as sent (staff see it whole); nil for what has none.
+        public let nino: String?
+        public let receivedAt: Date
+        public let dueDate: LocalDate?
+        public let state: String
+    }
+
+    /// A page of an inbox's waiting notices, newest first, and how many match in all.
+    public func page(inbox: String, filter: Filter, today: LocalDate, limit: Int, offset: Int) throws -> (rows: [Notice], total: Int) {
+        try pool.read { db in
+            var conditions = ["c.address = ?", "c.state IN \(Self.waitingStates)"]
+            var arguments: [any DatabaseValueConvertible] = [inbox]
+            if let type = filter.type {
+                conditions.append("m.type = ?")
+                arguments.append(type.rawValue)
+            }
+            if filter.overdueOnly {
+                conditions.append("c.due_date < ?")
+                arguments.append(today.description)
+            }
+            if let key = filter.personKey {
+                conditions.append("c.person_key = ?")
+                arguments.append(key)
+            }
+            let from = "FROM copy c JOIN message m ON m.seq = c.message_seq WHERE " + conditions.joined(separator: " AND ")
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) \(from)", arguments: StatementArguments(arguments)) ?? 0
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.id, m.type, m.sender, json_extract(m.envelope, '$.nino') AS nino, m.received_at, c.due_date, c.state
+                    \(from) ORDER BY c.seq DESC LIMIT ? OFFSET ?
+                    """, arguments: StatementArguments(arguments + [limit, offset])
+            ).map { row in
+                Notice(
+                    messageID: row["id"], type: row["type"], sender: row["sender"], nino: row["nino"],
+                    receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+                    dueDate: (row["due_date"] as String?).flatMap(LocalDate.init), state: row["state"])
+            }
+            return (rows, total)
+        }
+    }
+
+    /// A message with what its party may see of it.
+    public struct Message: Sendable {
+        public let id: String
+        public let type: String
+        public let sender: String
+        public let receivedAt: Date
+        /// The envelope as stored (generated messages: as sent).
+        public let envelope: JSONValue
+        public let decision: JSONValue?
+        /// Who sent it from the staff pages, if anyone did.
+        public let staffMember: String?
+        public let personKey: String?
+        /// The inboxes of the party it was routed to, with their copies' states.
+        public let copies: [(inbox: String, state: String, dueDate: LocalDate?)]
+    }
+
+    /// The message with `id`, if `party` sent it or received a copy: anyone else is told there is none.
+    public func message(id: String, party: String) throws -> Message? {
+        try pool.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT seq, id, type, sender, received_at, envelope, json_extract(answer, '$.decision') AS decision,
+                            staff_member, person_key
+                        FROM message WHERE id = ?
+                        """, arguments: [UUIDText.normalised(id)])
+            else { return nil }
+            let copies = try Row.fetchAll(
+                db, sql: "SELECT address, state, due_date FROM copy WHERE message_seq = ? AND party = ? ORDER BY address",
+                arguments: [row["seq"] as Int64, party]
+            ).map { (inbox: $0["address"] as String, state: $0["state"] as String, dueDate: ($0["due_date"] as String?).flatMap(LocalDate.init)) }
+            let sender: String = row["sender"]
+            guard sender == party || !copies.isEmpty else { return nil }
+            return Message(
+                id: row["id"], type: row["type"], sender: sender, receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+                envelope: (try? JSONValue.parse(row["envelope"] as String)) ?? .null,
+                decision: (row["decision"] as String?).flatMap { try? JSONValue.parse($0) },
+                staffMember: sender == party ? row["staff_member"] : nil, personKey: row["person_key"], copies: copies)
+        }
+    }
+
+    /// One message of a claimant's timeline.
+    public struct TimelineEntry: Sendable, Equatable {
+        public let messageID: String
+        public let type: String
+        public let sender: String
+        public let receivedAt: Date
+        /// The message it answers (`body.inReplyTo`), or that set it off (`body.regarding`).
+        public let answers: String?
+    }
+
+    /// The messages about a claimant that `party` sent or received a copy of, oldest first.
+    public func timeline(personKey: String, party: String) throws -> [TimelineEntry] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.id, m.type, m.sender, m.received_at,
+                        COALESCE(json_extract(m.envelope, '$.body.inReplyTo'), json_extract(m.envelope, '$.body.regarding')) AS answers
+                    FROM message m
+                    WHERE m.person_key = ? AND (m.sender = ? OR EXISTS (SELECT 1 FROM copy c WHERE c.message_seq = m.seq AND c.party = ?))
+                    ORDER BY m.seq
+                    """, arguments: [personKey, party, party]
+            ).map { row in
+                TimelineEntry(
+                    messageID: row["id"], type: row["type"], sender: row["sender"],
+                    receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+                    answers: (row["answers"] as String?).map(UUIDText.normalised))
+            }
+        }
+    }
+
+    /// Marks a waiting notice done, as a pull's acknowledgement does: its copy is delivered, with who marked it.
+    /// A copy not yet leased is leased and acknowledged at once.
+    /// - Returns: whether a waiting copy of the message in that inbox was found and marked.
+    public func markDone(inbox: String, messageID: String, by email: String, now: Date) throws -> Bool {
+        let queue = DeliveryQueue(pool: pool)
+        return try pool.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT c.seq, c.state, c.attempts FROM copy c JOIN message m ON m.seq = c.message_seq
+                        WHERE m.id = ? AND c.address = ? AND c.state IN ('queued', 'in-flight', 'deferred')
+                        """, arguments: [UUIDText.normalised(messageID), inbox])
+            else { return false }
+            let seq: Int64 = row["seq"]
+            let at = now.timeIntervalSince1970
+            if (row["state"] as String) != CopyState.inFlight.rawValue {
+                try queue.move(
+                    db, CopyTransition(seq: seq, to: .inFlight, at: at, attempts: (row["attempts"] as Int) + 1, reason: "read by \(email)"))
+            }
+            return try queue.move(db, CopyTransition(seq: seq, to: .delivered, at: at, reason: "marked done by \(email)"))
+        }
+    }
+}
