@@ -207,6 +207,56 @@ say("liaison-bench: daemon \(daemon.binary.path), pid \(daemon.processID ?? 0), 
 let load = LoadClient(port: port, caBundle: caBundle)
 func posts(_ bodies: [[UInt8]]) -> [[UInt8]] { bodies.map { load.post(path: "/v1/messages", headers: headers, body: $0) } }
 
+// U. `--staff N`: N notices waiting in one inbox (cwp-b's SPOC, pulled), then the staff pages' server time for
+// its first page, a later page, and a notice (the `Server-Timing` each page sends), and what the client saw.
+let staffCount = argument("--staff", 0)
+if staffCount > 0 {
+    let accepted = try await load.run(posts((0..<staffCount).map { referral(6_000_000 + $0, to: "cwp-b") }), connections: connections)
+    say("staff: \(accepted.filter { $0.status == 202 }.count) notices waiting in cwp-b/spoc")
+    // A signed-in member of cwp-b's SPOC, made in the store as `liaison staff add` and a set-up would.
+    let accounts = try StaffAccounts(path: daemon.storePath)
+    let setup = StaffAccounts.newSecret()
+    let member = try accounts.add(
+        email: "bench@cwp-b.test", name: "Bench", party: "cwp-b", roles: [.spoc], setupToken: setup, expires: Date().addingTimeInterval(3600),
+        now: Date())
+    _ = try accounts.completeSetup(setupToken: setup, passwordHash: "$2b$12$bench", now: Date())
+    let cookie = StaffAccounts.newSecret()
+    try accounts.startSession(cookie: cookie, csrfToken: StaffAccounts.newSecret(), for: member, now: Date())
+    let browser = HTTPSClient(caBundle: caBundle, connections: 1)
+    let cookieHeader = ["Cookie: liaison_session=\(cookie)"]
+    let inboxHTML = browser.perform(HTTPSRequest(method: "GET", url: "https://127.0.0.1:\(port)/ui/inbox/spoc", headers: cookieHeader)).text
+    let ids = inboxHTML.matches(of: #/href="/ui/messages/([0-9a-f-]{36})\?inbox=spoc"/#).map { String($0.output.1) }
+    func timed(_ label: String, _ paths: [String]) {
+        var server: [Double] = []
+        var client: [Double] = []
+        var statuses: Set<Int> = []
+        for path in paths {
+            let result = browser.perform(HTTPSRequest(method: "GET", url: "https://127.0.0.1:\(port)\(path)", headers: cookieHeader))
+            statuses.insert(result.status)
+            client.append(result.latency * 1000)
+            if let timing = result.headers["server-timing"], let value = timing.split(separator: "=").last.flatMap({ Double($0) }) {
+                server.append(value)
+            }
+        }
+        server.sort()
+        client.sort()
+        say(String(
+            format: "staff: %@, %d requests (status %@): server time p50 %.1f ms, p99 %.1f ms; seen by the client p50 %.1f ms, p99 %.1f ms",
+            label, paths.count, statuses.sorted().map(String.init).joined(separator: ","), percentile(server, 0.5), percentile(server, 0.99),
+            percentile(client, 0.5), percentile(client, 0.99)))
+    }
+    let rounds = argument("--rounds", 300)
+    let pages = max(1, staffCount / 25)
+    timed("inbox page 1 of \(pages)", Array(repeating: "/ui/inbox/spoc", count: rounds))
+    timed("inbox pages at random", (0..<rounds).map { _ in "/ui/inbox/spoc?page=\(Int.random(in: 1...pages))" })
+    timed("inbox filtered by type", Array(repeating: "/ui/inbox/spoc?type=cwp.referral&page=2", count: rounds))
+    timed("a notice", (0..<rounds).map { index in "/ui/messages/\(ids[index % max(1, ids.count)])?inbox=spoc" })
+    timed("home page", Array(repeating: "/ui/", count: rounds))
+    daemon.terminate()
+    await sink.stop()
+    finish()
+}
+
 // S. `--soak N`: N requests, a mix of valid messages, refusals and malformed requests, in rounds of 100,000,
 // with the daemon's resident memory after each: it must stay flat (within 10% of the first round's).
 let soakCount = argument("--soak", 0)

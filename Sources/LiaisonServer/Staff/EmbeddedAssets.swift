@@ -165,9 +165,9 @@ enum EmbeddedAssets {
     <tr class="govuk-table__row">
       <th scope="row" class="govuk-table__header"><a class="govuk-link" href="{{href}}">{{typeName}}</a></th>
       <td class="govuk-table__cell app-nino">{{nino}}</td>
-      <td class="govuk-table__cell">{{sender}}</td>
+      <td class="govuk-table__cell app-party">{{sender}}</td>
       <td class="govuk-table__cell">{{received}}</td>
-      <td class="govuk-table__cell">{{#due}}{{dueWords}} by {{dueDate}}{{#overdue}} <strong class="govuk-tag govuk-tag--red">Overdue</strong>{{/overdue}}{{/due}}{{^due}}None set{{/due}}</td>
+      <td class="govuk-table__cell">{{#due}}{{dueWords}} by {{dueDate}}{{#overdue}} <strong class="govuk-tag govuk-tag--red">Overdue</strong>{{/overdue}}{{/due}}{{^due}}No date set{{/due}}</td>
     </tr>
     {{/rows}}
   </tbody>
@@ -242,8 +242,8 @@ enum EmbeddedAssets {
   {{/layout.member}}
 </header>
 <div class="govuk-width-container">
-  {{#layout.backLink}}<a href="{{href}}" class="govuk-back-link">{{label}}</a>{{/layout.backLink}}
   <main class="govuk-main-wrapper" id="main-content">
+    {{#layout.backLink}}<a href="{{href}}" class="govuk-back-link">{{label}}</a>{{/layout.backLink}}
     <div class="app-live" aria-live="polite" id="live-updates"{{#layout.liveInboxes}} data-inboxes="{{layout.liveInboxes}}"{{/layout.liveInboxes}}></div>
     {{#layout.banner}}{{> banner}}{{/layout.banner}}
     {{$main}}{{/main}}
@@ -1119,6 +1119,7 @@ enum EmbeddedAssets {
 .app-signed-in { font-family: var(--app-font); font-size: var(--app-fs-16); line-height: var(--app-lh-16); color: var(--app-text); }
 .app-sign-out__button { margin-bottom: 0; }
 /* A claimant's NINO reads easier spaced out. */
+.app-party { white-space: nowrap; }
 .app-nino { letter-spacing: 0.05em; font-variant-numeric: tabular-nums; white-space: nowrap; }
 /* One value per line inside a summary list value. */
 .app-line { display: block; white-space: pre-wrap; }

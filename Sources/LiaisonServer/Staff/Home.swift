@@ -20,7 +20,6 @@ extension StaffPages {
     }
 
     func home(context: ExchangeContext) async throws -> Response {
-        let started = ContinuousClock.now
         let session = try context.staffSession()
         let member = session.member
         let inbox = self.inbox
@@ -34,6 +33,6 @@ extension StaffPages {
                 hasOverdue: count.overdue > 0)
         }
         let view = HomeView(layout: layout("Your inboxes", session: session, current: "/ui/"), partyName: member.party, inboxes: rows)
-        return render("home", view, started: started)
+        return render("home", view)
     }
 }

@@ -63,7 +63,6 @@ extension StaffPages {
     }
 
     func inboxPage(_ request: Request, context: ExchangeContext) async throws -> Response {
-        let started = ContinuousClock.now
         let session = try context.staffSession()
         guard let role = role(context, session) else { return notYours(context) }
         let query = request.uri.queryParameters
@@ -74,13 +73,11 @@ extension StaffPages {
         var banner: BannerView?
         if query.get("done") != nil { banner = BannerView(title: "Success", heading: "The notice is marked as done.", success: true) }
         return try await inboxList(
-            session: session, role: role, filter: filter, page: page, limit: Self.pageSize, nino: "", ninoError: nil, banner: banner,
-            started: started)
+            session: session, role: role, filter: filter, page: page, limit: Self.pageSize, nino: "", ninoError: nil, banner: banner)
     }
 
     /// `POST`: the search by NINO.
     func findClaimant(_ request: Request, context: ExchangeContext) async throws -> Response {
-        let started = ContinuousClock.now
         let session = try context.staffSession()
         guard let role = role(context, session) else { return notYours(context) }
         let form = try await form(request)
@@ -90,16 +87,16 @@ extension StaffPages {
             let message = typed.isEmpty ? "Enter a National Insurance number" : "Enter a National Insurance number in the correct format, like QQ 12 34 56 C"
             return try await inboxList(
                 session: session, role: role, filter: StaffInbox.Filter(), page: 1, limit: Self.pageSize, nino: typed, ninoError: message,
-                banner: nil, started: started, status: .badRequest)
+                banner: nil, status: .badRequest)
         }
         return try await inboxList(
             session: session, role: role, filter: StaffInbox.Filter(personKey: nino.personKey), page: 1, limit: Self.searchLimit,
-            nino: nino.value, ninoError: nil, banner: nil, started: started)
+            nino: nino.value, ninoError: nil, banner: nil)
     }
 
     private func inboxList(
         session: StaffAccounts.Session, role: InboxRole, filter: StaffInbox.Filter, page: Int, limit: Int, nino: String,
-        ninoError: String?, banner: BannerView?, started: ContinuousClock.Instant, status: HTTPResponse.Status = .ok
+        ninoError: String?, banner: BannerView?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let member = session.member
         let address = Address(member.party, role).description
@@ -159,6 +156,6 @@ extension StaffPages {
             hasRows: !rows.isEmpty,
             empty: filter.personKey != nil ? "No waiting notice is about this claimant." : "No notices match. Clear the filters to see them all.",
             pagination: filter.personKey != nil ? nil : PaginationView.make(page: page, pages: pages, href: href))
-        return render("inbox", view, status: status, started: started)
+        return render("inbox", view, status: status)
     }
 }

@@ -45,7 +45,6 @@ extension StaffPages {
     }
 
     func notice(_ request: Request, context: ExchangeContext) async throws -> Response {
-        let started = ContinuousClock.now
         let session = try context.staffSession()
         let member = session.member
         let id = try context.parameters.require("id")
@@ -99,7 +98,7 @@ extension StaffPages {
                     label: title(entry.type), href: "/ui/messages/\(entry.messageID)", when: PageWords.time(entry.receivedAt),
                     sender: sender(entry.sender), current: entry.messageID == message.id)
             })
-        return render("notice", view, started: started)
+        return render("notice", view)
     }
 
     typealias Done = NoticeView.Done
@@ -125,7 +124,8 @@ extension StaffPages {
             details.append(Detail(key: "Routed to", lines: message.copies.map { "\($0.inbox) (\($0.state))" }, link: nil))
         }
         let body = envelope["body"]?.objectValue ?? [:]
-        let order = MessageType(rawValue: message.type).flatMap { BodySchema.of($0, rules: rules) }?.fields.map(\.name) ?? []
+        let schema = MessageType(rawValue: message.type).flatMap { BodySchema.of($0, rules: rules) }
+        let order = schema?.fields.map(\.name) ?? []
         let names = order.filter { body[$0] != nil } + body.keys.filter { !order.contains($0) }.sorted()
         for name in names {
             guard let value = body[name], value != .null else { continue }
@@ -134,7 +134,15 @@ extension StaffPages {
                 details.append(Detail(key: label, lines: [], link: LinkView(href: "/ui/messages/\(UUIDText.normalised(id))", label: "The notice it answers")))
                 continue
             }
-            details.append(Detail(key: label, lines: words(value, field: name), link: nil))
+            // A choice of the catalogue's values is spelled out (`did-not-start`: Did not start; `sickness`: Sickness).
+            let isChoice = schema?.fields.first { $0.name == name }.map { field -> Bool in
+                switch field.kind {
+                case .oneOf, .listOf: true
+                default: false
+                }
+            } ?? false
+            let lines = words(value, field: name)
+            details.append(Detail(key: label, lines: isChoice ? lines.map(CatalogueWords.value) : lines, link: nil))
         }
         return details
     }

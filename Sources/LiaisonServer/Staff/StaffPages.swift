@@ -21,7 +21,7 @@ struct StaffPages: Sendable {
     let committer: GroupCommitter
     let events: StaffEvents
     let logger: Logger
-    private let library: MustacheLibrary
+    private let templates: StaffTemplates
 
     /// The session cookie and the cookie that guards the forms shown before sign-in.
     static let sessionCookie = "liaison_session"
@@ -33,9 +33,7 @@ struct StaffPages: Sendable {
     ) throws {
         (self.config, self.rules, self.directory, self.accounts, self.inbox) = (config, rules, directory, accounts, inbox)
         (self.committer, self.events, self.logger) = (committer, events, logger)
-        var library = MustacheLibrary()
-        for (name, text) in EmbeddedAssets.templates { try library.register(text, named: name) }
-        self.library = library
+        templates = try StaffTemplates()
     }
 
     /// Adds the pages' routes: those open to anyone (sign-in, set-up, assets) and those behind a session.
@@ -74,16 +72,11 @@ struct StaffPages: Sendable {
         if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
     }
 
-    /// A page from `template` with `model`; `started` is when the request came, for `Server-Timing`.
-    func render(_ template: String, _ model: Any, status: HTTPResponse.Status = .ok, started: ContinuousClock.Instant? = nil) -> Response {
-        let html = library.render(model, withTemplate: template) ?? "<!DOCTYPE html><title>Liaison</title><p>Page not found</p>"
+    /// A page from `template` with `model`.
+    func render(_ template: String, _ model: Any, status: HTTPResponse.Status = .ok) -> Response {
+        let html = templates.render(template, model)
         var response = Response(
             status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
-        if let started {
-            let duration = ContinuousClock.now - started
-            let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-            if let timing = HTTPField.Name("Server-Timing") { response.headers[timing] = String(format: "app;dur=%.2f", milliseconds) }
-        }
         Self.secure(&response)
         return response
     }
