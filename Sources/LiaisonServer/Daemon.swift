@@ -68,7 +68,7 @@ public struct Daemon {
         let invitations = try inviteConfiguredStaff(staffAccounts)
         let staffPages = try StaffPages(
             config: config, rules: rules, directory: context.directory, accounts: staffAccounts, inbox: StaffInbox(pool: store.pool),
-            committer: committer, events: staffEvents, logger: logger)
+            committer: committer, events: staffEvents, metrics: metrics, logger: logger)
         let server = ExchangeServer(
             config: config, committer: committer, queue: queue, queueOperator: QueueOperator(pool: store.pool),
             authenticator: Authenticator(parties: config.parties),

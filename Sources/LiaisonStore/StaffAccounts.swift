@@ -183,12 +183,35 @@ public struct StaffAccounts: Sendable {
         }
     }
 
-    /// Records a sign-in's outcome on the account: its failures and lock.
-    public func record(_ account: StaffAccount, of member: StaffMember, now: Date) throws {
+    /// Counts one failed sign-in on the account, read and written in one transaction so that sign-ins at once
+    /// each count: the account is locked once the failures reach the policy's limit. A locked account's
+    /// failures are not counted (its lock is not lengthened or undone).
+    /// - Returns: the account after, and whether this failure locked it.
+    public func recordFailedSignIn(of member: StaffMember, policy: StaffSignInPolicy, now: Date) throws
+        -> (account: StaffAccount, lockedNow: Bool)
+    {
         try pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM staff_member WHERE id = ?", arguments: [member.id]) else {
+                return (member.account, false)
+            }
+            let current = Self.member(row).account
+            guard !current.isLocked(at: now) else { return (current, false) }
+            let (account, lockedNow) = policy.failed(current, at: now)
             try db.execute(
                 sql: "UPDATE staff_member SET failed_sign_ins = ?, locked_until = ?, updated_at = ? WHERE id = ?",
                 arguments: [account.failedSignIns, account.lockedUntil?.timeIntervalSince1970, now.timeIntervalSince1970, member.id])
+            return (account, lockedNow)
+        }
+    }
+
+    /// Forgets the failures of an account that signed in; a lock in force is left as it is.
+    public func recordSignIn(of member: StaffMember, now: Date) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE staff_member SET failed_sign_ins = 0, updated_at = ?
+                    WHERE id = ? AND failed_sign_ins > 0 AND (locked_until IS NULL OR locked_until <= ?)
+                    """, arguments: [now.timeIntervalSince1970, member.id, now.timeIntervalSince1970])
         }
     }
 

@@ -71,8 +71,11 @@ public struct StaffInbox: Sendable {
         public let state: String
     }
 
-    /// A page of an inbox's waiting notices, newest first, and how many match in all.
-    public func page(inbox: String, filter: Filter, today: LocalDate, limit: Int, offset: Int) throws -> (rows: [Notice], total: Int) {
+    /// A page of an inbox's waiting notices, newest first, how many match in all, and which page it is: one past
+    /// the last is the last.
+    public func page(inbox: String, filter: Filter, today: LocalDate, limit: Int, page requested: Int) throws
+        -> (rows: [Notice], total: Int, page: Int)
+    {
         try pool.read { db in
             var conditions = ["c.address = ?", "c.state IN \(Self.waitingStates)"]
             var arguments: [any DatabaseValueConvertible] = [inbox]
@@ -90,19 +93,21 @@ public struct StaffInbox: Sendable {
             }
             let from = "FROM copy c JOIN message m ON m.seq = c.message_seq WHERE " + conditions.joined(separator: " AND ")
             let total = try Int.fetchOne(db, sql: "SELECT count(*) \(from)", arguments: StatementArguments(arguments)) ?? 0
+            let limit = max(1, limit)
+            let page = min(max(1, requested), max(1, (total + limit - 1) / limit))
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT m.id, m.type, m.sender, json_extract(m.envelope, '$.nino') AS nino, m.received_at, c.due_date, c.state
                     \(from) ORDER BY c.seq DESC LIMIT ? OFFSET ?
-                    """, arguments: StatementArguments(arguments + [limit, offset])
+                    """, arguments: StatementArguments(arguments + [limit, (page - 1) * limit])
             ).map { row in
                 Notice(
                     messageID: row["id"], type: row["type"], sender: row["sender"], nino: row["nino"],
                     receivedAt: Date(timeIntervalSince1970: row["received_at"]),
                     dueDate: (row["due_date"] as String?).flatMap(LocalDate.init), state: row["state"])
             }
-            return (rows, total)
+            return (rows, total, page)
         }
     }
 
@@ -179,8 +184,9 @@ public struct StaffInbox: Sendable {
         }
     }
 
-    /// Marks a waiting notice done, as a pull's acknowledgement does: its copy is delivered, with who marked it.
-    /// A copy not yet leased is leased and acknowledged at once.
+    /// Marks a waiting notice of a pull inbox done, as a pull's acknowledgement does: its copy is delivered, with
+    /// who marked it. A copy not yet leased is leased and acknowledged at once; one held (by an operator) is not
+    /// touched.
     /// - Returns: whether a waiting copy of the message in that inbox was found and marked.
     public func markDone(inbox: String, messageID: String, by email: String, now: Date) throws -> Bool {
         let queue = DeliveryQueue(pool: pool)
@@ -190,7 +196,7 @@ public struct StaffInbox: Sendable {
                     db,
                     sql: """
                         SELECT c.seq, c.state, c.attempts FROM copy c JOIN message m ON m.seq = c.message_seq
-                        WHERE m.id = ? AND c.address = ? AND c.state IN ('queued', 'in-flight', 'deferred')
+                        WHERE m.id = ? AND c.address = ? AND c.state IN ('queued', 'in-flight')
                         """, arguments: [UUIDText.normalised(messageID), inbox])
             else { return false }
             let seq: Int64 = row["seq"]

@@ -481,6 +481,57 @@ import X509
         #expect(!named.isEmpty && named.allSatisfy { $0.hasPrefix("prime-a/") })
         committer.stop()
     }
+
+    /// Failed sign-ins slow their address, not another's, and are forgotten after a success or a quiet spell.
+    @Test func failedSignInsSlowTheirAddressOnly() {
+        let policy = StaffSignInPolicy(slowAfter: 2, longestDelay: 8, lockAfter: 5, lockFor: 900)
+        let signIns = SignInGuard(policy: policy)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let delays = (0..<6).map { signIns.failed(from: "10.0.0.1", at: start.addingTimeInterval(Double($0))) }
+        #expect(delays == [0, 0, 1, 2, 4, 8])
+        #expect(signIns.failed(from: "10.0.0.2", at: start) == 0)
+        signIns.succeeded(from: "10.0.0.1")
+        #expect(signIns.failed(from: "10.0.0.1", at: start.addingTimeInterval(10)) == 0)
+        for second in 0..<3 { _ = signIns.failed(from: "10.0.0.3", at: start.addingTimeInterval(Double(second))) }
+        #expect(signIns.failed(from: "10.0.0.3", at: start.addingTimeInterval(3)) == 2)
+        #expect(signIns.failed(from: "10.0.0.3", at: start.addingTimeInterval(3 + 901)) == 0)
+    }
+
+    /// bcrypt runs one at a time with a short line; past the line a sign-in is told the service is busy.
+    @Test func hashingRunsOneAtATimeAndRefusesPastTheLine() async throws {
+        let signIns = SignInGuard(policy: StaffSignInPolicy(), concurrent: 1, waiting: 2)
+        final class Turns: Sendable {
+            let running = Mutex((now: 0, most: 0))
+            let open = Mutex(false)
+        }
+        let turns = Turns()
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    do {
+                        _ = try await signIns.hashing {
+                            turns.running.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+                            while !turns.open.withLock({ $0 }) { usleep(1_000) }
+                            turns.running.withLock { $0.now -= 1 }
+                            return 0
+                        }
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+            }
+            // The refused ones answer at once; then the one running and the two in line may finish.
+            try? await Task.sleep(for: .milliseconds(300))
+            turns.open.withLock { $0 = true }
+            var results: [Bool] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        #expect(results.filter { $0 }.count == 3)
+        #expect(results.filter { !$0 }.count == 3)
+        #expect(turns.running.withLock { $0.most } == 1)
+    }
 }
 
 /// A log that goes to a file, for tests that read back what was logged.
@@ -508,4 +559,5 @@ final class LogFile {
         output.flush()
         return ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(text) }
     }
+
 }

@@ -24,8 +24,8 @@ import Testing
         """
 
     /// A daemon with the staff accounts above, and each account's set-up link path by e-mail.
-    private func start(_ name: String) throws -> (Exchange, [String: String]) {
-        let exchange = try Exchange(name: name, inboxes: [], extra: Self.staffConfig)
+    private func start(_ name: String, inboxes: [PushInbox] = [], retrySchedule: String = "[200ms, 400ms]") throws -> (Exchange, [String: String]) {
+        let exchange = try Exchange(name: name, inboxes: inboxes, retrySchedule: retrySchedule, extra: Self.staffConfig)
         try exchange.daemon.start()
         var links: [String: String] = [:]
         let lines = exchange.daemon.startupText.split(separator: "\n").map(String.init)
@@ -125,9 +125,13 @@ import Testing
         _ = member
         let other = browser(exchange)
         for _ in 0..<3 { #expect(other.signIn(email: "coach@leeds.test", password: "wrong password here").status == 401) }
+        // Locked, the account is told so whatever the password: the right one, or another wrong guess.
         let locked = other.signIn(email: "coach@leeds.test", password: "a long enough password")
         #expect(locked.status == 403)
         #expect(locked.text.contains("locked"))
+        let guessed = other.signIn(email: "coach@leeds.test", password: "another wrong guess")
+        #expect(guessed.status == 403)
+        #expect(guessed.text.contains("locked"))
         #expect(log(exchange).contains("staff account locked after failed sign-ins"))
         // An e-mail with no account is told the same as a wrong password, and not repeated in the log.
         let unknown = other.signIn(email: "nobody-AB123456C@leeds.test", password: "whatever it is")
@@ -202,6 +206,81 @@ import Testing
         let state = exchange.client("jcp-leeds").perform(exchange.request("GET", "/v1/messages/\(doneID)", as: "jcp-leeds")).text
         #expect(state.contains(#""state":"delivered""#) && state.contains("marked done by spoc@cwp-a.test"))
         #expect(log(exchange).contains("staff marked a notice done"))
+    }
+
+    @Test func aPageNumberPastTheEndShowsTheLastPage() throws {
+        let (exchange, links) = try start("staff-pages")
+        defer { exchange.stop() }
+        #expect(exchange.send(Messages.cwpReferral(nino: nino(32), to: "cwp-a"), as: "jcp-leeds").status == 202)
+        let provider = try signedIn(exchange, links, "spoc@cwp-a.test")
+        for page in ["999999999999999999", "99999999999999999999999", "-3", "0", "x"] {
+            let answer = provider.get("/ui/inbox/spoc?page=\(page)")
+            #expect(answer.status == 200, "page \(page)")
+            #expect(answer.text.contains(nino(32)), "page \(page)")
+        }
+    }
+
+    @Test func aPushInboxsNoticeCannotBeMarkedDoneFromThePages() async throws {
+        // cwp-a's inbox is pushed to its system (an endpoint that refuses connections, so the copy waits).
+        let sinkFolder = temporaryFolder("staff-push-sink")
+        defer { try? FileManager.default.removeItem(at: sinkFolder) }
+        let closed = try WebhookSink(folder: sinkFolder, secrets: [testSecret])
+        let closedPort = try await closed.start()
+        await closed.stop()
+        let (exchange, links) = try start(
+            "staff-push", inboxes: [PushInbox(party: "cwp-a", role: "spoc", port: closedPort, caBundle: closed.caBundle)], retrySchedule: "[1h]")
+        defer { exchange.stop() }
+        let referral = Messages.cwpReferral(nino: nino(33), to: "cwp-a")
+        #expect(exchange.send(referral, as: "jcp-leeds").status == 202)
+        let id = try #require(referral["id"]?.stringValue)
+        let provider = try signedIn(exchange, links, "spoc@cwp-a.test")
+        let page = provider.get("/ui/messages/\(id)?inbox=spoc")
+        #expect(page.status == 200)
+        #expect(!page.text.contains("Mark as done"))
+        let refused = provider.post("/ui/messages/\(id)/done", [("inbox", "spoc")], token: StaffBrowser.token(in: page.text))
+        #expect(refused.status == 409)
+        #expect(refused.text.contains("cannot be marked done here"))
+        let state = exchange.client("jcp-leeds").perform(exchange.request("GET", "/v1/messages/\(id)", as: "jcp-leeds")).text
+        #expect(!state.contains(#""state":"delivered""#))
+    }
+
+    @Test func anAnswerSentFromANoticeCanMarkTheNoticeDone() throws {
+        let (exchange, links) = try start("staff-answer-done")
+        defer { exchange.stop() }
+        let referral = Messages.cwpReferral(nino: nino(34), to: "cwp-a")
+        #expect(exchange.send(referral, as: "jcp-leeds").status == 202)
+        let referralID = try #require(referral["id"]?.stringValue)
+        let change = Messages.change(nino: nino(34), detail: "Moved house")
+        #expect(exchange.send(change, as: "jcp-leeds").status == 202)
+        let changeID = try #require(change["id"]?.stringValue)
+        let provider = try signedIn(exchange, links, "spoc@cwp-a.test")
+        // A start does not answer a change of circumstances: no box to mark the change done with it.
+        let unrelated = provider.get("/ui/send/cwp.start?replyTo=\(changeID)")
+        #expect(unrelated.status == 200)
+        #expect(!unrelated.text.contains("Mark it as done once this is sent"))
+        // A start answers the referral: the box is offered, ticked, and sending marks the referral done.
+        let form = provider.get("/ui/send/cwp.start?replyTo=\(referralID)")
+        #expect(form.status == 200)
+        #expect(form.text.contains("Mark it as done once this is sent"))
+        #expect(form.text.contains(#"name="doneInbox" value="cwp-a/spoc""#))
+        let today = Messages.today.components
+        var fields: [(String, String)] = [
+            ("body.startDate-day", "\(today.day)"), ("body.startDate-month", "\(today.month)"), ("body.startDate-year", "\(today.year)"),
+            ("markDone", "yes"), ("nino", nino(34)),
+        ]
+        #expect(form.text.contains(#"value="\#(nino(34))""#))
+        for name in ["messageId", "sentAt", "replyTo", "doneInbox", "to"] {
+            if let range = form.text.range(of: #"name="\#(name)" value="[^"]+""#, options: .regularExpression) {
+                fields.append((name, String(form.text[range].dropLast().split(separator: "\"").last ?? "")))
+            }
+        }
+        let sent = provider.post("/ui/send/cwp.start", fields, token: StaffBrowser.token(in: form.text))
+        #expect(sent.status == 303, "\(sent.text)")
+        let state = exchange.client("jcp-leeds").perform(exchange.request("GET", "/v1/messages/\(referralID)", as: "jcp-leeds")).text
+        #expect(state.contains(#""state":"delivered""#) && state.contains("marked done by spoc@cwp-a.test"))
+        // The change, not answered, still waits.
+        let pulled = exchange.client("cwp-a").perform(exchange.request("GET", "/v1/inbox/spoc", as: "cwp-a")).text
+        #expect(pulled.contains(changeID) && !pulled.contains(referralID))
     }
 
     // MARK: Sending

@@ -30,7 +30,7 @@ extension ExchangeServer {
             logger.error("message not stored: store unavailable", metadata: ["sender": "\(sender)", "error": "\(error)"])
             return problem(Refusal(.unavailable, "the message could not be stored durably; nothing was kept"), retryAfter: 5)
         }
-        log(answer, from: sender)
+        SubmissionLog(metrics: metrics, logger: logger).record(answer, from: sender)
         var response = Self.json(
             HTTPResponse.Status(code: answer.status), text: answer.responseText,
             contentType: answer.status == 202 ? "application/json" : "application/problem+json")
@@ -43,38 +43,6 @@ extension ExchangeServer {
     /// 415 to a body that is not `application/json`.
     var unsupportedMediaType: Refusal {
         Refusal(.unsupportedMediaType, "send the body as Content-Type: application/json (charset utf-8, if any)")
-    }
-
-    /// One line per submission, counted: what was accepted, refused or answered again, and what it emitted.
-    private func log(_ answer: LiaisonCore.Router.Answer, from sender: String) {
-        var metadata: Logger.Metadata = [
-            "id": .string(answer.messageID ?? "-"), "type": .string(answer.type ?? "-"),
-            "nino": .string(answer.maskedNINO ?? "-"), "sender": .string(sender), "status": .string(String(answer.status)),
-        ]
-        if answer.replayed {
-            metrics.replayed()
-            logger.info("resubmission answered as before", metadata: metadata)
-        } else if let refusal = answer.refusal {
-            metrics.refused(code: refusal.code.rawValue)
-            metadata["code"] = "\(refusal.code.rawValue)"
-            if refusal.code == .unavailable {
-                // The rules could not judge it until operators act (a working-day count past the bank-holiday
-                // data): said loudly, with why (dates and field names only), while the sender sends again.
-                metadata["detail"] = .string(refusal.detail)
-                logger.error("refused until operators act", metadata: metadata)
-            } else {
-                logger.info("refused", metadata: metadata)
-            }
-        } else {
-            metrics.accepted(type: answer.type ?? "?")
-            metadata["outcome"] = .string(answer.response["decision"]?["outcome"]?.stringValue ?? "-")
-            metadata["routedTo"] = .string(answer.routedTo.joined(separator: ","))
-            logger.info("accepted", metadata: metadata)
-        }
-        for message in answer.emitted {
-            logger.info(
-                "emitted", metadata: ["id": "\(message.id)", "type": "\(message.type.rawValue)", "to": "\(message.to)"])
-        }
     }
 
     /// A body over the limit is refused unread: it is counted, logged and kept in the audit log like any

@@ -69,7 +69,8 @@ extension StaffPages {
         var filter = StaffInbox.Filter()
         filter.type = query.get("type").flatMap(MessageType.init(rawValue:))
         filter.overdueOnly = query.get("overdue") == "yes"
-        let page = max(1, query.get("page").flatMap { Int($0) } ?? 1)
+        // Any page asked for is within the inbox's pages (the store takes one past the last as the last).
+        let page = min(max(1, query.get("page").flatMap { Int($0) } ?? 1), 1_000_000)
         var banner: BannerView?
         if query.get("done") != nil { banner = BannerView(title: "Success", heading: "The notice is marked as done.", success: true) }
         return try await inboxList(
@@ -95,15 +96,15 @@ extension StaffPages {
     }
 
     private func inboxList(
-        session: StaffAccounts.Session, role: InboxRole, filter: StaffInbox.Filter, page: Int, limit: Int, nino: String,
+        session: StaffAccounts.Session, role: InboxRole, filter: StaffInbox.Filter, page requested: Int, limit: Int, nino: String,
         ninoError: String?, banner: BannerView?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let member = session.member
         let address = Address(member.party, role).description
         let today = UKTime.localDate(at: Date())
         let inbox = self.inbox
-        let (rows, total) = try await ExchangeServer.offStore {
-            try inbox.page(inbox: address, filter: filter, today: today, limit: limit, offset: (page - 1) * limit)
+        let (rows, total, page) = try await ExchangeServer.offStore {
+            try inbox.page(inbox: address, filter: filter, today: today, limit: limit, page: requested)
         }
         let path = "/ui/inbox/\(role.rawValue)"
         let pages = max(1, (total + limit - 1) / limit)
@@ -130,13 +131,15 @@ extension StaffPages {
         let searchFields = [
             FieldView(
                 kind: .text, id: "nino", name: "nino", label: CatalogueWords.nino.label, hint: CatalogueWords.nino.hint, error: ninoError,
-                value: nino, widthClass: "govuk-input--width-10")
+                value: nino, widthClass: "govuk-input--width-10", autocomplete: "off")
         ]
+        let pushed = if case .push = config.inbox(Address(member.party, role)) { true } else { false }
         let first = total == 0 ? 0 : (page - 1) * limit + 1
         let last = min(total, page * limit)
         let showing = filter.personKey != nil
             ? "\(total) notice\(total == 1 ? "" : "s") waiting about this claimant\(total > limit ? "; the newest \(limit) are shown" : "")."
             : "Showing \(first) to \(last) of \(total) waiting notice\(total == 1 ? "" : "s")."
+                + (pushed ? " Liaison sends this inbox's notices to your organisation's system: these are on their way there." : "")
         var layout = self.layout("\(PageWords.role(role)) inbox" + (pages > 1 ? " (page \(page) of \(pages))" : ""), session: session, current: path)
         layout.hasErrors = ninoError != nil
         layout.banner = banner

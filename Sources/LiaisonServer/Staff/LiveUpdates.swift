@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LiaisonCore
+import LiaisonStore
 import NIOCore
 
 /// `GET /ui/events`: server-sent events that tell an open page a notice has arrived in one of the member's
@@ -10,6 +11,9 @@ extension StaffPages {
         let session = try context.staffSession()
         let inboxes = Set(session.member.inboxes.map(\.description))
         let stream = events.subscribe(inboxes: inboxes)
+        let accounts = self.accounts
+        let cookie = context.staffCookie ?? ""
+        let staff = config.staff
         var response = Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
             body: ResponseBody { writer in
@@ -17,6 +21,15 @@ extension StaffPages {
                 for await event in stream {
                     switch event {
                     case .heartbeat:
+                        // The stream ends with its session: signed out, disabled, or idle past the timeout.
+                        let now = Date()
+                        guard let live = try? await ExchangeServer.offStore({ try accounts.session(cookie: cookie) }),
+                            now.timeIntervalSince(live.lastSeen) <= staff.idleTimeoutSeconds,
+                            now.timeIntervalSince(live.created) <= staff.sessionLifetimeSeconds
+                        else {
+                            try await writer.finish(nil)
+                            return
+                        }
                         try await writer.write(ByteBuffer(string: ": still here\n\n"))
                     case .notice(let inbox):
                         let role = Address(inbox)?.role

@@ -29,8 +29,15 @@ struct MessageForm {
         var fields: [FieldView] = [
             FieldView(
                 kind: .text, id: "nino", name: "nino", label: CatalogueWords.nino.label, hint: CatalogueWords.nino.hint,
-                error: errors["nino"], value: values["nino"], widthClass: "govuk-input--width-10")
+                error: errors["nino"], value: values["nino"], widthClass: "govuk-input--width-10", autocomplete: "off")
         ]
+        if recipients.isEmpty, let error = errors["to"] {
+            // Filled in from the notice answered, and refused: shown, so that it can be put right.
+            fields.append(
+                FieldView(
+                    kind: .text, id: "to", name: "to", label: CatalogueWords.recipient.label, hint: "The party's id, for example jcp-leeds",
+                    error: error, value: values["to"], widthClass: "govuk-input--width-20"))
+        }
         if !recipients.isEmpty {
             fields.append(
                 FieldView(

@@ -60,12 +60,12 @@ extension StaffPages {
         let type = MessageType(rawValue: message.type)
         let typeName = type.map(CatalogueWords.title(of:)) ?? message.type
         let today = UKTime.localDate(at: Date())
-        let mine = Set(member.inboxes.map(\.description))
-        let ownCopy = message.copies.first { mine.contains($0.inbox) }
-        let waiting: Set<String> = ["queued", "in-flight", "deferred"]
-        let openCopy = message.copies.first { mine.contains($0.inbox) && waiting.contains($0.state) }
         let query = request.uri.queryParameters
         let backRole = query.get("inbox").flatMap(InboxRole.init(rawValue:)).flatMap { member.roles.contains($0) ? $0 : nil }
+        // The copy in the inbox the member came from, else in the first of theirs it reached.
+        let mine = backRole.map { [Address(member.party, $0).description] } ?? member.inboxes.map(\.description)
+        let ownCopy = mine.lazy.compactMap { inbox in message.copies.first { $0.inbox == inbox } }.first
+        let openCopy = ownCopy.flatMap { copy in isDoneable(copy.inbox, state: copy.state) ? copy : nil }
 
         var layout = self.layout(typeName, session: session, current: backRole.map { "/ui/inbox/\($0.rawValue)" })
         layout.backLink = backRole.map { LinkView(href: "/ui/inbox/\($0.rawValue)", label: "Back to the \(PageWords.role($0)) inbox") }
@@ -103,6 +103,13 @@ extension StaffPages {
 
     typealias Done = NoticeView.Done
 
+    /// Whether a copy can be marked done: a pull inbox's (a push inbox's is its system's to answer), waiting and
+    /// not held by an operator.
+    func isDoneable(_ inbox: String, state: String) -> Bool {
+        guard let address = Address(inbox), case .pull = config.inbox(address) else { return false }
+        return state == CopyState.queued.rawValue || state == CopyState.inFlight.rawValue
+    }
+
     private func title(_ type: String) -> String { MessageType(rawValue: type).map(CatalogueWords.title(of:)) ?? type }
 
     private func sender(_ party: String) -> String { party == Router.routerPartyID ? "Liaison" : party }
@@ -134,15 +141,8 @@ extension StaffPages {
                 details.append(Detail(key: label, lines: [], link: LinkView(href: "/ui/messages/\(UUIDText.normalised(id))", label: "The notice it answers")))
                 continue
             }
-            // A choice of the catalogue's values is spelled out (`did-not-start`: Did not start; `sickness`: Sickness).
-            let isChoice = schema?.fields.first { $0.name == name }.map { field -> Bool in
-                switch field.kind {
-                case .oneOf, .listOf: true
-                default: false
-                }
-            } ?? false
-            let lines = words(value, field: name)
-            details.append(Detail(key: label, lines: isChoice ? lines.map(CatalogueWords.value) : lines, link: nil))
+            let kind = schema?.fields.first { $0.name == name }?.kind
+            details.append(Detail(key: label, lines: words(value, kind: kind), link: nil))
         }
         return details
     }
@@ -156,7 +156,8 @@ extension StaffPages {
         let named: [(String, String)] = [("outcome", "Outcome"), ("advice", "Advice"), ("actions", "Actions"), ("explanation", "Why")]
         for (key, label) in named {
             guard let value = fields[key] else { continue }
-            let lines = key == "explanation" ? [value.stringValue ?? ""] : words(value, field: key)
+            // Outcome, advice and actions are the catalogue's values; the explanation is Liaison's own sentence.
+            let lines = key == "explanation" ? [value.stringValue ?? ""] : words(value, kind: .oneOf([]))
             if !lines.isEmpty { details.append(Detail(key: label, lines: lines, link: nil)) }
         }
         if let basis = fields["basis"]?.arrayValue?.compactMap(\.stringValue), !basis.isEmpty {
@@ -165,7 +166,7 @@ extension StaffPages {
         let own = fields.keys.filter { !["outcome", "advice", "actions", "explanation", "basis", "rule"].contains($0) }.sorted()
         for key in own {
             guard let value = fields[key] else { continue }
-            details.append(Detail(key: decisionLabels[key] ?? CatalogueWords.field(key)?.label ?? key, lines: words(value, field: key), link: nil))
+            details.append(Detail(key: decisionLabels[key] ?? CatalogueWords.field(key)?.label ?? key, lines: words(value, kind: nil), link: nil))
         }
         return details
     }
@@ -177,22 +178,33 @@ extension StaffPages {
         ]
     }
 
-    /// A value in words: a date as `7 December 2026`, a date-time with its UK time, true as Yes, a catalogue value
-    /// spelled out, a list one per line.
-    private func words(_ value: JSONValue, field: String) -> [String] {
+    /// A value in words, by what its field holds: a date as `7 December 2026`, a date-time with its UK time, true
+    /// as Yes, a choice of the catalogue's values spelled out, a list one per line; free text exactly as sent.
+    /// A field with no schema (what Liaison generates, a decision's own fields) shows its dates in words.
+    private func words(_ value: JSONValue, kind: FieldKind?) -> [String] {
         switch value {
         case .bool(let flag): return [flag ? "Yes" : "No"]
         case .number: return [value.canonicalText]
-        case .array(let elements): return elements.isEmpty ? ["None"] : elements.flatMap { words($0, field: field) }
+        case .array(let elements): return elements.isEmpty ? ["None"] : elements.flatMap { words($0, kind: kind) }
         case .string(let text):
-            if let date = LocalDate(text) { return [PageWords.date(date)] }
-            if text.count >= 20, let instant = Timestamp.parse(text) { return [PageWords.time(instant)] }
-            if text.range(of: "^[a-z0-9]+(-[a-z0-9]+)+$", options: .regularExpression) != nil || ["outcome", "advice", "actions"].contains(field) {
-                return [CatalogueWords.value(text)]
+            switch kind {
+            case .oneOf, .listOf: return [CatalogueWords.value(text)]
+            case .text, .note, .uuid, .integer, .bool: return [text]
+            case .date, .birthDate, .dateTime, .dateOrDateTime, nil:
+                if let date = LocalDate(text) { return [PageWords.date(date)] }
+                if let instant = Timestamp.parse(text) { return [PageWords.time(instant)] }
+                return [text]
             }
-            return [text]
         default: return []
         }
+    }
+
+    /// Marks the member's copy in `inbox` done, and logs it.
+    func markDone(_ inbox: String, messageID id: String, member: StaffMember) async throws -> Bool {
+        let store = self.inbox
+        let marked = try await ExchangeServer.offStore { try store.markDone(inbox: inbox, messageID: id, by: member.email, now: Date()) }
+        if marked { logger.info("staff marked a notice done", metadata: ["staff": "\(member.email)", "message": "\(id)", "inbox": "\(inbox)"]) }
+        return marked
     }
 
     /// `POST …/done`: acknowledges the member's copy, as `POST /v1/inbox/{role}/ack` does.
@@ -205,12 +217,13 @@ extension StaffPages {
         guard UUIDText.isValid(id), let role = InboxRole(rawValue: form["inbox"]), member.roles.contains(role) else {
             return info("Page not found", [], link: LinkView(href: "/ui/", label: "Go to your inboxes"), status: .notFound, context: context)
         }
-        let address = Address(member.party, role).description
-        let inbox = self.inbox
-        let marked = try await ExchangeServer.offStore { try inbox.markDone(inbox: address, messageID: id, by: member.email, now: Date()) }
-        if marked {
-            logger.info("staff marked a notice done", metadata: ["staff": "\(member.email)", "message": "\(id)", "inbox": "\(address)"])
+        let address = Address(member.party, role)
+        guard case .pull = config.inbox(address) else {
+            return info(
+                "This notice cannot be marked done here", ["Liaison sends this inbox's notices to your organisation's system, which answers for them."],
+                link: LinkView(href: "/ui/inbox/\(role.rawValue)", label: "Back to the inbox"), status: .conflict, context: context)
         }
+        let marked = try await markDone(address.description, messageID: id, member: member)
         return redirect(to: "/ui/inbox/\(role.rawValue)\(marked ? "?done=1" : "")")
     }
 }

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import LiaisonCore
 import LiaisonStore
-import Logging
 
 /// Sending a notice: a form for every type the member's party may send, built from its body schema. A form
 /// sent takes the API's path exactly (the same validation, rules and durable commit, 202 only once stored),
@@ -78,12 +77,24 @@ extension StaffPages {
                 if original.sender != member.party, original.sender != Router.routerPartyID, form.type.referredTo == nil {
                     values["to"] = original.sender
                 }
-                if form.schema.fields.contains(where: { $0.name == "inReplyTo" }) {
+                // The notice it answers, when this type answers that one's (not any form the claimant's link opens).
+                if MessageType(rawValue: original.type)?.answeredBy.contains(form.type) == true,
+                    form.schema.fields.contains(where: { $0.name == "inReplyTo" })
+                {
                     let regarding = original.envelope["body"]?["regarding"]?.stringValue
                     values[MessageForm.name(of: "inReplyTo")] = original.type == MessageType.cwpAbsence.rawValue ? original.id : (regarding ?? original.id)
                 }
                 replyingTo = LinkView(href: "/ui/messages/\(original.id)", label: MessageType(rawValue: original.type).map(CatalogueWords.title(of:)) ?? original.type)
                 values["replyTo"] = original.id
+                // Answering a notice waiting in one of the member's inboxes: offered done with the answer.
+                if MessageType(rawValue: original.type)?.answeredBy.contains(form.type) == true,
+                    let copy = original.copies.first(where: { copy in
+                        member.inboxes.map(\.description).contains(copy.inbox) && isDoneable(copy.inbox, state: copy.state)
+                    })
+                {
+                    values["doneInbox"] = copy.inbox
+                    values["markDone"] = "yes"
+                }
             }
         }
         values["messageId"] = UUID().uuidString.lowercased()
@@ -107,13 +118,23 @@ extension StaffPages {
         layout.backLink = replyingTo.map { LinkView(href: $0.href, label: "Back to the notice") } ?? LinkView(href: "/ui/send", label: "Back")
         // The message's id and time are fixed when the form is first shown: sent twice, it is the same message,
         // answered as before rather than stored twice.
-        let hidden = ["messageId", "sentAt", "replyTo"].compactMap { name in
+        let fields = form.fields(values, errors: errors?.byField ?? [:])
+        let showsTo = fields.contains { $0.name == "to" }
+        let hidden = ["messageId", "sentAt", "replyTo", "doneInbox"].compactMap { name in
             values[name].isEmpty ? nil : SendView.Hidden(hiddenName: name, hiddenValue: values[name])
-        } + (form.type.referredTo == nil && !values["to"].isEmpty ? [SendView.Hidden(hiddenName: "to", hiddenValue: values["to"])] : [])
+        } + (!showsTo && !values["to"].isEmpty ? [SendView.Hidden(hiddenName: "to", hiddenValue: values["to"])] : [])
+        // Done with the answer, for the notice answered that waits in the member's inbox.
+        let done = values["doneInbox"].isEmpty ? [] : [
+            FieldView(
+                kind: .checkboxes, id: "markDone", name: "markDone", label: "The notice you are answering",
+                options: [
+                    FieldView.Option(optionID: "markDone", optionValue: "yes", optionLabel: "Mark it as done once this is sent", optionSelected: values["markDone"] == "yes")
+                ])
+        ]
         let view = SendView(
             layout: layout, errors: errors.map { ErrorSummaryView(summary: $0.summary, items: $0.items) }, typeName: typeName,
             action: "/ui/send/\(form.type.rawValue)", csrfToken: session.csrfToken, replyingTo: replyingTo, hidden: hidden,
-            fields: form.fields(values, errors: errors?.byField ?? [:]))
+            fields: fields + done)
         return render("send", view, status: status)
     }
 
@@ -135,20 +156,22 @@ extension StaffPages {
             let problem = (byField: [String: String](), summary: ["Liaison could not store the notice just now, so nothing was kept. Send it again in a few minutes."], items: [ErrorSummaryView.Item]())
             return sendForm(messageForm, values: values, errors: problem, replyingTo: replyingTo, session: session, status: .serviceUnavailable)
         }
-        var metadata: Logger.Metadata = [
-            "staff": "\(member.email)", "id": "\(answer.messageID ?? "-")", "type": "\(messageForm.type.rawValue)",
-            "nino": "\(answer.maskedNINO ?? "-")", "status": "\(answer.status)",
-        ]
+        submissions.record(answer, from: member.party, staffMember: member.email)
         guard answer.status == 202 else {
-            metadata["code"] = "\(answer.refusal?.code.rawValue ?? "-")"
-            logger.info("staff message refused", metadata: metadata)
             let refusal = answer.refusal ?? Refusal(.unavailable, "the message could not be judged")
             return sendForm(
                 messageForm, values: values, errors: messageForm.errors(refusal), replyingTo: replyingTo, session: session,
                 status: HTTPResponse.Status(code: answer.status))
         }
-        metadata["routedTo"] = "\(answer.routedTo.joined(separator: ","))"
-        logger.info(answer.replayed ? "staff message sent again: answered as before" : "staff sent a message", metadata: metadata)
+        if !answer.replayed {
+            logger.info("staff sent a message", metadata: ["staff": "\(member.email)", "id": "\(answer.messageID ?? "-")"])
+        }
+        // The notice answered, marked done with it, when it waits in one of the member's pull inboxes.
+        if values["markDone"] == "yes", UUIDText.isValid(values["replyTo"]), member.inboxes.map(\.description).contains(values["doneInbox"]),
+            let address = Address(values["doneInbox"]), case .pull = config.inbox(address)
+        {
+            _ = try await markDone(values["doneInbox"], messageID: values["replyTo"], member: member)
+        }
         return redirect(to: "/ui/messages/\(values["messageId"].lowercased())?sent=1")
     }
 }

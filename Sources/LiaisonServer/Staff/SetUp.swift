@@ -21,12 +21,12 @@ extension StaffPages {
         let fields: [FieldView]
     }
 
-    func setUpPage(token: String, context: ExchangeContext) async throws -> Response {
+    func setUpPage(_ request: Request, token: String, context: ExchangeContext) async throws -> Response {
         let accounts = self.accounts
         guard let member = try await ExchangeServer.offStore({ try accounts.invited(setupToken: token, now: Date()) }) else {
             return expiredLink(context: context)
         }
-        return setUpForm(member, token: token, errors: nil, status: .ok)
+        return setUpForm(member, token: token, errors: nil, status: .ok, request: request)
     }
 
     private func expiredLink(context: ExchangeContext) -> Response {
@@ -37,10 +37,10 @@ extension StaffPages {
             ], link: LinkView(href: "/ui/sign-in", label: "Sign in"), status: .notFound, context: context)
     }
 
-    private func setUpForm(_ member: StaffMember, token: String, errors: (ErrorSummaryView, [String: String])?, status: HTTPResponse.Status)
-        -> Response
-    {
-        let formToken = StaffAccounts.newSecret()
+    private func setUpForm(
+        _ member: StaffMember, token: String, errors: (ErrorSummaryView, [String: String])?, status: HTTPResponse.Status, request: Request
+    ) -> Response {
+        let formToken = self.formToken(request)
         let fields = [
             FieldView(
                 kind: .password, id: "password", name: "password", label: "New password",
@@ -56,6 +56,14 @@ extension StaffPages {
         var response = render("set-up", view, status: status)
         response.setCookie(Self.cookie(Self.formCookie, formToken))
         return response
+    }
+
+    /// Whether `password` contains the e-mail address, or its name before the `@` when that is long enough to
+    /// mean something (four characters or more).
+    static func containsName(_ password: String, of email: String) -> Bool {
+        let lowered = password.lowercased()
+        let name = email.split(separator: "@").first.map(String.init) ?? email
+        return lowered.contains(email) || (name.count >= 4 && lowered.contains(name))
     }
 
     func setUp(_ request: Request, token: String, context: ExchangeContext) async throws -> Response {
@@ -77,14 +85,21 @@ extension StaffPages {
             problems["password"] = "Password must be at least \(Self.passwordLengths.lowerBound) characters"
         } else if password.utf8.count > Self.passwordLengths.upperBound {
             problems["password"] = "Password must be at most \(Self.passwordLengths.upperBound) characters"
-        } else if password.lowercased().contains(member.email.split(separator: "@").first.map(String.init) ?? member.email) {
+        } else if Self.containsName(password, of: member.email) {
             problems["password"] = "Password must not contain your e-mail address"
         }
         if problems.isEmpty, confirm != password { problems["confirm"] = "Enter the same password again" }
         if !problems.isEmpty {
-            return setUpForm(member, token: token, errors: summary(problems, order: ["password", "confirm"]), status: .badRequest)
+            return setUpForm(member, token: token, errors: summary(problems, order: ["password", "confirm"]), status: .badRequest, request: request)
         }
-        let hash = try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: 12) }
+        let hash: String
+        do {
+            hash = try await signInGuard.hashing { Bcrypt.hash(password, cost: 12) }
+        } catch is SignInGuard.Busy {
+            var response = info("Liaison is busy", ["Too many people are signing in at once. Try again in a minute."], status: .serviceUnavailable, context: context)
+            response.headers[.retryAfter] = "30"
+            return response
+        }
         guard let active = try await ExchangeServer.offStore({ try accounts.completeSetup(setupToken: token, passwordHash: hash, now: now) }) else {
             return expiredLink(context: context)
         }

@@ -16,8 +16,12 @@ final class StaffEvents: Sendable {
         let continuation: AsyncStream<Event>.Continuation
     }
 
-    private let subscribers = Mutex<[UUID: Subscriber]>([:])
-    private let finished = Mutex(false)
+    private struct State {
+        var subscribers: [UUID: Subscriber] = [:]
+        var finished = false
+    }
+
+    private let state = Mutex(State())
 
     /// A stream of the events for `inboxes`, which ends when the daemon stops; cancel it by ending the task
     /// that reads it.
@@ -32,19 +36,21 @@ final class StaffEvents: Sendable {
         }
         continuation.onTermination = { [weak self] _ in
             heartbeat.cancel()
-            _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
         }
-        if finished.withLock({ $0 }) {
-            continuation.finish()
-        } else {
-            subscribers.withLock { $0[id] = Subscriber(inboxes: inboxes, continuation: continuation) }
+        // Joined, or finished at once, under the one lock that `finishAll` takes: none slips between.
+        let joined = state.withLock { state -> Bool in
+            guard !state.finished else { return false }
+            state.subscribers[id] = Subscriber(inboxes: inboxes, continuation: continuation)
+            return true
         }
+        if !joined { continuation.finish() }
         return stream
     }
 
     /// Tells the pages watching any of `inboxes` that a copy was queued there.
     func publish(_ inboxes: Set<String>) {
-        let listening = subscribers.withLock { Array($0.values) }
+        let listening = state.withLock { Array($0.subscribers.values) }
         for subscriber in listening {
             for inbox in inboxes.intersection(subscriber.inboxes).sorted() { subscriber.continuation.yield(.notice(inbox: inbox)) }
         }
@@ -52,8 +58,10 @@ final class StaffEvents: Sendable {
 
     /// Ends every stream: the daemon is stopping, and open pages must not hold up its drain.
     func finishAll() {
-        finished.withLock { $0 = true }
-        let listening = subscribers.withLock { Array($0.values) }
+        let listening = state.withLock { state in
+            state.finished = true
+            return Array(state.subscribers.values)
+        }
         for subscriber in listening { subscriber.continuation.finish() }
     }
 }

@@ -17,14 +17,18 @@ struct StaffGate: RouterMiddleware {
         async throws -> Response
     {
         let started = ContinuousClock.now
+        // Live updates without a session end for good (204 tells a browser's EventSource not to come back),
+        // rather than follow a redirect to a page that is not an event stream.
+        let isEventStream = request.uri.path == "/ui/events"
         guard let cookie = request.cookies[StaffPages.sessionCookie]?.value, !cookie.isEmpty else {
-            return pages.redirect(to: "/ui/sign-in")
+            return isEventStream ? Response(status: .noContent) : pages.redirect(to: "/ui/sign-in")
         }
         let staff = pages.config.staff
         let accounts = pages.accounts
         let now = Date()
         let session = try await ExchangeServer.offStore { try accounts.session(cookie: cookie) }
         guard let session else {
+            if isEventStream { return Response(status: .noContent) }
             return pages.redirect(to: "/ui/sign-in", cookies: [StaffPages.cookie(StaffPages.sessionCookie, "", maxAge: 0)])
         }
         if now.timeIntervalSince(session.lastSeen) > staff.idleTimeoutSeconds
@@ -32,6 +36,7 @@ struct StaffGate: RouterMiddleware {
         {
             try await ExchangeServer.offStore { try accounts.endSession(cookie: cookie) }
             pages.logger.info("staff session ended: idle or too old", metadata: ["staff": "\(session.member.email)"])
+            if isEventStream { return Response(status: .noContent) }
             return pages.redirect(to: "/ui/sign-in?ended=1", cookies: [StaffPages.cookie(StaffPages.sessionCookie, "", maxAge: 0)])
         }
         if now.timeIntervalSince(session.lastSeen) > Self.touchInterval {

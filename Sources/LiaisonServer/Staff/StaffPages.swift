@@ -20,8 +20,11 @@ struct StaffPages: Sendable {
     let inbox: StaffInbox
     let committer: GroupCommitter
     let events: StaffEvents
+    let submissions: SubmissionLog
     let logger: Logger
     private let templates: StaffTemplates
+    /// Delays and bounds on sign-ins and password hashing.
+    let signInGuard: SignInGuard
 
     /// The session cookie and the cookie that guards the forms shown before sign-in.
     static let sessionCookie = "liaison_session"
@@ -29,11 +32,13 @@ struct StaffPages: Sendable {
 
     init(
         config: DaemonConfig, rules: RuleSet, directory: PartyDirectory, accounts: StaffAccounts, inbox: StaffInbox,
-        committer: GroupCommitter, events: StaffEvents, logger: Logger
+        committer: GroupCommitter, events: StaffEvents, metrics: ExchangeMetrics, logger: Logger
     ) throws {
         (self.config, self.rules, self.directory, self.accounts, self.inbox) = (config, rules, directory, accounts, inbox)
         (self.committer, self.events, self.logger) = (committer, events, logger)
+        submissions = SubmissionLog(metrics: metrics, logger: logger)
         templates = try StaffTemplates()
+        signInGuard = SignInGuard(policy: config.staff.signIn)
     }
 
     /// Adds the pages' routes: those open to anyone (sign-in, set-up, assets) and those behind a session.
@@ -42,7 +47,9 @@ struct StaffPages: Sendable {
         open.get("assets/{file}") { _, context in asset(try context.parameters.require("file")) }
         open.get("sign-in") { request, context in try await signInPage(request, context: context) }
         open.post("sign-in") { request, context in try await signIn(request, context: context) }
-        open.get("setup/{token}") { _, context in try await setUpPage(token: try context.parameters.require("token"), context: context) }
+        open.get("setup/{token}") { request, context in
+            try await setUpPage(request, token: try context.parameters.require("token"), context: context)
+        }
         open.post("setup/{token}") { request, context in
             try await setUp(request, token: try context.parameters.require("token"), context: context)
         }
@@ -116,9 +123,9 @@ struct StaffPages: Sendable {
         if error is RequestBodyInterrupted {
             return info("The form did not arrive whole", ["Send it again."], status: .badRequest, context: context)
         }
-        logger.error("staff page failed: store unavailable", metadata: ["error": "\(error)"])
+        logger.error("staff page failed", metadata: ["error": "\(error)"])
         var response = info(
-            "Sorry, there is a problem", ["Liaison cannot reach its store just now. Try again in a few minutes."],
+            "Sorry, there is a problem with the service", ["Try again in a few minutes. What you were doing has not been saved."],
             status: .serviceUnavailable, context: context)
         response.headers[.retryAfter] = "30"
         return response
