@@ -63,8 +63,10 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     }
 
     private let pullAddresses: [String]
-    /// How often lapsed pull leases are returned to the queue, in seconds.
+    /// How often lapsed pull leases (and other instances' lapsed claims) are returned to the queue, in seconds.
     private static let leaseSweepInterval = 5.0
+    /// How long past a transfer's timeout a claimed copy stays this instance's: time to record the answer.
+    static let claimMargin = 30.0
     private var transfers: [UnsafeMutableRawPointer: Transfer] = [:]
     private var inFlight: [String: Int] = [:]
     private var busy: [String: Set<String>] = [:]
@@ -160,7 +162,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
                 if let deadline, now >= deadline { abandonAll(now: now) }
                 if transfers.isEmpty { break }
             }
-            if !stopping, !pullAddresses.isEmpty, now - lastLeaseSweep >= Self.leaseSweepInterval {
+            if !stopping, now - lastLeaseSweep >= Self.leaseSweepInterval {
                 lastLeaseSweep = now
                 returnLapsedLeases(now: now)
             }
@@ -208,7 +210,10 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             for endpoint in endpoints {
                 let room = endpoint.concurrency - inFlight[endpoint.address, default: 0]
                 if room > 0 {
-                    claims.append(.init(address: endpoint.address, limit: room, busy: busy[endpoint.address, default: []]))
+                    claims.append(
+                        .init(
+                            address: endpoint.address, limit: room, busy: busy[endpoint.address, default: []], capacity: endpoint.concurrency,
+                            claimLease: endpoint.timeoutSeconds + Self.claimMargin))
                 }
             }
         }
@@ -245,12 +250,19 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     /// Pull inboxes' copies whose leases ran out unacknowledged go back to the queue (or expire at the end
     /// of their lifetime) without waiting for the next pull, so that a puller that stopped leaves nothing in
     /// flight and its copies' lifetimes run out as pushed ones do.
+    ///
+    /// With several instances on one database, copies another instance claimed and never settled (it died
+    /// mid-send) go back to the queue once their claim lapses, and are sent again from here.
     private func returnLapsedLeases(now: Double) {
         do {
-            let returned = try queue.returnLapsedLeases(addresses: pullAddresses, now: now, lifetime: policy.lifetime)
-            if returned > 0 { logger.info("pull leases ran out unacknowledged; copies returned", metadata: ["copies": "\(returned)"]) }
+            if !pullAddresses.isEmpty {
+                let returned = try queue.returnLapsedLeases(addresses: pullAddresses, now: now, lifetime: policy.lifetime)
+                if returned > 0 { logger.info("pull leases ran out unacknowledged; copies returned", metadata: ["copies": "\(returned)"]) }
+            }
+            let taken = try queue.returnLapsedClaims(now: now)
+            if taken > 0 { logger.warning("copies another instance claimed and never settled were returned to the queue", metadata: ["copies": "\(taken)"]) }
         } catch {
-            logger.error("cannot return lapsed pull leases", metadata: ["error": "\(error)"])
+            logger.error("cannot return lapsed leases", metadata: ["error": "\(error)"])
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import LiaisonCore
+import LiaisonStore
 
 /// The daemon's configuration (`config/liaison.yaml`): where it listens, its parties with their
 /// credentials and inboxes, the store, limits and the delivery schedule.
@@ -54,7 +55,15 @@ public struct DaemonConfig: Sendable {
     public var port: Int
     /// Where generated keys, certificates and the store live.
     public var dataDirectory: String
+    /// The embedded store's file: where it is when `store` is the file (the default), unused otherwise.
     public var storePath: String
+    /// Where the store is: the SQLite file, or a PostgreSQL database shared by several instances.
+    public var store: StoreLocation
+    /// How long the daemon waits at start for a PostgreSQL server it cannot reach yet, in seconds.
+    public var storeWaitSeconds: Double = 60
+    /// This instance's name among several on one database, kept with the copies it sends, so that a restart
+    /// takes back what it left in flight; the host's name and port by default.
+    public var instance: String
     public var serverCertificate: String?
     public var serverKey: String?
     /// CA bundle that client certificates must chain to.
@@ -154,8 +163,11 @@ extension DaemonConfig {
         collector.problems += listen?.unknownKeys() ?? []
 
         let dataDirectory = path(collector.attempt { try root.optionalString("dataDirectory") } ?? "data")
-        let storePath = collector.attempt { root.has("store") ? path(try root.string("store")) : nil }
-            ?? (dataDirectory + "/liaison.sqlite")
+        let storeSettings = storeSettings(
+            root.optionalValue("store"), defaultPath: dataDirectory + "/liaison.sqlite", path: path, collector: &collector)
+        let storePath: String
+        if case .file(let file) = storeSettings.location { storePath = file } else { storePath = dataDirectory + "/liaison.sqlite" }
+        let instance = collector.attempt { try root.optionalString("instance") } ?? "\(ProcessInfo.processInfo.hostName):\(port)"
         let rulesPath = path(collector.attempt { root.has("rules") ? try root.string("rules") : nil } ?? RuleFiles.rulesFileName)
         let holidaysPath = path(
             collector.attempt { root.has("holidays") ? try root.string("holidays") : nil } ?? RuleFiles.holidaysFileName)
@@ -257,11 +269,12 @@ extension DaemonConfig {
         collector.problems += root.unknownKeys()
 
         var config = DaemonConfig(
-            host: host, port: port, dataDirectory: dataDirectory, storePath: storePath,
+            host: host, port: port, dataDirectory: dataDirectory, storePath: storePath, store: storeSettings.location, instance: instance,
             serverCertificate: serverCertificate, serverKey: serverKey, clientCA: clientCA, maxBodyBytes: maxBodyBytes,
             requestTimeoutSeconds: requestTimeout, ratePerSecond: rate, rateBurst: burst, delivery: delivery, parties: parties, rulesPath: rulesPath,
             holidaysPath: holidaysPath, metricsReaders: metricsReaders)
         config.staff = staff
+        config.storeWaitSeconds = storeSettings.waitAtStart
         guard collector.problems.isEmpty else { throw ConfigProblems(problems: collector.problems) }
         return config
     }

@@ -3,7 +3,8 @@ import LiaisonCore
 import LiaisonStore
 
 /// Runs a scenario (`../shared/spec/scenarios/README.md`) through the same `Router` and store code as the
-/// daemon, on a fresh temporary store, with a clock that moves only when the scenario says.
+/// daemon, on a fresh store (a temporary SQLite file, or a schema of its own in PostgreSQL), with a clock that
+/// moves only when the scenario says.
 public struct ScenarioReplay {
     /// A scenario file that cannot be run.
     public struct FormatError: Error, CustomStringConvertible {
@@ -20,7 +21,7 @@ public struct ScenarioReplay {
 
     /// Replays the scenario and returns one JSON object per step.
     /// - Throws: `FormatError` for a malformed scenario, or a store error.
-    public func run(scenario document: JSONValue, storePath: String) throws -> [JSONValue] {
+    public func run(scenario document: JSONValue, store: Store) throws -> [JSONValue] {
         guard let partyList = document["parties"]?.arrayValue, let steps = document["steps"]?.arrayValue else {
             throw FormatError(description: "a scenario needs 'parties' and 'steps' lists")
         }
@@ -38,7 +39,7 @@ public struct ScenarioReplay {
             throw FormatError(description: "\(error)")
         }
         let router = Router(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
-        let store = try SQLiteCaseStore(path: storePath)
+        let store = store.cases
 
         var lines: [JSONValue] = []
         for (number, step) in steps.enumerated() {

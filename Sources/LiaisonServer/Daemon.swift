@@ -37,12 +37,12 @@ public struct Daemon {
         let created = try local.ensure(clientNames: clientNames)
         for file in created { logger.notice("created \(file.path)") }
 
-        let store = try SQLiteCaseStore(path: config.storePath)
+        let store = try Store.open(config.store, instance: config.instance, waitForDatabase: config.storeWaitSeconds, logger: logger)
+        defer { store.close() }
+        logger.notice("store open", metadata: ["engine": "\(store.engineName)", "store": "\(store.location)", "instance": "\(config.instance)"])
         if let warning = StoreFiles.exposureWarning(Self.privatePaths(config: config, local: local)) { logger.warning("\(warning)") }
-        let checkpointer = try Checkpointer(path: config.storePath)
-        checkpointer.start()
-        defer { checkpointer.stop() }
-        let queue = DeliveryQueue(store: store)
+        store.startMaintenance()
+        let queue = store.queue
         let now = Date().timeIntervalSince1970
         let endpoints = pushEndpoints()
         let pushAddresses = Set(endpoints.map(\.address))
@@ -58,24 +58,24 @@ public struct Daemon {
         let state = DaemonState()
         let staffEvents = StaffEvents()
         let committer = GroupCommitter(
-            store: store, router: router, logger: logger, onHealth: { state.storeHealth($0) }, onCommit: { addresses in
+            store: store.cases, router: router, logger: logger, onHealth: { state.storeHealth($0) }, onCommit: { addresses in
                 // Copies for pull inboxes wait to be pulled: the deliverer has nothing to do for them; staff pages
                 // open on those inboxes hear of them.
                 if !addresses.isDisjoint(with: pushAddresses) { engine.wake() }
                 staffEvents.publish(addresses)
             })
-        let staffAccounts = StaffAccounts(pool: store.pool)
+        let staffAccounts = store.staffAccounts
         let invitations = try inviteConfiguredStaff(staffAccounts)
         let staffPages = try StaffPages(
-            config: config, rules: rules, directory: context.directory, accounts: staffAccounts, inbox: StaffInbox(pool: store.pool),
+            config: config, rules: rules, directory: context.directory, accounts: staffAccounts, inbox: store.staffInbox,
             committer: committer, events: staffEvents, metrics: metrics, logger: logger)
         let server = ExchangeServer(
-            config: config, committer: committer, queue: queue, queueOperator: QueueOperator(pool: store.pool),
+            config: config, committer: committer, queue: queue, queueOperator: store.operators,
             authenticator: Authenticator(parties: config.parties),
             rateLimiter: RateLimiter(rate: config.ratePerSecond, burst: config.rateBurst), metrics: metrics, state: state,
             openAPI: OpenAPIDocument.make(rules: rules).canonicalText, staffPages: staffPages, logger: logger)
         let timers = TimerService(
-            store: store, router: router, metrics: metrics, logger: logger,
+            store: store.cases, operators: store.operators, router: router, metrics: metrics, logger: logger,
             onEmit: { inboxes in
                 engine.wake()
                 staffEvents.publish(inboxes)
@@ -167,7 +167,9 @@ public struct Daemon {
     public static func privatePaths(config: DaemonConfig, local: LocalCertificates) -> [String] {
         let keys = (try? FileManager.default.contentsOfDirectory(atPath: local.folder.path))?
             .filter { $0.hasSuffix("key.pem") }.sorted().map { local.folder.appendingPathComponent($0).path } ?? []
-        return [config.dataDirectory] + StoreFiles.paths(ofStore: config.storePath) + [local.folder.path] + keys
+        var store: [String] = []
+        if case .file(let path) = config.store { store = StoreFiles.paths(ofStore: path) }
+        return [config.dataDirectory] + store + [local.folder.path] + keys
     }
 
     private func pushEndpoints() -> [InboxEndpoint] {

@@ -7,7 +7,9 @@ import Synchronization
 /// Stores submissions in shared commits: concurrent requests wait together for one fsync, so throughput is
 /// not one fsync per message. A request is answered only after its commit is on disk.
 ///
-/// One thread does the writing, so SQLite's single writer is never contended by the request handlers.
+/// One thread does the writing, so SQLite's single writer is never contended by the request handlers. On
+/// PostgreSQL, each instance's writer commits its own shared transactions, and the store locks each claimant
+/// judged, so that a claimant's messages are judged one at a time across instances.
 final class GroupCommitter: Sendable {
     struct Job: Sendable {
         let prepared: Router.Prepared
@@ -22,7 +24,7 @@ final class GroupCommitter: Sendable {
 
     private let pending = Mutex(Pending())
     private let signal = DispatchSemaphore(value: 0)
-    private let store: SQLiteCaseStore
+    private let store: any ExchangeStore
     private let router: Router
     private let maximumBatch: Int
     /// Called after a commit that stored copies to deliver, with the addresses they are for.
@@ -33,7 +35,7 @@ final class GroupCommitter: Sendable {
     private let receipts: Receipts
 
     init(
-        store: SQLiteCaseStore, router: Router, maximumBatch: Int = 512, logger: Logger,
+        store: any ExchangeStore, router: Router, maximumBatch: Int = 512, logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() },
         onHealth: @escaping @Sendable (_ storeWritable: Bool) -> Void,
         onCommit: @escaping @Sendable (_ addresses: Set<String>) -> Void
@@ -129,8 +131,8 @@ final class GroupCommitter: Sendable {
     private func commit(_ jobs: [Job]) {
         let results: [Result<Router.Answer, any Error>]
         do {
-            results = try store.batch(jobs) { job, transaction in
-                try router.submit(job.prepared, at: job.receivedAt, in: transaction)
+            results = try store.batch(jobs, keys: { BatchKeys(claimant: $0.prepared.personKey, messageID: $0.prepared.messageID) }) {
+                job, transaction in try router.submit(job.prepared, at: job.receivedAt, in: transaction)
             }
         } catch {
             logger.error("commit failed; answering 503", metadata: ["messages": "\(jobs.count)", "error": "\(error)"])

@@ -8,7 +8,9 @@ import Synchronization
 /// Fires the core's timers on the real clock. What they emit is stored in the same transaction that
 /// removes the timer, so a timer fires once, also across restarts.
 struct TimerService: Service {
-    let store: SQLiteCaseStore
+    let store: any ExchangeStore
+    /// Where the blocked timers are counted.
+    let operators: QueueOperator
     let router: LiaisonCore.Router
     let metrics: ExchangeMetrics
     let logger: Logger
@@ -34,7 +36,10 @@ struct TimerService: Service {
     func run() async throws {
         // Cancelled, the sleep below returns at once: the loop must end then too, not tick without pause.
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            tick(at: clock())
+            // On the store's own threads: a tick waits for the store (PostgreSQL's answers, a claimant's lock
+            // another instance holds), which must not hold up one of the few threads that run every task.
+            let now = clock()
+            _ = try? await ExchangeServer.offStore { [self] in tick(at: now) }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
@@ -51,7 +56,9 @@ struct TimerService: Service {
                 let chunk = Array(keys[start..<min(start + chunkSize, keys.count)])
                 // Each claimant's record is read again in the write transaction: one a message changed
                 // meanwhile fires what is due by then, and one with nothing due any more fires nothing.
-                let results = try store.batch(chunk) { key, transaction in try router.fireDueTimers(of: key, at: now, in: transaction) }
+                let results = try store.batch(chunk, keys: { BatchKeys(claimant: $0) }) { key, transaction in
+                    try router.fireDueTimers(of: key, at: now, in: transaction)
+                }
                 var failed: [(key: String, error: any Error)] = []
                 for (key, result) in zip(chunk, results) {
                     switch result {
@@ -90,7 +97,7 @@ struct TimerService: Service {
     /// Warns when timers are blocked (they wait for an operator: `liaison queue timers`): when their number
     /// changes, and again every `blockedReminder` while any stay blocked.
     private func warnOfBlockedTimers(at now: Date) {
-        guard let count = try? QueueOperator(pool: store.pool).blockedTimerCount() else { return }
+        guard let count = try? operators.blockedTimerCount() else { return }
         let due = warned.state.withLock { last in
             guard count != last.count || (count > 0 && now.timeIntervalSince(last.at) >= blockedReminder) else { return false }
             last = (count, now)

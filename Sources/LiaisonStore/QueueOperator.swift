@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import LiaisonCore
 
 /// One inbox's line in `liaison queue status`.
@@ -86,28 +85,16 @@ public struct CopyFilter: Sendable {
     public init() {}
 }
 
-/// What operators see and do, reading the store directly (also while the daemon runs).
+/// What operators see and do, reading the store directly (also while the daemon runs, and through any
+/// instance's store when several share one database).
 public struct QueueOperator: Sendable {
-    public let pool: DatabasePool
-    private var queue: DeliveryQueue { DeliveryQueue(pool: pool) }
+    let database: any SQLDatabase
+    /// The registry, for unblocking timers in claimants' records.
+    let cases: any CaseStore
 
-    public init(pool: DatabasePool) {
-        self.pool = pool
-    }
-
-    /// Opens the store file for operator use: no migration, no writes unless an action is asked for.
-    public init(path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw StoreError.missing(path: path)
-        }
-        WALBuffer.install()
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        let pool = try DatabasePool(path: path, configuration: configuration)
-        // An operator's hold, release, retry or expire is as durable as an accepted message: DatabasePool
-        // sets synchronous=NORMAL with WAL, which would let a power cut lose a committed action.
-        try pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        self.pool = pool
+    init(database: any SQLDatabase, cases: any CaseStore) {
+        self.database = database
+        self.cases = cases
     }
 
     /// A stored message as its sender and recipients may look it up (`GET /v1/messages/{id}`).
@@ -122,42 +109,40 @@ public struct QueueOperator: Sendable {
 
     /// The message with `id` (in lower case), or nil when none was stored.
     public func message(id: String) throws -> MessageSummary? {
-        try pool.read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT id, type, sender, received_at, json_extract(answer, '$.decision') AS decision
-                    FROM message WHERE id = ?
-                    """, arguments: [id]
+        try database.read { session in
+            try session.row(
+                "SELECT m.id, m.type, m.sender, m.received_at, \(session.dialect.decision) AS decision FROM message m WHERE m.id = ?",
+                [.text(id)]
             ).map { row in
                 MessageSummary(
-                    id: row["id"], type: row["type"], sender: row["sender"], receivedAt: row["received_at"],
-                    decision: row["decision"])
+                    id: try row.text("id"), type: try row.text("type"), sender: try row.text("sender"), receivedAt: try row.real("received_at"),
+                    decision: row["decision"].text)
             }
         }
     }
 
     /// How many copies each inbox has in each state, from the counters (as cheap at a million as at ten).
     public func queueCounts() throws -> [(inbox: String, state: String, count: Int)] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT address, state, n FROM queue_count ORDER BY address, state")
-                .map { (inbox: $0["address"] as String, state: $0["state"] as String, count: $0["n"] as Int) }
+        try database.read { session in
+            try session.rows(
+                "SELECT address, state, CAST(SUM(n) AS BIGINT) AS n FROM queue_count GROUP BY address, state ORDER BY address, state", []
+            ).map { (inbox: try $0.text("address"), state: try $0.text("state"), count: try $0.integer("n")) }
         }
     }
 
     /// Per-inbox counts and ages; costs the same however many copies are queued.
     /// - Parameter inboxes: addresses to list even when they have no copies (configured inboxes).
     public func status(now: Double, inboxes: [String] = []) throws -> [InboxStatus] {
-        try pool.read { db in
+        try database.read { session in
             // Stores older than schema v8 (not yet opened by a daemon that upgraded them) hold no inbox.
-            let heldAt = try Self.hasInboxHolds(db) ? "held_at" : "NULL"
+            let heldAt = try Self.hasInboxHolds(session) ? "held_at" : "NULL"
             var byInbox: [String: InboxStatus] = [:]
             for inbox in inboxes { byInbox[inbox] = InboxStatus(inbox: inbox) }
-            for row in try Row.fetchAll(db, sql: "SELECT address, state, n FROM queue_count") {
-                let address: String = row["address"]
+            for row in try session.rows("SELECT address, state, CAST(SUM(n) AS BIGINT) AS n FROM queue_count GROUP BY address, state", []) {
+                let address = try row.text("address")
                 var status = byInbox[address] ?? InboxStatus(inbox: address)
-                let count: Int = row["n"]
-                switch CopyState(rawValue: row["state"]) {
+                let count = try row.integer("n")
+                switch CopyState(rawValue: try row.text("state")) {
                 case .queued: status.queued = count
                 case .inFlight: status.inFlight = count
                 case .deferred: status.deferred = count
@@ -167,36 +152,36 @@ public struct QueueOperator: Sendable {
                 }
                 byInbox[address] = status
             }
-            let currentHour = Int(now / 3600)
+            let currentHour = Int64(now / 3600)
             func time(_ seconds: Double?) -> String? { seconds.map { Timestamp.format(Date(timeIntervalSince1970: $0)) } }
             for (address, var status) in byInbox {
                 // Counted by whole hours: the current one and the 24 before it, so nothing delivered in the last
                 // 24 hours is left out (up to an hour more may be in). A lookup per inbox, however long kept.
-                status.deliveredLast24h = try Int.fetchOne(
-                    db, sql: "SELECT SUM(n) FROM delivered_hour WHERE address = ? AND hour >= ?", arguments: [address, currentHour - 24]) ?? 0
+                status.deliveredLast24h = try session.value(
+                    "SELECT CAST(SUM(n) AS BIGINT) FROM delivered_hour WHERE address = ? AND hour >= ?",
+                    [.text(address), .integer(currentHour - 24)])?.integer ?? 0
                 var oldest: Double?
                 for state in ["queued", "in-flight", "deferred", "held"] {
-                    if let created = try Double.fetchOne(
-                        db, sql: "SELECT created_at FROM copy WHERE state = ? AND address = ? ORDER BY seq LIMIT 1",
-                        arguments: [state, address])
+                    if let created = try session.value(
+                        "SELECT created_at FROM copy WHERE state = ? AND address = ? ORDER BY seq LIMIT 1", [.text(state), .text(address)])?.real
                     {
                         oldest = min(oldest ?? created, created)
                     }
                 }
                 status.oldestUndeliveredAgeSeconds = oldest.map { max(0, now - $0) }
-                var nextAttempt = try Double.fetchOne(
-                    db, sql: "SELECT MIN(next_attempt_at) FROM copy WHERE state = 'deferred' AND address = ?", arguments: [address])
-                if let row = try Row.fetchOne(
-                    db, sql: "SELECT last_error, last_error_at, paused_until, disabled_at, \(heldAt) AS held_at FROM inbox_status WHERE address = ?",
-                    arguments: [address])
+                var nextAttempt = try session.value(
+                    "SELECT MIN(next_attempt_at) FROM copy WHERE state = 'deferred' AND address = ?", [.text(address)])?.real
+                if let row = try session.row(
+                    "SELECT last_error, last_error_at, paused_until, disabled_at, \(heldAt) AS held_at FROM inbox_status WHERE address = ?",
+                    [.text(address)])
                 {
-                    status.lastError = row["last_error"]
-                    status.lastErrorAt = time(row["last_error_at"])
-                    status.lastErrorAgeSeconds = (row["last_error_at"] as Double?).map { max(0, now - $0) }
-                    let pausedUntil = (row["paused_until"] as Double?).flatMap { $0 > now ? $0 : nil }
+                    status.lastError = row["last_error"].text
+                    status.lastErrorAt = time(row["last_error_at"].real)
+                    status.lastErrorAgeSeconds = row["last_error_at"].real.map { max(0, now - $0) }
+                    let pausedUntil = row["paused_until"].real.flatMap { $0 > now ? $0 : nil }
                     status.pausedUntil = time(pausedUntil)
-                    status.disabledSince = time(row["disabled_at"])
-                    status.heldSince = time(row["held_at"])
+                    status.disabledSince = time(row["disabled_at"].real)
+                    status.heldSince = time(row["held_at"].real)
                     // Nothing is tried before the pause ends, whatever the deferred copies' own times.
                     if let pausedUntil, status.deferred > 0 || status.queued > 0 {
                         nextAttempt = max(pausedUntil, nextAttempt ?? 0)
@@ -211,22 +196,22 @@ public struct QueueOperator: Sendable {
 
     /// How many timers are blocked: a small table, so this costs little at any size of registry.
     public func blockedTimerCount() throws -> Int {
-        try pool.read { db in
-            guard try db.tableExists("blocked_timer") else { return 0 }
-            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blocked_timer") ?? 0
+        try database.read { session in
+            guard try session.dialect == .postgres || session.hasTable("blocked_timer") else { return 0 }
+            return try session.value("SELECT count(*) FROM blocked_timer")?.integer ?? 0
         }
     }
 
     /// Every blocked timer, earliest first, with the claimant's NINO masked.
     public func blockedTimers() throws -> [BlockedTimer] {
-        try pool.read { db in
-            guard try db.tableExists("blocked_timer") else { return [] }
-            return try Row.fetchAll(
-                db, sql: "SELECT person_key, kind, fire_date, reason FROM blocked_timer ORDER BY fire_date, person_key, timer_id"
+        try database.read { session in
+            guard try session.dialect == .postgres || session.hasTable("blocked_timer") else { return [] }
+            return try session.rows(
+                "SELECT person_key, kind, fire_date, reason FROM blocked_timer ORDER BY fire_date, person_key, timer_id", []
             ).map { row in
                 BlockedTimer(
-                    nino: NINO.maskPersonKey(row["person_key"]), kind: row["kind"], fireDate: row["fire_date"],
-                    reason: row["reason"])
+                    nino: NINO.maskPersonKey(try row.text("person_key")), kind: try row.text("kind"), fireDate: try row.text("fire_date"),
+                    reason: try row.text("reason"))
             }
         }
     }
@@ -235,13 +220,16 @@ public struct QueueOperator: Sendable {
     /// that still cannot fire. For after the cause is fixed (new bank-holiday data, and a restart to load it).
     /// - Returns: how many timers were unblocked.
     public func unblockTimers() throws -> Int {
-        try pool.write { db in
-            guard try db.tableExists("blocked_timer") else {
+        let keys = try database.read { session -> [String] in
+            guard try session.dialect == .postgres || session.hasTable("blocked_timer") else {
                 throw StoreError.incompatible("it predates blocked-timer tracking: start the daemon once to upgrade it")
             }
-            let transaction = SQLiteTransaction(db: db, newCopies: NewCopyCounts())
-            var unblocked = 0
-            for key in try String.fetchAll(db, sql: "SELECT DISTINCT person_key FROM blocked_timer") {
+            return try session.rows("SELECT DISTINCT person_key FROM blocked_timer", []).map { try $0.text("person_key") }
+        }
+        var unblocked = 0
+        var stale: [String] = []
+        try cases.transaction { transaction in
+            for key in keys {
                 if let stored = try transaction.person(key: key) {
                     var person = stored
                     let count = person.unblockTimers()
@@ -251,88 +239,88 @@ public struct QueueOperator: Sendable {
                         continue
                     }
                 }
-                // A line with no blocked timer behind it (which should not happen) goes, rather than warn forever.
-                try db.execute(sql: "DELETE FROM blocked_timer WHERE person_key = ?", arguments: [key])
+                stale.append(key)
             }
-            return unblocked
         }
+        // A line with no blocked timer behind it (which should not happen) goes, rather than warn forever.
+        if !stale.isEmpty {
+            try database.write { session in
+                for key in stale { try session.execute("DELETE FROM blocked_timer WHERE person_key = ?", [.text(key)]) }
+            }
+        }
+        return unblocked
     }
 
     /// Copies matching the filter, oldest first.
     public func list(_ filter: CopyFilter, now: Double) throws -> [CopySummary] {
-        try pool.read { db in
+        try database.read { session in
             var conditions: [String] = []
-            var arguments: [any DatabaseValueConvertible] = []
+            var arguments: [SQLValue] = []
             if !filter.states.isEmpty {
                 conditions.append("c.state IN (\(filter.states.map { _ in "?" }.joined(separator: ",")))")
-                arguments += filter.states.map(\.rawValue)
+                arguments += filter.states.map { .text($0.rawValue) }
             }
             if let inbox = filter.inbox {
-                if inbox.contains("/") {
-                    conditions.append("c.address = ?")
-                } else {
-                    conditions.append("c.party = ?")
-                }
-                arguments.append(inbox)
+                conditions.append(inbox.contains("/") ? "c.address = ?" : "c.party = ?")
+                arguments.append(.text(inbox))
             }
             if let type = filter.type {
                 conditions.append("m.type = ?")
-                arguments.append(type)
+                arguments.append(.text(type))
             }
             if let age = filter.olderThan {
                 conditions.append("c.created_at <= ?")
-                arguments.append(now - age)
+                arguments.append(.real(now - age))
             }
             let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            arguments.append(filter.limit)
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(CopyID.sql) AS id, m.id AS message_id, m.type, c.address, c.state, c.attempts, c.created_at,
-                        c.next_attempt_at, c.last_error
-                    FROM copy c JOIN message m ON m.seq = c.message_seq \(condition) ORDER BY c.seq LIMIT ?
-                    """, arguments: StatementArguments(arguments)
+            arguments.append(.integer(Int64(filter.limit)))
+            return try session.rows(
+                """
+                SELECT \(CopyID.sql) AS id, m.id AS message_id, m.type, c.address, c.state, c.attempts, c.created_at,
+                    c.next_attempt_at, c.last_error
+                FROM copy c JOIN message m ON m.seq = c.message_seq \(condition) ORDER BY c.seq LIMIT ?
+                """, arguments
             ).map(Self.summary)
         }
     }
 
-    private static func summary(_ row: Row) -> CopySummary {
+    private static func summary(_ row: SQLRow) throws -> CopySummary {
         CopySummary(
-            id: row["id"], messageID: row["message_id"], type: row["type"], inbox: row["address"], state: row["state"],
-            attempts: row["attempts"], acceptedAt: Timestamp.format(Date(timeIntervalSince1970: row["created_at"])),
-            nextAttempt: (row["next_attempt_at"] as Double?).map { Timestamp.format(Date(timeIntervalSince1970: $0)) },
-            lastError: row["last_error"])
+            id: try row.text("id"), messageID: try row.text("message_id"), type: try row.text("type"), inbox: try row.text("address"),
+            state: try row.text("state"), attempts: try row.integer("attempts"),
+            acceptedAt: Timestamp.format(Date(timeIntervalSince1970: try row.real("created_at"))),
+            nextAttempt: row["next_attempt_at"].real.map { Timestamp.format(Date(timeIntervalSince1970: $0)) },
+            lastError: row["last_error"].text)
     }
 
     /// Every copy of a copy id or message id, with each change of state.
     public func show(_ id: String) throws -> [CopyDetail] {
-        try pool.read { db in
+        try database.read { session in
             let match = CopyID.condition(id)
             // A store no daemon of this version has upgraded has no record of who sent a message.
-            let sentBy = try db.columns(in: "message").contains { $0.name == "staff_member" } ? "m.staff_member" : "NULL"
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT c.seq, \(CopyID.sql) AS id, m.id AS message_id, m.type, c.address, c.state, c.attempts, c.created_at,
-                        c.next_attempt_at, c.last_error, c.person_key, \(sentBy) AS sent_by
-                    FROM copy c JOIN message m ON m.seq = c.message_seq
-                    WHERE \(match.sql) ORDER BY c.seq
-                    """, arguments: StatementArguments(match.arguments))
+            let sentBy = try session.dialect == .postgres || session.hasColumn("staff_member", in: "message") ? "m.staff_member" : "NULL"
+            let rows = try session.rows(
+                """
+                SELECT c.seq, \(CopyID.sql) AS id, m.id AS message_id, m.type, c.address, c.state, c.attempts, c.created_at,
+                    c.next_attempt_at, c.last_error, c.person_key, \(sentBy) AS sent_by
+                FROM copy c JOIN message m ON m.seq = c.message_seq
+                WHERE \(match.sql) ORDER BY c.seq
+                """, match.arguments.map { .text($0) })
             return try rows.map { row in
                 let accepted = CopyEvent(
-                    at: Timestamp.format(Date(timeIntervalSince1970: row["created_at"])), state: CopyState.queued.rawValue,
+                    at: Timestamp.format(Date(timeIntervalSince1970: try row.real("created_at"))), state: CopyState.queued.rawValue,
                     reason: "accepted", httpStatus: nil, error: nil)
-                let events = try Row.fetchAll(
-                    db, sql: "SELECT at, state, reason, http_status, error FROM copy_event WHERE copy_seq = ? ORDER BY seq",
-                    arguments: [row["seq"] as Int64]
+                let events = try session.rows(
+                    "SELECT at, state, reason, http_status, error FROM copy_event WHERE copy_seq = ? ORDER BY seq",
+                    [.integer(Int64(try row.integer("seq")))]
                 ).map { event in
                     CopyEvent(
-                        at: Timestamp.format(Date(timeIntervalSince1970: event["at"])), state: event["state"],
-                        reason: event["reason"], httpStatus: event["http_status"], error: event["error"])
+                        at: Timestamp.format(Date(timeIntervalSince1970: try event.real("at"))), state: try event.text("state"),
+                        reason: event["reason"].text, httpStatus: event["http_status"].integer, error: event["error"].text)
                 }
-                let personKey: String? = row["person_key"]
                 return CopyDetail(
-                    copy: Self.summary(row), maskedNINO: personKey.map(NINO.maskPersonKey), sentBy: row["sent_by"], events: [accepted] + events)
+                    copy: try Self.summary(row), maskedNINO: row["person_key"].text.map(NINO.maskPersonKey), sentBy: row["sent_by"].text,
+                    events: [accepted] + events)
             }
         }
     }
@@ -389,9 +377,9 @@ public struct QueueOperator: Sendable {
     /// whole inbox of a million copies is moved in short turns, never in one long one.
     static let actionBatch = 1_000
 
-    /// Whether the store keeps operators' holds of whole inboxes (schema v8).
-    private static func hasInboxHolds(_ db: Database) throws -> Bool {
-        try db.columns(in: "inbox_status").contains { $0.name == "held_at" }
+    /// Whether the store keeps operators' holds of whole inboxes (schema v8 of SQLite; always on PostgreSQL).
+    private static func hasInboxHolds(_ session: any SQLSession) throws -> Bool {
+        try session.dialect == .postgres || session.hasColumn("held_at", in: "inbox_status")
     }
 
     /// Applies `action` to copies (by copy or message id) or to a whole inbox (an address, or every inbox of
@@ -403,10 +391,10 @@ public struct QueueOperator: Sendable {
     public func apply(_ action: Action, ids: [String], inbox: String?, now: Double) throws -> ActionResult {
         let sources = action.sources.map(\.rawValue)
         let requeued = action.target == .queued
-        // Stores older than schema v5 (opened by this command without a daemon that upgraded them) have
+        // SQLite stores older than schema v5 (opened by this command without a daemon that upgraded them) have
         // neither lifetimes nor disabled inboxes; older than v8, no held inboxes.
-        let (current, holds) = try pool.read { db in
-            (try db.columns(in: "copy").contains { $0.name == "lifetime_from" }, try Self.hasInboxHolds(db))
+        let (current, holds) = try database.read { session in
+            (try session.dialect == .postgres || session.hasColumn("lifetime_from", in: "copy"), try Self.hasInboxHolds(session))
         }
         var seqs: [Int64] = []
         var notFound: [String] = []
@@ -416,45 +404,41 @@ public struct QueueOperator: Sendable {
             throw StoreError.incompatible("it predates holding whole inboxes: start the daemon once to upgrade it")
         }
         if let inbox {
-            addresses = try pool.read { db in
+            addresses = try database.read { session in
                 inbox.contains("/")
                     ? [inbox]
-                    : try String.fetchAll(
-                        db, sql: "SELECT DISTINCT address FROM queue_count WHERE substr(address, 1, instr(address, '/') - 1) = ?",
-                        arguments: [inbox])
+                    : try session.rows("SELECT DISTINCT address FROM queue_count WHERE address LIKE ?", [.text(inbox + "/%")])
+                        .map { try $0.text("address") }.sorted()
             }
-            try pool.write { db in
-                let placeholders = addresses.map { _ in "?" }.joined(separator: ",")
-                if requeued, current {
-                    try db.execute(
-                        sql: "UPDATE inbox_status SET disabled_at = NULL, paused_until = NULL WHERE address IN (\(placeholders))",
-                        arguments: StatementArguments(addresses))
-                }
-                if requeued, holds {
-                    try db.execute(
-                        sql: "UPDATE inbox_status SET held_at = NULL WHERE address IN (\(placeholders))",
-                        arguments: StatementArguments(addresses))
-                }
-                // Only an inbox that has had copies: a mistyped one is reported below, not held for ever.
-                if action == .hold, holds {
-                    try db.execute(
-                        sql: """
+            let placeholders = addresses.map { _ in "?" }.joined(separator: ",")
+            let named = addresses.map { SQLValue.text($0) }
+            if !addresses.isEmpty {
+                try database.write { session in
+                    if requeued, current {
+                        try session.execute(
+                            "UPDATE inbox_status SET disabled_at = NULL, paused_until = NULL WHERE address IN (\(placeholders))", named)
+                    }
+                    if requeued, holds {
+                        try session.execute("UPDATE inbox_status SET held_at = NULL WHERE address IN (\(placeholders))", named)
+                    }
+                    // Only an inbox that has had copies: a mistyped one is reported below, not held for ever.
+                    if action == .hold, holds {
+                        try session.execute(
+                            """
                             INSERT INTO inbox_status (address, held_at)
                                 SELECT DISTINCT address, ? FROM queue_count WHERE address IN (\(placeholders))
-                            ON CONFLICT (address) DO UPDATE SET held_at = COALESCE(held_at, excluded.held_at)
-                            """,
-                        arguments: StatementArguments([now] + addresses))
+                            ON CONFLICT (address) DO UPDATE SET held_at = COALESCE(inbox_status.held_at, excluded.held_at)
+                            """, [.real(now)] + named)
+                    }
                 }
             }
-            try pool.read { db in
+            try database.read { session in
                 var any = false
                 for address in addresses {
-                    if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM copy WHERE address = ?)", arguments: [address]) == true {
-                        any = true
-                    }
+                    if try session.row("SELECT seq FROM copy WHERE address = ? LIMIT 1", [.text(address)]) != nil { any = true }
                     for state in sources {
-                        seqs += try Int64.fetchAll(
-                            db, sql: "SELECT seq FROM copy WHERE state = ? AND address = ? ORDER BY seq", arguments: [state, address])
+                        seqs += try session.rows("SELECT seq FROM copy WHERE state = ? AND address = ? ORDER BY seq", [.text(state), .text(address)])
+                            .map { Int64(try $0.integer("seq")) }
                     }
                 }
                 if !any { notFound.append("--inbox \(inbox)") }
@@ -463,11 +447,11 @@ public struct QueueOperator: Sendable {
         var moved: Set<Int64> = []
         let ordered = Array(Set(seqs)).sorted()
         for start in stride(from: 0, to: ordered.count, by: Self.actionBatch) {
-            try pool.write { db in
+            try database.write { session in
                 for seq in ordered[start..<min(start + Self.actionBatch, ordered.count)] {
                     // The daemon may have claimed the copy since it was read: it is moved only from the action's
                     // states, checked again as it moves.
-                    if try move(db, seq, action, now: now, lifetime: requeued && current) { moved.insert(seq) }
+                    if try move(session, seq, action, now: now, lifetime: requeued && current) { moved.insert(seq) }
                 }
             }
         }
@@ -477,65 +461,59 @@ public struct QueueOperator: Sendable {
         var named: Set<String> = []
         var inFlight: Set<Int64> = []
         if !ids.isEmpty {
-            try pool.write { db in
+            try database.write { session in
                 for id in ids {
                     let match = CopyID.condition(id)
-                    let found = try Row.fetchAll(
-                        db,
-                        sql: "SELECT c.seq, c.state, c.address FROM copy c JOIN message m ON m.seq = c.message_seq WHERE \(match.sql)",
-                        arguments: StatementArguments(match.arguments))
+                    let found = try session.rows(
+                        "SELECT c.seq, c.state, c.address FROM copy c JOIN message m ON m.seq = c.message_seq WHERE \(match.sql)",
+                        match.arguments.map { .text($0) }
+                    ).map { (seq: Int64(try $0.integer("seq")), state: try $0.text("state"), address: try $0.text("address")) }
                     guard !found.isEmpty else {
                         notFound.append(id)
                         continue
                     }
                     // Moved already, when it is of the inbox named too, or named twice.
-                    var movedHere = found.contains { moved.contains($0["seq"]) }
-                    for row in found where sources.contains(row["state"]) {
-                        if try move(db, row["seq"], action, now: now, lifetime: requeued && current) {
-                            moved.insert(row["seq"])
+                    var movedHere = found.contains { moved.contains($0.seq) }
+                    for copy in found where sources.contains(copy.state) {
+                        if try move(session, copy.seq, action, now: now, lifetime: requeued && current) {
+                            moved.insert(copy.seq)
                             movedHere = true
                         }
                     }
                     if movedHere {
-                        named.formUnion(found.filter { moved.contains($0["seq"]) }.map { $0["address"] as String })
+                        named.formUnion(found.filter { moved.contains($0.seq) }.map(\.address))
                     } else {
-                        notApplicable[id] = Set(found.map { $0["state"] as String }).sorted()
+                        notApplicable[id] = Set(found.map(\.state)).sorted()
                     }
-                    inFlight.formUnion(found.filter { ($0["state"] as String) == CopyState.inFlight.rawValue }.map { $0["seq"] as Int64 })
+                    inFlight.formUnion(found.filter { $0.state == CopyState.inFlight.rawValue }.map(\.seq))
                 }
             }
         }
         var result = ActionResult(moved: moved.count, notFound: notFound, notApplicable: notApplicable)
-        if !addresses.isEmpty {
-            try pool.read { db in
-                for address in addresses {
-                    inFlight.formUnion(try Int64.fetchAll(
-                        db, sql: "SELECT seq FROM copy WHERE state = 'in-flight' AND address = ?", arguments: [address]))
+        try database.read { session in
+            for address in addresses {
+                inFlight.formUnion(
+                    try session.rows("SELECT seq FROM copy WHERE state = 'in-flight' AND address = ?", [.text(address)])
+                        .map { Int64(try $0.integer("seq")) })
+            }
+            result.inFlight = inFlight.count
+            if action == .hold, !addresses.isEmpty {
+                result.heldInInbox = try addresses.reduce(0) { total, address in
+                    total + (try session.value(
+                        "SELECT CAST(SUM(n) AS BIGINT) FROM queue_count WHERE address = ? AND state = 'held'", [.text(address)])?.integer ?? 0)
                 }
             }
-        }
-        result.inFlight = inFlight.count
-        if action == .hold, !addresses.isEmpty {
-            result.heldInInbox = try pool.read { db in
-                try addresses.reduce(0) { total, address in
-                    total + (try Int.fetchOne(
-                        db, sql: "SELECT n FROM queue_count WHERE address = ? AND state = 'held'", arguments: [address]) ?? 0)
+            if requeued, !named.isEmpty {
+                for row in try session.rows("SELECT address, paused_until FROM inbox_status WHERE paused_until > ?", [.real(now)]) {
+                    let address = try row.text("address")
+                    guard named.contains(address), !addresses.contains(address) else { continue }
+                    result.pausedInboxes[address] = Timestamp.format(Date(timeIntervalSince1970: try row.real("paused_until")))
                 }
             }
-        }
-        if requeued, !named.isEmpty {
-            try pool.read { db in
-                for row in try Row.fetchAll(db, sql: "SELECT address, paused_until FROM inbox_status WHERE paused_until > ?", arguments: [now])
-                where named.contains(row["address"]) && !addresses.contains(row["address"]) {
-                    result.pausedInboxes[row["address"]] = Timestamp.format(Date(timeIntervalSince1970: row["paused_until"]))
-                }
-            }
-        }
-        if requeued, current, !named.isEmpty {
-            let stopped = holds ? "disabled_at IS NOT NULL OR held_at IS NOT NULL" : "disabled_at IS NOT NULL"
-            result.disabledInboxes = try pool.read { db in
-                try String.fetchAll(db, sql: "SELECT address FROM inbox_status WHERE \(stopped) ORDER BY address")
-                    .filter { named.contains($0) && !addresses.contains($0) }
+            if requeued, current, !named.isEmpty {
+                let stopped = holds ? "disabled_at IS NOT NULL OR held_at IS NOT NULL" : "disabled_at IS NOT NULL"
+                result.disabledInboxes = try session.rows("SELECT address FROM inbox_status WHERE \(stopped) ORDER BY address", [])
+                    .map { try $0.text("address") }.filter { named.contains($0) && !addresses.contains($0) }
             }
         }
         return result
@@ -544,11 +522,10 @@ public struct QueueOperator: Sendable {
     /// Moves one copy for `action`, only from the states it applies to; a copy sent back to the queue gets a
     /// whole lifetime again from now (`lifetime`).
     /// - Returns: whether it moved.
-    private func move(_ db: Database, _ seq: Int64, _ action: Action, now: Double, lifetime: Bool) throws -> Bool {
+    private func move(_ session: any SQLSession, _ seq: Int64, _ action: Action, now: Double, lifetime: Bool) throws -> Bool {
         let transition = CopyTransition(seq: seq, to: action.target, at: now, nextAttemptAt: nil, reason: "operator \(action.rawValue)")
-        guard try queue.move(db, transition, onlyFrom: action.sources) else { return false }
-        if lifetime { try db.execute(sql: "UPDATE copy SET lifetime_from = ? WHERE seq = ?", arguments: [now, seq]) }
+        guard try CopyMoves.move(session, transition, onlyFrom: action.sources) else { return false }
+        if lifetime { try session.execute("UPDATE copy SET lifetime_from = ? WHERE seq = ?", [.real(now), .integer(seq)]) }
         return true
     }
-
 }

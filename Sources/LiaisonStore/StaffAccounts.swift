@@ -1,21 +1,15 @@
 import Crypto
 import Foundation
-import GRDB
 import LiaisonCore
 
 /// Staff accounts and their sessions, in the store: so that a restart signs no one out, and the operator's
 /// `liaison staff` commands and the daemon see the same accounts. Secrets are kept only as SHA-256 digests (a
 /// session's cookie, a set-up link's token) or bcrypt hashes (passwords).
 public struct StaffAccounts: Sendable {
-    let pool: DatabasePool
+    let database: any SQLDatabase
 
-    public init(pool: DatabasePool) {
-        self.pool = pool
-    }
-
-    /// Opens the store file for an operator's command (the daemon creates and upgrades it).
-    public init(path: String) throws {
-        pool = try QueueOperator(path: path).pool
+    init(database: any SQLDatabase) {
+        self.database = database
     }
 
     /// What can go wrong with an account change.
@@ -47,17 +41,18 @@ public struct StaffAccounts: Sendable {
 
     private static let columns = "id, email, name, party, roles, state, failed_sign_ins, locked_until"
 
-    private static func member(_ row: Row) -> StaffMember {
-        let roles = (row["roles"] as String).split(separator: ",").compactMap { InboxRole(rawValue: String($0)) }
-        let state = StaffAccount.State(rawValue: row["state"]) ?? .disabled
-        let lockedUntil = (row["locked_until"] as Double?).map(Date.init(timeIntervalSince1970:))
+    private static func member(_ row: SQLRow) throws -> StaffMember {
+        let roles = try row.text("roles").split(separator: ",").compactMap { InboxRole(rawValue: String($0)) }
+        let state = StaffAccount.State(rawValue: try row.text("state")) ?? .disabled
+        let lockedUntil = row["locked_until"].real.map(Date.init(timeIntervalSince1970:))
         return StaffMember(
-            id: row["id"], email: row["email"], name: row["name"], party: row["party"], roles: roles,
-            account: StaffAccount(state: state, failedSignIns: row["failed_sign_ins"], lockedUntil: lockedUntil))
+            id: try row.text("id"), email: try row.text("email"), name: try row.text("name"), party: try row.text("party"), roles: roles,
+            account: StaffAccount(state: state, failedSignIns: try row.integer("failed_sign_ins"), lockedUntil: lockedUntil))
     }
 
-    private func checkUpgraded(_ db: Database) throws {
-        guard try db.tableExists("staff_member") else { throw AccountError.notUpgraded }
+    /// A SQLite store no daemon of this version has opened has no staff tables; a PostgreSQL one always has.
+    private func checkUpgraded(_ session: any SQLSession) throws {
+        guard try session.dialect == .postgres || session.hasTable("staff_member") else { throw AccountError.notUpgraded }
     }
 
     // MARK: Accounts
@@ -72,18 +67,20 @@ public struct StaffAccounts: Sendable {
         let member = StaffMember(
             id: UUID().uuidString.lowercased(), email: email, name: name, party: party, roles: roles,
             account: StaffAccount(state: .invited))
-        try pool.write { db in
-            try checkUpgraded(db)
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM staff_member WHERE email = ?)", arguments: [email]) == false
-            else { throw AccountError.exists(email: email) }
-            try db.execute(
-                sql: """
-                    INSERT INTO staff_member (id, email, name, party, roles, state, setup_token_hash, setup_expires_at, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, 'invited', ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    member.id, email, name, party, roles.map(\.rawValue).joined(separator: ","), Self.digest(setupToken),
-                    expires.timeIntervalSince1970, now.timeIntervalSince1970, now.timeIntervalSince1970,
+        try database.write { session in
+            try checkUpgraded(session)
+            guard try session.row("SELECT id FROM staff_member WHERE email = ?", [.text(email)]) == nil else {
+                throw AccountError.exists(email: email)
+            }
+            try session.execute(
+                """
+                INSERT INTO staff_member (id, email, name, party, roles, state, setup_token_hash, setup_expires_at, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, 'invited', ?, ?, ?, ?)
+                """,
+                [
+                    .text(member.id), .text(email), .text(name), .text(party), .text(roles.map(\.rawValue).joined(separator: ",")),
+                    .text(Self.digest(setupToken)), .real(expires.timeIntervalSince1970), .real(now.timeIntervalSince1970),
+                    .real(now.timeIntervalSince1970),
                 ])
         }
         return member
@@ -91,18 +88,17 @@ public struct StaffAccounts: Sendable {
 
     /// Every account, by party and e-mail.
     public func list() throws -> [StaffMember] {
-        try pool.read { db in
-            try checkUpgraded(db)
-            return try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM staff_member ORDER BY party, email").map(Self.member)
+        try database.read { session in
+            try checkUpgraded(session)
+            return try session.rows("SELECT \(Self.columns) FROM staff_member ORDER BY party, email", []).map(Self.member)
         }
     }
 
     public func member(email: String) throws -> StaffMember? {
-        try pool.read { db in
-            try checkUpgraded(db)
-            return try Row.fetchOne(
-                db, sql: "SELECT \(Self.columns) FROM staff_member WHERE email = ?", arguments: [StaffMember.normalised(email: email)]
-            ).map(Self.member)
+        try database.read { session in
+            try checkUpgraded(session)
+            return try session.row("SELECT \(Self.columns) FROM staff_member WHERE email = ?", [.text(StaffMember.normalised(email: email))])
+                .map(Self.member)
         }
     }
 
@@ -110,14 +106,13 @@ public struct StaffAccounts: Sendable {
     /// - Throws: `AccountError.unknown` when the e-mail has no account.
     public func disable(email: String, now: Date) throws {
         let email = StaffMember.normalised(email: email)
-        try pool.write { db in
-            try checkUpgraded(db)
-            try db.execute(
-                sql: "UPDATE staff_member SET state = 'disabled', setup_token_hash = NULL, updated_at = ? WHERE email = ?",
-                arguments: [now.timeIntervalSince1970, email])
-            guard db.changesCount == 1 else { throw AccountError.unknown(email: email) }
-            try db.execute(
-                sql: "DELETE FROM staff_session WHERE staff_id = (SELECT id FROM staff_member WHERE email = ?)", arguments: [email])
+        try database.write { session in
+            try checkUpgraded(session)
+            let changed = try session.execute(
+                "UPDATE staff_member SET state = 'disabled', setup_token_hash = NULL, updated_at = ? WHERE email = ?",
+                [.real(now.timeIntervalSince1970), .text(email)])
+            guard changed == 1 else { throw AccountError.unknown(email: email) }
+            try session.execute("DELETE FROM staff_session WHERE staff_id = (SELECT id FROM staff_member WHERE email = ?)", [.text(email)])
         }
     }
 
@@ -126,30 +121,26 @@ public struct StaffAccounts: Sendable {
     /// - Throws: `AccountError.unknown` when the e-mail has no account.
     public func reset(email: String, setupToken: String, expires: Date, now: Date) throws {
         let email = StaffMember.normalised(email: email)
-        try pool.write { db in
-            try checkUpgraded(db)
-            try db.execute(
-                sql: """
-                    UPDATE staff_member SET state = 'invited', password_hash = NULL, failed_sign_ins = 0, locked_until = NULL,
-                        setup_token_hash = ?, setup_expires_at = ?, updated_at = ?
-                    WHERE email = ?
-                    """,
-                arguments: [Self.digest(setupToken), expires.timeIntervalSince1970, now.timeIntervalSince1970, email])
-            guard db.changesCount == 1 else { throw AccountError.unknown(email: email) }
-            try db.execute(
-                sql: "DELETE FROM staff_session WHERE staff_id = (SELECT id FROM staff_member WHERE email = ?)", arguments: [email])
+        try database.write { session in
+            try checkUpgraded(session)
+            let changed = try session.execute(
+                """
+                UPDATE staff_member SET state = 'invited', password_hash = NULL, failed_sign_ins = 0, locked_until = NULL,
+                    setup_token_hash = ?, setup_expires_at = ?, updated_at = ?
+                WHERE email = ?
+                """,
+                [.text(Self.digest(setupToken)), .real(expires.timeIntervalSince1970), .real(now.timeIntervalSince1970), .text(email)])
+            guard changed == 1 else { throw AccountError.unknown(email: email) }
+            try session.execute("DELETE FROM staff_session WHERE staff_id = (SELECT id FROM staff_member WHERE email = ?)", [.text(email)])
         }
     }
 
     /// The invited account a set-up link's token belongs to, while the link is good.
     public func invited(setupToken: String, now: Date) throws -> StaffMember? {
-        try pool.read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT \(Self.columns) FROM staff_member
-                    WHERE setup_token_hash = ? AND state = 'invited' AND setup_expires_at > ?
-                    """, arguments: [Self.digest(setupToken), now.timeIntervalSince1970]
+        try database.read { session in
+            try session.row(
+                "SELECT \(Self.columns) FROM staff_member WHERE setup_token_hash = ? AND state = 'invited' AND setup_expires_at > ?",
+                [.text(Self.digest(setupToken)), .real(now.timeIntervalSince1970)]
             ).map(Self.member)
         }
     }
@@ -157,29 +148,30 @@ public struct StaffAccounts: Sendable {
     /// Sets the password of the invited account the token belongs to, once: the link is used up.
     /// - Returns: the account, now active; nil when the link is unknown, used or out of date.
     public func completeSetup(setupToken: String, passwordHash: String, now: Date) throws -> StaffMember? {
-        try pool.write { db in
+        try database.write { session in
             guard
-                let id = try String.fetchOne(
-                    db, sql: "SELECT id FROM staff_member WHERE setup_token_hash = ? AND state = 'invited' AND setup_expires_at > ?",
-                    arguments: [Self.digest(setupToken), now.timeIntervalSince1970])
+                let id = try session.value(
+                    "SELECT id FROM staff_member WHERE setup_token_hash = ? AND state = 'invited' AND setup_expires_at > ?",
+                    [.text(Self.digest(setupToken)), .real(now.timeIntervalSince1970)])?.text
             else { return nil }
-            try db.execute(
-                sql: """
-                    UPDATE staff_member SET state = 'active', password_hash = ?, setup_token_hash = NULL, setup_expires_at = NULL,
-                        failed_sign_ins = 0, locked_until = NULL, updated_at = ?
-                    WHERE id = ?
-                    """, arguments: [passwordHash, now.timeIntervalSince1970, id])
-            return try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM staff_member WHERE id = ?", arguments: [id]).map(Self.member)
+            // The link is used up as the password is set: of two uses at once, one finds it gone.
+            let changed = try session.execute(
+                """
+                UPDATE staff_member SET state = 'active', password_hash = ?, setup_token_hash = NULL, setup_expires_at = NULL,
+                    failed_sign_ins = 0, locked_until = NULL, updated_at = ?
+                WHERE id = ? AND state = 'invited'
+                """, [.text(passwordHash), .real(now.timeIntervalSince1970), .text(id)])
+            guard changed == 1 else { return nil }
+            return try session.row("SELECT \(Self.columns) FROM staff_member WHERE id = ?", [.text(id)]).map(Self.member)
         }
     }
 
     /// An account and its password hash, to check a sign-in against.
     public func credentials(email: String) throws -> (member: StaffMember, passwordHash: String?)? {
-        try pool.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT \(Self.columns), password_hash FROM staff_member WHERE email = ?",
-                arguments: [StaffMember.normalised(email: email)]
-            ).map { (Self.member($0), $0["password_hash"]) }
+        try database.read { session in
+            try session.row(
+                "SELECT \(Self.columns), password_hash FROM staff_member WHERE email = ?", [.text(StaffMember.normalised(email: email))]
+            ).map { (try Self.member($0), $0["password_hash"].text) }
         }
     }
 
@@ -190,28 +182,31 @@ public struct StaffAccounts: Sendable {
     public func recordFailedSignIn(of member: StaffMember, policy: StaffSignInPolicy, now: Date) throws
         -> (account: StaffAccount, lockedNow: Bool)
     {
-        try pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM staff_member WHERE id = ?", arguments: [member.id]) else {
+        try database.write { session in
+            // The row is locked as it is read (PostgreSQL), so that sign-ins at once through two instances each count.
+            let lock = session.dialect == .postgres ? " FOR UPDATE" : ""
+            guard let row = try session.row("SELECT \(Self.columns) FROM staff_member WHERE id = ?\(lock)", [.text(member.id)]) else {
                 return (member.account, false)
             }
-            let current = Self.member(row).account
+            let current = try Self.member(row).account
             guard !current.isLocked(at: now) else { return (current, false) }
             let (account, lockedNow) = policy.failed(current, at: now)
-            try db.execute(
-                sql: "UPDATE staff_member SET failed_sign_ins = ?, locked_until = ?, updated_at = ? WHERE id = ?",
-                arguments: [account.failedSignIns, account.lockedUntil?.timeIntervalSince1970, now.timeIntervalSince1970, member.id])
+            try session.execute(
+                "UPDATE staff_member SET failed_sign_ins = ?, locked_until = ?, updated_at = ? WHERE id = ?",
+                [.integer(Int64(account.failedSignIns)), SQLValue(account.lockedUntil?.timeIntervalSince1970), .real(now.timeIntervalSince1970),
+                 .text(member.id)])
             return (account, lockedNow)
         }
     }
 
     /// Forgets the failures of an account that signed in; a lock in force is left as it is.
     public func recordSignIn(of member: StaffMember, now: Date) throws {
-        try pool.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE staff_member SET failed_sign_ins = 0, updated_at = ?
-                    WHERE id = ? AND failed_sign_ins > 0 AND (locked_until IS NULL OR locked_until <= ?)
-                    """, arguments: [now.timeIntervalSince1970, member.id, now.timeIntervalSince1970])
+        try database.write { session in
+            try session.execute(
+                """
+                UPDATE staff_member SET failed_sign_ins = 0, updated_at = ?
+                WHERE id = ? AND failed_sign_ins > 0 AND (locked_until IS NULL OR locked_until <= ?)
+                """, [.real(now.timeIntervalSince1970), .text(member.id), .real(now.timeIntervalSince1970)])
         }
     }
 
@@ -227,56 +222,55 @@ public struct StaffAccounts: Sendable {
 
     /// Starts a session for `member` under the digest of its cookie.
     public func startSession(cookie: String, csrfToken: String, for member: StaffMember, now: Date) throws {
-        try pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO staff_session (token_hash, staff_id, csrf_token, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [Self.digest(cookie), member.id, csrfToken, now.timeIntervalSince1970, now.timeIntervalSince1970])
+        try database.write { session in
+            try session.execute(
+                "INSERT INTO staff_session (token_hash, staff_id, csrf_token, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+                [.text(Self.digest(cookie)), .text(member.id), .text(csrfToken), .real(now.timeIntervalSince1970), .real(now.timeIntervalSince1970)])
         }
     }
 
     /// The session of a cookie, with its member, when the member is still active.
     public func session(cookie: String) throws -> Session? {
-        try pool.read { db in
-            guard try db.tableExists("staff_session") else { return nil }
-            return try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT m.id, m.email, m.name, m.party, m.roles, m.state, m.failed_sign_ins, m.locked_until,
-                        s.csrf_token, s.last_seen_at, s.created_at
-                    FROM staff_session s JOIN staff_member m ON m.id = s.staff_id
-                    WHERE s.token_hash = ? AND m.state = 'active'
-                    """, arguments: [Self.digest(cookie)]
+        try database.read { session in
+            guard try session.dialect == .postgres || session.hasTable("staff_session") else { return nil }
+            return try session.row(
+                """
+                SELECT m.id, m.email, m.name, m.party, m.roles, m.state, m.failed_sign_ins, m.locked_until,
+                    s.csrf_token, s.last_seen_at, s.created_at
+                FROM staff_session s JOIN staff_member m ON m.id = s.staff_id
+                WHERE s.token_hash = ? AND m.state = 'active'
+                """, [.text(Self.digest(cookie))]
             ).map { row in
                 Session(
-                    member: Self.member(row), csrfToken: row["csrf_token"],
-                    lastSeen: Date(timeIntervalSince1970: row["last_seen_at"]), created: Date(timeIntervalSince1970: row["created_at"]))
+                    member: try Self.member(row), csrfToken: try row.text("csrf_token"),
+                    lastSeen: Date(timeIntervalSince1970: try row.real("last_seen_at")),
+                    created: Date(timeIntervalSince1970: try row.real("created_at")))
             }
         }
     }
 
     /// Notes that the session was used at `now` (what its idle time is counted from).
     public func touch(cookie: String, now: Date) throws {
-        try pool.write { db in
-            try db.execute(
-                sql: "UPDATE staff_session SET last_seen_at = ? WHERE token_hash = ?", arguments: [now.timeIntervalSince1970, Self.digest(cookie)])
+        try database.write { session in
+            try session.execute(
+                "UPDATE staff_session SET last_seen_at = ? WHERE token_hash = ?", [.real(now.timeIntervalSince1970), .text(Self.digest(cookie))])
         }
     }
 
     /// Ends the session of a cookie.
     public func endSession(cookie: String) throws {
-        try pool.write { db in try db.execute(sql: "DELETE FROM staff_session WHERE token_hash = ?", arguments: [Self.digest(cookie)]) }
+        try database.write { session in try session.execute("DELETE FROM staff_session WHERE token_hash = ?", [.text(Self.digest(cookie))]) }
     }
 
     /// Deletes sessions idle since before `idleBefore` or started before `startedBefore`.
     /// - Returns: how many were deleted.
     @discardableResult
     public func endStaleSessions(idleBefore: Date, startedBefore: Date) throws -> Int {
-        try pool.write { db in
-            guard try db.tableExists("staff_session") else { return 0 }
-            try db.execute(
-                sql: "DELETE FROM staff_session WHERE last_seen_at < ? OR created_at < ?",
-                arguments: [idleBefore.timeIntervalSince1970, startedBefore.timeIntervalSince1970])
-            return db.changesCount
+        try database.write { session in
+            guard try session.dialect == .postgres || session.hasTable("staff_session") else { return 0 }
+            return try session.execute(
+                "DELETE FROM staff_session WHERE last_seen_at < ? OR created_at < ?",
+                [.real(idleBefore.timeIntervalSince1970), .real(startedBefore.timeIntervalSince1970)])
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import LiaisonCore
 
 /// What the staff pages read of the store: a party's inboxes with their waiting and overdue notices, a page of
@@ -7,10 +6,10 @@ import LiaisonCore
 /// which acknowledges a copy as a pull's acknowledgement does. Reading never leases a copy, so a system pulling
 /// the same inbox is not starved.
 public struct StaffInbox: Sendable {
-    let pool: DatabasePool
+    let database: any SQLDatabase
 
-    public init(pool: DatabasePool) {
-        self.pool = pool
+    init(database: any SQLDatabase) {
+        self.database = database
     }
 
     /// The states of a copy still waiting for its inbox.
@@ -29,16 +28,15 @@ public struct StaffInbox: Sendable {
 
     /// The counts of each inbox, as of `today` (a notice is overdue the day after its due date).
     public func counts(inboxes: [String], today: LocalDate) throws -> [String: Counts] {
-        try pool.read { db in
+        try database.read { session in
             var counts: [String: Counts] = [:]
             for inbox in inboxes {
-                let waiting = try Int.fetchOne(
-                    db, sql: "SELECT COALESCE(SUM(n), 0) FROM queue_count WHERE address = ? AND state IN \(Self.waitingStates)",
-                    arguments: [inbox]) ?? 0
-                let overdue = try Int.fetchOne(
-                    db,
-                    sql: "SELECT count(*) FROM copy WHERE address = ? AND due_date < ? AND state IN \(Self.waitingStates)",
-                    arguments: [inbox, today.description]) ?? 0
+                let waiting = try session.value(
+                    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM queue_count WHERE address = ? AND state IN \(Self.waitingStates)",
+                    [.text(inbox)])?.integer ?? 0
+                let overdue = try session.value(
+                    "SELECT count(*) FROM copy WHERE address = ? AND due_date < ? AND state IN \(Self.waitingStates)",
+                    [.text(inbox), .text(today.description)])?.integer ?? 0
                 counts[inbox] = Counts(waiting: waiting, overdue: overdue)
             }
             return counts
@@ -76,36 +74,35 @@ public struct StaffInbox: Sendable {
     public func page(inbox: String, filter: Filter, today: LocalDate, limit: Int, page requested: Int) throws
         -> (rows: [Notice], total: Int, page: Int)
     {
-        try pool.read { db in
+        try database.read { session in
             var conditions = ["c.address = ?", "c.state IN \(Self.waitingStates)"]
-            var arguments: [any DatabaseValueConvertible] = [inbox]
+            var arguments: [SQLValue] = [.text(inbox)]
             if let type = filter.type {
                 conditions.append("m.type = ?")
-                arguments.append(type.rawValue)
+                arguments.append(.text(type.rawValue))
             }
             if filter.overdueOnly {
                 conditions.append("c.due_date < ?")
-                arguments.append(today.description)
+                arguments.append(.text(today.description))
             }
             if let key = filter.personKey {
                 conditions.append("c.person_key = ?")
-                arguments.append(key)
+                arguments.append(.text(key))
             }
             let from = "FROM copy c JOIN message m ON m.seq = c.message_seq WHERE " + conditions.joined(separator: " AND ")
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) \(from)", arguments: StatementArguments(arguments)) ?? 0
+            let total = try session.value("SELECT count(*) \(from)", arguments)?.integer ?? 0
             let limit = max(1, limit)
             let page = min(max(1, requested), max(1, (total + limit - 1) / limit))
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT m.id, m.type, m.sender, json_extract(m.envelope, '$.nino') AS nino, m.received_at, c.due_date, c.state
-                    \(from) ORDER BY c.seq DESC LIMIT ? OFFSET ?
-                    """, arguments: StatementArguments(arguments + [limit, (page - 1) * limit])
+            let rows = try session.rows(
+                """
+                SELECT m.id, m.type, m.sender, \(session.dialect.jsonText("m.envelope", "nino")) AS nino, m.received_at, c.due_date, c.state
+                \(from) ORDER BY c.seq DESC LIMIT ? OFFSET ?
+                """, arguments + [.integer(Int64(limit)), .integer(Int64((page - 1) * limit))]
             ).map { row in
                 Notice(
-                    messageID: row["id"], type: row["type"], sender: row["sender"], nino: row["nino"],
-                    receivedAt: Date(timeIntervalSince1970: row["received_at"]),
-                    dueDate: (row["due_date"] as String?).flatMap(LocalDate.init), state: row["state"])
+                    messageID: try row.text("id"), type: try row.text("type"), sender: try row.text("sender"), nino: row["nino"].text,
+                    receivedAt: Date(timeIntervalSince1970: try row.real("received_at")),
+                    dueDate: row["due_date"].text.flatMap(LocalDate.init), state: try row.text("state"))
             }
             return (rows, total, page)
         }
@@ -129,27 +126,27 @@ public struct StaffInbox: Sendable {
 
     /// The message with `id`, if `party` sent it or received a copy: anyone else is told there is none.
     public func message(id: String, party: String) throws -> Message? {
-        try pool.read { db in
+        try database.read { session in
             guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT seq, id, type, sender, received_at, envelope, json_extract(answer, '$.decision') AS decision,
-                            staff_member, person_key
-                        FROM message WHERE id = ?
-                        """, arguments: [UUIDText.normalised(id)])
+                let row = try session.row(
+                    """
+                    SELECT m.seq, m.id, m.type, m.sender, m.received_at, m.envelope, \(session.dialect.decision) AS decision,
+                        m.staff_member, m.person_key
+                    FROM message m WHERE m.id = ?
+                    """, [.text(UUIDText.normalised(id))])
             else { return nil }
-            let copies = try Row.fetchAll(
-                db, sql: "SELECT address, state, due_date FROM copy WHERE message_seq = ? AND party = ? ORDER BY address",
-                arguments: [row["seq"] as Int64, party]
-            ).map { (inbox: $0["address"] as String, state: $0["state"] as String, dueDate: ($0["due_date"] as String?).flatMap(LocalDate.init)) }
-            let sender: String = row["sender"]
+            let copies = try session.rows(
+                "SELECT address, state, due_date FROM copy WHERE message_seq = ? AND party = ? ORDER BY address",
+                [.integer(Int64(try row.integer("seq"))), .text(party)]
+            ).map { (inbox: try $0.text("address"), state: try $0.text("state"), dueDate: $0["due_date"].text.flatMap(LocalDate.init)) }
+            let sender = try row.text("sender")
             guard sender == party || !copies.isEmpty else { return nil }
             return Message(
-                id: row["id"], type: row["type"], sender: sender, receivedAt: Date(timeIntervalSince1970: row["received_at"]),
-                envelope: (try? JSONValue.parse(row["envelope"] as String)) ?? .null,
-                decision: (row["decision"] as String?).flatMap { try? JSONValue.parse($0) },
-                staffMember: sender == party ? row["staff_member"] : nil, personKey: row["person_key"], copies: copies)
+                id: try row.text("id"), type: try row.text("type"), sender: sender,
+                receivedAt: Date(timeIntervalSince1970: try row.real("received_at")),
+                envelope: (try? JSONValue.parse(try row.text("envelope"))) ?? .null,
+                decision: row["decision"].text.flatMap { try? JSONValue.parse($0) },
+                staffMember: sender == party ? row["staff_member"].text : nil, personKey: row["person_key"].text, copies: copies)
         }
     }
 
@@ -165,21 +162,21 @@ public struct StaffInbox: Sendable {
 
     /// The messages about a claimant that `party` sent or received a copy of, oldest first.
     public func timeline(personKey: String, party: String) throws -> [TimelineEntry] {
-        try pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT m.id, m.type, m.sender, m.received_at,
-                        COALESCE(json_extract(m.envelope, '$.body.inReplyTo'), json_extract(m.envelope, '$.body.regarding')) AS answers
-                    FROM message m
-                    WHERE m.person_key = ? AND (m.sender = ? OR EXISTS (SELECT 1 FROM copy c WHERE c.message_seq = m.seq AND c.party = ?))
-                    ORDER BY m.seq
-                    """, arguments: [personKey, party, party]
+        try database.read { session in
+            let replyTo = session.dialect.jsonText("m.envelope", "body", "inReplyTo")
+            let regarding = session.dialect.jsonText("m.envelope", "body", "regarding")
+            return try session.rows(
+                """
+                SELECT m.id, m.type, m.sender, m.received_at, COALESCE(\(replyTo), \(regarding)) AS answers
+                FROM message m
+                WHERE m.person_key = ? AND (m.sender = ? OR EXISTS (SELECT 1 FROM copy c WHERE c.message_seq = m.seq AND c.party = ?))
+                ORDER BY m.seq
+                """, [.text(personKey), .text(party), .text(party)]
             ).map { row in
                 TimelineEntry(
-                    messageID: row["id"], type: row["type"], sender: row["sender"],
-                    receivedAt: Date(timeIntervalSince1970: row["received_at"]),
-                    answers: (row["answers"] as String?).map(UUIDText.normalised))
+                    messageID: try row.text("id"), type: try row.text("type"), sender: try row.text("sender"),
+                    receivedAt: Date(timeIntervalSince1970: try row.real("received_at")),
+                    answers: row["answers"].text.map(UUIDText.normalised))
             }
         }
     }
@@ -189,23 +186,22 @@ public struct StaffInbox: Sendable {
     /// touched.
     /// - Returns: whether a waiting copy of the message in that inbox was found and marked.
     public func markDone(inbox: String, messageID: String, by email: String, now: Date) throws -> Bool {
-        let queue = DeliveryQueue(pool: pool)
-        return try pool.write { db in
+        try database.write { session in
             guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT c.seq, c.state, c.attempts FROM copy c JOIN message m ON m.seq = c.message_seq
-                        WHERE m.id = ? AND c.address = ? AND c.state IN ('queued', 'in-flight')
-                        """, arguments: [UUIDText.normalised(messageID), inbox])
+                let row = try session.row(
+                    """
+                    SELECT c.seq, c.state, c.attempts FROM copy c JOIN message m ON m.seq = c.message_seq
+                    WHERE m.id = ? AND c.address = ? AND c.state IN ('queued', 'in-flight')
+                    """, [.text(UUIDText.normalised(messageID)), .text(inbox)])
             else { return false }
-            let seq: Int64 = row["seq"]
+            let seq = Int64(try row.integer("seq"))
             let at = now.timeIntervalSince1970
-            if (row["state"] as String) != CopyState.inFlight.rawValue {
-                try queue.move(
-                    db, CopyTransition(seq: seq, to: .inFlight, at: at, attempts: (row["attempts"] as Int) + 1, reason: "read by \(email)"))
+            if try row.text("state") != CopyState.inFlight.rawValue {
+                let read = CopyTransition(seq: seq, to: .inFlight, at: at, attempts: try row.integer("attempts") + 1, reason: "read by \(email)")
+                // Leased by a pull meanwhile (another instance's): it is the puller's to acknowledge.
+                guard try CopyMoves.move(session, read, onlyFrom: [.queued]) else { return false }
             }
-            return try queue.move(db, CopyTransition(seq: seq, to: .delivered, at: at, reason: "marked done by \(email)"))
+            return try CopyMoves.move(session, CopyTransition(seq: seq, to: .delivered, at: at, reason: "marked done by \(email)"))
         }
     }
 }

@@ -214,7 +214,7 @@ if staffCount > 0 {
     let accepted = try await load.run(posts((0..<staffCount).map { referral(6_000_000 + $0, to: "cwp-b") }), connections: connections)
     say("staff: \(accepted.filter { $0.status == 202 }.count) notices waiting in cwp-b/spoc")
     // A signed-in member of cwp-b's SPOC, made in the store as `liaison staff add` and a set-up would.
-    let accounts = try StaffAccounts(path: daemon.storePath)
+    let accounts = try Store.openExisting(.file(daemon.storePath), logger: Store.quietLogger).staffAccounts
     let setup = StaffAccounts.newSecret()
     let member = try accounts.add(
         email: "bench@cwp-b.test", name: "Bench", party: "cwp-b", roles: [.spoc], setupToken: setup, expires: Date().addingTimeInterval(3600),
@@ -449,7 +449,8 @@ daemon.terminate()
 // 3. A million copies queued: fill the store through the same router and store code, in shared commits.
 do {
     let (router, store) = try inProcess(configPath: daemon.configPath, storePath: daemon.storePath)
-    let queued = try QueueOperator(pool: store.pool).status(now: Date().timeIntervalSince1970).map(\.queued).reduce(0, +)
+    let queued = try Store.openExisting(.file(daemon.storePath), logger: Store.quietLogger).operators
+        .status(now: Date().timeIntervalSince1970).map(\.queued).reduce(0, +)
     var remaining = max(0, queuedCount - queued)
     var next = 2_000_000
     let started = Date()

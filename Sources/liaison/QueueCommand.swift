@@ -9,14 +9,22 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "The daemon configuration, to find the store (default: config/liaison.yaml).")
     var config: String?
 
-    @Option(help: "The store file, instead of the configuration's.")
+    @Option(help: "The store (a SQLite file, or postgresql://…), instead of the configuration's.")
     var store: String?
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
     func open() throws -> (QueueOperator, [String]) {
-        if let store { return (try QueueOperator(path: store), []) }
+        if let store {
+            let location: StoreLocation
+            do {
+                location = try StoreLocation(store)
+            } catch {
+                throw ValidationError("--store: \(error)")
+            }
+            return (try Store.openExisting(location, logger: Store.quietLogger).operators, [])
+        }
         // Only the store and the inboxes are needed: the daemon's keys and certificates need not be readable.
         let daemonConfig: DaemonConfig
         do {
@@ -25,7 +33,7 @@ struct StoreOptions: ParsableArguments {
             FileHandle.standardError.write(Data("liaison: the configuration has problems:\n\(problems)\n(name the store with --store to read it anyway)\n".utf8))
             throw ExitCode(2)
         }
-        return (try QueueOperator(path: daemonConfig.storePath), daemonConfig.inboxAddresses.map(\.description))
+        return (try Store.openExisting(daemonConfig.store, logger: Store.quietLogger).operators, daemonConfig.inboxAddresses.map(\.description))
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LiaisonCore
 import LiaisonRuntime
+import LiaisonStore
 
 /// `liaison replay FILE`: runs a scenario on a temporary store and prints one JSON line per step.
 struct ReplayCommand: ParsableCommand {
@@ -15,17 +16,23 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var ruleOptions: RuleOptions
 
+    @Option(help: "Replay on PostgreSQL (postgresql://…), in a schema of its own dropped afterwards; a temporary SQLite file by default.")
+    var store: String?
+
     func run() throws {
         let (rules, calendars) = try ruleOptions.load()
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ValidationError("cannot read \(file)")
         }
         let scenario = try JSONValue.parse(data)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-replay-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let lines = try ScenarioReplay(rules: rules, calendars: calendars)
-            .run(scenario: scenario, storePath: folder.appendingPathComponent("replay.sqlite").path)
+        let location: StoreLocation
+        do {
+            location = try store.map(StoreLocation.init) ?? .file("replay.sqlite")
+        } catch {
+            throw ValidationError("--store: \(error)")
+        }
+        let replay = ScenarioReplay(rules: rules, calendars: calendars)
+        let lines = try Store.withScratch(like: location) { store in try replay.run(scenario: scenario, store: store) }
         var output = ""
         for line in lines { output += line.canonicalText + "\n" }
         FileHandle.standardOutput.write(Data(output.utf8))

@@ -27,8 +27,8 @@ struct StaffCommand: ParsableCommand {
                 throw ExitCode(2)
             }
             try StoreFiles.createPrivateFolder(daemonConfig.dataDirectory)
-            let store = try SQLiteCaseStore(path: daemonConfig.storePath)
-            return (daemonConfig, StaffAccounts(pool: store.pool))
+            let store = try Store.open(daemonConfig.store, instance: daemonConfig.instance, logger: Store.quietLogger)
+            return (daemonConfig, store.staffAccounts)
         }
     }
 

@@ -67,7 +67,7 @@ import Testing
         try exchange.daemon.start()
         let messages = (0..<50).map { Messages.cwpReferral(nino: nino($0)) }
         #expect(exchange.send(messages, as: "jcp-leeds").allSatisfy { $0.status == 202 })
-        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        let queue = try operators(atPath: exchange.daemon.storePath)
         #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first?.deferred) == 50 })
         let status = try #require(try queue.status(now: Date().timeIntervalSince1970).first)
         // curl's own detail, not only the kind of failure: which port could not be reached.
@@ -92,7 +92,7 @@ import Testing
         defer { exchange.stop() }
         try exchange.daemon.start()
         #expect(exchange.send((0..<10).map { Messages.cwpReferral(nino: nino($0)) }, as: "jcp-leeds").allSatisfy { $0.status == 202 })
-        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        let queue = try operators(atPath: exchange.daemon.storePath)
         #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first?.held) == 10 })
         let attemptsWhileHeld = sink.count
         try await Task.sleep(for: .seconds(1))
@@ -183,7 +183,7 @@ import Testing
         #expect(await eventually(60) { live.count >= 1000 })
         let seconds = Date().timeIntervalSince(started)
         print("with cwp-b/spoc dead, 1000 messages accepted and delivered to cwp-a/spoc in \(String(format: "%.2f", seconds)) s")
-        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        let queue = try operators(atPath: exchange.daemon.storePath)
         let recorded = await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first { $0.inbox == "cwp-a/spoc" }?.deliveredLast24h) == 1000 }
         #expect(recorded)
         let status = try queue.status(now: Date().timeIntervalSince1970)
@@ -251,7 +251,7 @@ import Testing
         #expect(exchange.send(Messages.cwpReferral(nino: nino(2), to: "cwp-b"), as: "jcp-leeds").status == 202)
         #expect(await eventually { sink.deliveries.count == 1 })
         #expect(sink.deliveries.first?.body["deliveredTo"] == .string("cwp-a/spoc"))
-        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        let queue = try operators(atPath: exchange.daemon.storePath)
         #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first { $0.inbox == "cwp-b/spoc" }?.deferred) == 1 })
         await sink.stop()
     }
@@ -332,7 +332,7 @@ import Testing
         #expect(try addresses(as: "jcp-york") == ["jcp-york/work-coach"])
         #expect(try routes(of: transfer, as: "cwp-b").isEmpty)
         // The referral's failed attempt: its error (curl's, naming cwp-a's endpoint) is shown only to cwp-a.
-        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        let queue = try operators(atPath: exchange.daemon.storePath)
         #expect(await eventually { (try? queue.status(now: Date().timeIntervalSince1970).first { $0.inbox == "cwp-a/spoc" }?.deferred) == 1 })
         func errors(as party: String) throws -> [String] {
             try routes(of: referral, as: party).flatMap { $0["events"]?.arrayValue ?? [] }.compactMap { $0["error"]?.stringValue }
@@ -359,7 +359,7 @@ import Testing
         let again = try JSONValue.parse(client.perform(exchange.request("GET", "/v1/inbox/spoc", as: "cwp-a")).text)
         #expect(again["messages"]?.arrayValue?.isEmpty == true)
         // The lease runs out with no pull: the deliverer returns the copy to the queue by itself.
-        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        let queue = try operators(atPath: exchange.daemon.storePath)
         #expect(await eventually {
             (try? queue.status(now: Date().timeIntervalSince1970).first { $0.inbox == "cwp-a/spoc" }).map { $0.queued == 1 && $0.inFlight == 0 } == true
         })
@@ -437,9 +437,7 @@ import Testing
         #expect(tooLarge.status == 413)
         #expect(tooLarge.text.contains(#""code":"too-large""#))
         // Kept in the audit log like any other refusal, with nothing of the body.
-        let kept = try QueueOperator(path: exchange.daemon.storePath).pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT sender, code, message_id FROM refusal WHERE code = 'too-large'")
-        }
+        let kept = try storeRows(atPath: exchange.daemon.storePath, "SELECT sender, code, message_id FROM refusal WHERE code = 'too-large'")
         #expect(kept.count == 1)
         #expect(kept.first?["sender"] == "jcp-leeds")
 
@@ -569,11 +567,11 @@ import Testing
         // The delivery in flight finishes within the drain bound, and the daemon exits 0.
         #expect(exchange.daemon.waitForExit(timeout: 30) == 0)
         #expect(sink.count == 1)
-        let queue = try QueueOperator(path: exchange.daemon.storePath)
+        let queue = try operators(atPath: exchange.daemon.storePath)
         let delivered = try queue.status(now: Date().timeIntervalSince1970).first { $0.inbox == "cwp-a/spoc" }
         #expect(delivered?.queued == 0 && delivered?.inFlight == 0)
         // The refused message left nothing behind.
-        let stored = try await queue.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message") }
+        let stored = try storeRows(atPath: exchange.daemon.storePath, "SELECT COUNT(*) FROM message").first?.values.first?.integer
         #expect(stored == 1)
         await sink.stop()
     }

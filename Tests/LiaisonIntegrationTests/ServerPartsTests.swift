@@ -143,7 +143,7 @@ import X509
         #expect(answer.status == 202)
         let wakes = Atomic<Int>(0)
         let service = TimerService(
-            store: store, router: router, metrics: ExchangeMetrics(), logger: Logger(label: "test"),
+            store: store, operators: store.operators, router: router, metrics: ExchangeMetrics(), logger: Logger(label: "test"),
             onEmit: { _ in wakes.add(1, ordering: .relaxed) })
         service.tick(at: Timestamp.parse("2024-12-23T23:59:59Z")!)
         #expect(wakes.load(ordering: .relaxed) == 0)
@@ -174,7 +174,8 @@ import X509
         let record = try await store.pool.read { db in try String.fetchOne(db, sql: "SELECT record FROM person WHERE key = 'CE654321'") }
         try await store.pool.write { db in try db.execute(sql: #"UPDATE person SET record = '{"unexpected": true}' WHERE key = 'CE654321'"#) }
         let log = LogFile(in: folder)
-        let service = TimerService(store: store, router: router, metrics: ExchangeMetrics(), logger: log.logger, onEmit: { _ in })
+        let service = TimerService(
+            store: store, operators: store.operators, router: router, metrics: ExchangeMetrics(), logger: log.logger, onEmit: { _ in })
         func failures() -> [Substring] { log.lines(containing: "could not fire") }
         func fired() throws -> [String] {
             try store.pool.read { db in
@@ -264,7 +265,8 @@ import X509
         let committer = GroupCommitter(
             store: store, router: router, logger: Logger(label: "test"), clock: clock, onHealth: { _ in }, onCommit: { _ in })
         defer { committer.stop() }
-        var timers = TimerService(store: store, router: router, metrics: ExchangeMetrics(), logger: Logger(label: "test"), onEmit: { _ in })
+        var timers = TimerService(
+            store: store, operators: store.operators, router: router, metrics: ExchangeMetrics(), logger: Logger(label: "test"), onEmit: { _ in })
         timers.clock = { committer.firingInstant() }
 
         // Another connection takes the write lock on a thread of its own and holds it until released.
@@ -290,7 +292,8 @@ import X509
         // The tick fires at the attachment's receipt, when the deadline had not passed.
         let instant = timers.clock()
         #expect(instant == receivedAt)
-        let ticked = Task { timers.tick(at: instant) }
+        let ticking = timers
+        let ticked = Task { ticking.tick(at: instant) }
         release.signal()
         let answer = try await submitted.value
         await ticked.value
@@ -326,7 +329,7 @@ import X509
         let folder = temporaryFolder("cancelled")
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
-        let timers = TimerService(store: store, router: try makeRouter(), metrics: ExchangeMetrics(), logger: Logger(label: "test"), onEmit: { _ in })
+        let timers = TimerService(store: store, operators: store.operators, router: try makeRouter(), metrics: ExchangeMetrics(), logger: Logger(label: "test"), onEmit: { _ in })
         #expect(await endsWhenCancelled(within: 5) { try await timers.run() })
         let engine = DeliveryEngine(
             queue: DeliveryQueue(store: store), endpoints: [], policy: RetryPolicy(schedule: [1], jitter: 0, lifetime: 60),
@@ -349,7 +352,8 @@ import X509
             try router.submit(referral(), from: "jcp-leeds", at: Timestamp.parse("2024-12-02T09:00:00Z")!, in: $0)
         }
         let log = LogFile(in: folder)
-        let service = TimerService(store: store, router: router, metrics: ExchangeMetrics(), logger: log.logger, onEmit: { _ in })
+        let service = TimerService(
+            store: store, operators: store.operators, router: router, metrics: ExchangeMetrics(), logger: log.logger, onEmit: { _ in })
         func warnings() -> [Substring] { log.lines(containing: "timers blocked") }
 
         let later = Timestamp.parse("2027-06-30T09:00:00Z")!

@@ -51,6 +51,14 @@ public struct Router: Sendable {
         /// The staff member who sent it from the staff pages, if one did.
         public var staffMember: String?
 
+        /// The claimant the message is about, when it is valid: its messages are judged one at a time.
+        public var personKey: String? { (try? envelope?.get())?.nino.personKey }
+
+        /// The id the submission carries, as its earlier message would be stored under.
+        public var messageID: String? {
+            if case .success(let document) = self.document { document["id"]?.stringValue } else { nil }
+        }
+
         /// Whether the body is a valid message (its id may still turn out to be a resubmission).
         public var isValid: Bool {
             if case .success = envelope { true } else { false }

@@ -16,6 +16,16 @@ struct DirectStatement {
         case integer(Int64)
         case real(Double)
         case null
+
+        init(_ value: SQLValue) {
+            switch value {
+            case .null: self = .null
+            case .integer(let number): self = .integer(number)
+            case .real(let number): self = .real(number)
+            case .text(let text): self = .text(text)
+            case .bool(let flag): self = .integer(flag ? 1 : 0)
+            }
+        }
     }
 
     private let db: Database

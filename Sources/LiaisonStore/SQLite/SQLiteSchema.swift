@@ -1,7 +1,7 @@
 import GRDB
 
 /// The store's tables, created and upgraded by numbered migrations.
-enum StoreSchema {
+enum SQLiteSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in

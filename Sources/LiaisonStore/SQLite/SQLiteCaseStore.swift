@@ -4,7 +4,7 @@ import LiaisonCore
 
 /// The registry, message history, routed copies and timers in SQLite (WAL, `synchronous=FULL`): a commit
 /// returns only once it is on disk.
-public final class SQLiteCaseStore: CaseStore {
+public final class SQLiteCaseStore: ExchangeStore {
     /// The database, for the queue and operator views built on the same file.
     public let pool: DatabasePool
     /// The writer checkpoints the log itself only once it holds this many pages (64 MB at 4 KB pages):
@@ -48,8 +48,13 @@ public final class SQLiteCaseStore: CaseStore {
             try db.tableExists("copy") && db.columns(in: "copy").contains { $0.name == "id" }
         }
         if preRelease { throw StoreError.incompatible("made by a pre-release build (copies with a stored id)") }
-        try StoreSchema.migrator.migrate(pool)
-        try StoreSchema.lowerMessageIDs(pool)
+        try SQLiteSchema.migrator.migrate(pool)
+        try SQLiteSchema.lowerMessageIDs(pool)
+    }
+
+    /// The store on a pool already open (an operator's command, which neither creates nor migrates it).
+    init(existing pool: DatabasePool) {
+        self.pool = pool
     }
 
     /// The `PRAGMA synchronous` level of the writer connection (2 = FULL).
@@ -294,6 +299,14 @@ extension SQLiteCaseStore {
     /// writer's time, one per item). Only if an item throws is that attempt rolled back whole and the batch
     /// run again with a savepoint per item.
     /// - Throws: when the commit itself fails, in which case nothing of the batch is stored.
+    public func batch<Item, Output>(
+        _ items: [Item], keys: (Item) -> BatchKeys, _ work: (Item, any CaseStoreTransaction) throws -> Output
+    ) throws -> [Result<Output, any Error>] {
+        // One writer judges every message here: nothing needs locking up front.
+        try batch(items, work)
+    }
+
+    /// `batch(_:keys:_:)`, which needs no keys on SQLite.
     public func batch<Item, Output>(
         _ items: [Item], _ work: (Item, any CaseStoreTransaction) throws -> Output
     ) throws -> [Result<Output, any Error>] {
