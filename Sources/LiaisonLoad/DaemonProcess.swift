@@ -105,6 +105,13 @@ public final class DaemonProcess: @unchecked Sendable {
 
     public var processID: Int32? { child?.pid }
 
+    /// Runs a command to its end, as the tests run `liaison` and scripts: spawned as daemons are, so that what
+    /// it leaves running (a database server) holds none of this process's descriptors.
+    /// - Returns: its exit status, and what it wrote on standard output and error.
+    public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try Child.run(arguments)
+    }
+
     public struct DaemonError: Error, CustomStringConvertible {
         public let description: String
     }
@@ -125,18 +132,23 @@ private final class Child: @unchecked Sendable {
     }
 
     /// Spawns `arguments[0]` with the rest as its arguments, standard output to a pipe, standard error appended
-    /// to `standardError`, and the default signal mask and dispositions.
-    static func spawn(_ arguments: [String], standardError: String) throws -> Child {
+    /// to `standardError` (or to the same pipe when nil), and the default signal mask and dispositions. The
+    /// pipe's own descriptors are close-on-exec, so that a daemon the child starts (pg_ctl's postgres) holds
+    /// only its standard output, which it redirects, and the pipe ends when the child does. (Foundation's
+    /// `Process` leaves them open in the child: a test waiting for `pg_ctl restart` to finish waited as long as
+    /// the server it started ran.)
+    static func spawn(_ arguments: [String], standardError: String?) throws -> Child {
         var pipe: [Int32] = [0, 0]
         guard Glibc.pipe(&pipe) == 0 else { throw DaemonProcess.DaemonError(description: "pipe: errno \(errno)") }
         // Neither end leaks into another child (dup2 gives the child its own copy without the flag).
         for end in pipe { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        let log = open(standardError, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        let log = standardError.map { open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600) } ?? dup(pipe[1])
         guard log >= 0 else {
             close(pipe[0])
             close(pipe[1])
-            throw DaemonProcess.DaemonError(description: "cannot open \(standardError): errno \(errno)")
+            throw DaemonProcess.DaemonError(description: "cannot open \(standardError ?? "a pipe"): errno \(errno)")
         }
+        _ = fcntl(log, F_SETFD, FD_CLOEXEC)
         defer {
             close(pipe[1])
             close(log)
@@ -167,6 +179,14 @@ private final class Child: @unchecked Sendable {
             throw DaemonProcess.DaemonError(description: "cannot start \(arguments[0]): errno \(result)")
         }
         return Child(pid: pid, output: pipe[0])
+    }
+
+    /// Runs a command to its end. - Returns: its exit status, and what it wrote on standard output and error.
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let child = try spawn(arguments, standardError: nil)
+        var output = Data()
+        while let data = child.read(timeout: 3600) { output += data }
+        return (child.stop(signal: 0), String(decoding: output, as: UTF8.self))
     }
 
     /// What the child wrote next, waiting at most `timeout` seconds. - Returns: nil at its end or the timeout.
@@ -205,9 +225,9 @@ private final class Child: @unchecked Sendable {
 
     var isRunning: Bool { reap(blocking: false) == nil }
 
-    /// Sends `signal` and waits for the child to end. - Returns: its exit status.
+    /// Sends `signal` (none when 0) and waits for the child to end. - Returns: its exit status.
     func stop(signal: Int32) -> Int32 {
-        if isRunning { Foundation.kill(pid, signal) }
+        if signal != 0, isRunning { Foundation.kill(pid, signal) }
         let status = reap(blocking: true) ?? -1
         if !drained { close(output) }
         return status

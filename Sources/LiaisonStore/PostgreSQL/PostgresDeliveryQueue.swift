@@ -237,7 +237,7 @@ struct PostgresDeliveryQueue: DeliveryBackend {
                 RETURNING seq, attempts
             )
             INSERT INTO copy_event (copy_seq, at, state, reason)
-            SELECT seq, $2, 'in-flight', 'attempt ' || (attempts + 1) FROM claimed ORDER BY seq
+            SELECT seq, $2, 'in-flight', 'attempt ' || (attempts + 1) || ' by ' || $4 FROM claimed ORDER BY seq
             """,
             [.integers(claimed.map(\.seq)), .value(.real(now)), .value(.real(now + lease)), .value(.text(instance))])
     }
