@@ -75,6 +75,8 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     private var pauses: [String: Double] = [:]
     private var inboxesToHold: Set<String> = []
     private var freeHandles: [UnsafeMutableRawPointer] = []
+    private let settleFailures = FailureReminder()
+    private let sweepFailures = FailureReminder()
 
     /// - Parameter pullAddresses: the pull inboxes, whose lapsed leases the deliverer returns to the queue.
     public init(
@@ -227,6 +229,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             inboxErrors.removeAll()
             pauses.removeAll()
             inboxesToHold.removeAll()
+            if let outage = settleFailures.succeeded() {
+                logger.notice("delivery results recorded again", metadata: ["after": "\(Int(outage.rounded())) s"])
+            }
             for copy in settlement.unreadable {
                 logger.error(
                     "copy expired: not readable with its message; kept for an operator",
@@ -241,8 +246,10 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             return true
         } catch {
             // Kept in memory and tried again next turn; a crash here leaves the copies in flight, which a
-            // restart sends again.
-            logger.error("cannot record delivery results", metadata: ["error": "\(error)"])
+            // restart sends again. Said once, then every half minute while the store stays out of reach.
+            if let failures = settleFailures.failed() {
+                logger.error("cannot record delivery results", metadata: ["error": "\(error)", "failures": "\(failures)"])
+            }
             return false
         }
     }
@@ -261,8 +268,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             }
             let taken = try queue.returnLapsedClaims(now: now)
             if taken > 0 { logger.warning("copies another instance claimed and never settled were returned to the queue", metadata: ["copies": "\(taken)"]) }
+            _ = sweepFailures.succeeded()
         } catch {
-            logger.error("cannot return lapsed leases", metadata: ["error": "\(error)"])
+            if sweepFailures.failed() != nil { logger.error("cannot return lapsed leases", metadata: ["error": "\(error)"]) }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import LiaisonCore
+import LiaisonDelivery
 import LiaisonStore
 import Logging
 import Synchronization
@@ -33,6 +34,8 @@ final class GroupCommitter: Sendable {
     private let logger: Logger
     /// The submissions received and not yet judged.
     private let receipts: Receipts
+    /// Shared commits that failed, for the log.
+    private let commitFailures = FailureReminder()
 
     init(
         store: any ExchangeStore, router: Router, maximumBatch: Int = 512, logger: Logger,
@@ -135,12 +138,16 @@ final class GroupCommitter: Sendable {
                 job, transaction in try router.submit(job.prepared, at: job.receivedAt, in: transaction)
             }
         } catch {
-            logger.error("commit failed; answering 503", metadata: ["messages": "\(jobs.count)", "error": "\(error)"])
+            // Said once, then every half minute while the store stays out of reach (each batch answers 503).
+            if let failures = commitFailures.failed() {
+                logger.error("commit failed; answering 503", metadata: ["messages": "\(jobs.count)", "error": "\(error)", "failures": "\(failures)"])
+            }
             onHealth(false)
             for job in jobs { job.continuation.resume(throwing: error) }
             return
         }
         onHealth(true)
+        if let outage = commitFailures.succeeded() { logger.notice("commits stored again", metadata: ["after": "\(Int(outage.rounded())) s"]) }
         var addresses: Set<String> = []
         for (job, result) in zip(jobs, results) {
             if case .success(let answer) = result {

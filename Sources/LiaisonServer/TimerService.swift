@@ -1,6 +1,7 @@
 import Foundation
 import LiaisonCore
 import LiaisonStore
+import LiaisonDelivery
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -32,6 +33,8 @@ struct TimerService: Service {
     private let warned = LastWarning()
     /// The claimants whose timers could not fire.
     private let failing = FailingClaimants()
+    /// Ticks that could not reach the store.
+    private let storeFailures = FailureReminder()
 
     func run() async throws {
         // Cancelled, the sleep below returns at once: the loop must end then too, not tick without pause.
@@ -68,8 +71,12 @@ struct TimerService: Service {
                 }
                 report(failed, of: chunk, at: now)
             }
+            if let outage = storeFailures.succeeded() { logger.notice("timers fire again", metadata: ["after": "\(Int(outage.rounded())) s"]) }
         } catch {
-            logger.error("timers could not fire; will try again", metadata: ["error": "\(error)"])
+            // Said once, then every half minute while the store stays out of reach.
+            if let failures = storeFailures.failed() {
+                logger.error("timers could not fire; will try again", metadata: ["error": "\(error)", "failures": "\(failures)"])
+            }
         }
     }
 

@@ -32,9 +32,13 @@ struct ConfigCommand: ParsableCommand {
                 problems += RuleFiles.problems(rulesAt: URL(fileURLWithPath: paths.rules), holidaysAt: URL(fileURLWithPath: paths.holidays))
                     .map(\.description)
             }
+            // A PostgreSQL store is reached, logged into, and asked what it would do with a commit.
+            let store = config.map { Store.check($0.store) } ?? StoreReport()
+            problems += store.problems
             if problems.isEmpty {
                 print("config ok")
                 if let config { print(Self.inboxSummary(config)) }
+                for note in store.notes { print(note) }
                 if let paths = DaemonConfig.ruleFilePaths(of: url),
                     let calendars = try? RuleFiles.loadCalendars(at: URL(fileURLWithPath: paths.holidays))
                 {

@@ -141,6 +141,40 @@ struct SeveralInstancesTests {
         await sink.stop()
     }
 
+    @Test func configCheckReachesTheStoreAndSaysWhatIsWrongWithIt() throws {
+        let url = try #require(testPostgresURL)
+        let settings = try PostgresSettings(url: url)
+        func check(_ store: String) throws -> (status: Int32, output: String) {
+            let exchange = try Exchange(name: "check", inboxes: [], extra: "store: '\(store)'")
+            defer { exchange.stop() }
+            return try DaemonProcess.run([DaemonProcess.builtBinary().path, "config", "check", exchange.daemon.configPath.path])
+        }
+        let schema = "check_" + UUID().uuidString.lowercased().prefix(8)
+        let good = try check("\(url)&schema=\(schema)")
+        #expect(good.status == 0, "\(good.output)")
+        #expect(good.output.contains("store: PostgreSQL") && good.output.contains("synchronous_commit is on"))
+        #expect(good.output.contains("not there yet"))
+        // Another role's rights and settings, a closed port, a wrong password: each said, none repeating it.
+        let lax = url.replacingOccurrences(of: "://\(settings.user):", with: "://liaison_lax:")
+        let laxCheck = try check("\(lax)&schema=\(schema)")
+        #expect(laxCheck.status == 2)
+        #expect(laxCheck.output.contains("synchronous_commit is off for liaison_lax"))
+        #expect(laxCheck.output.contains("schema \(schema) does not exist and liaison_lax may not create it"), "\(laxCheck.output)")
+        let closed = try check(url.replacingOccurrences(of: ":\(settings.port)/", with: ":1/"))
+        #expect(closed.status == 2 && closed.output.contains("cannot reach PostgreSQL at 127.0.0.1:1"))
+        let wrong = try check(url.replacingOccurrences(of: ":\(settings.password ?? "")@", with: ":not-the-password@"))
+        #expect(wrong.status == 2 && wrong.output.contains("refused the login of \(settings.user)"))
+        #expect(!wrong.output.contains("not-the-password"))
+        // The daemon itself will not start on a role whose commits are not durable.
+        let refused = try Exchange(name: "lax", inboxes: [], extra: "store: '\(lax)&schema=\(schema)'")
+        defer { refused.stop() }
+        #expect {
+            try refused.daemon.start(timeout: 30)
+        } throws: { error in
+            "\(error)".contains("synchronous_commit is off")
+        }
+    }
+
     /// Under load from several connections to both instances, one or the other killed at random moments 20
     /// times (and started again), and PostgreSQL itself restarted once in the middle: every message answered
     /// 202 arrives at least once, each claimant's copies arrive in order, no timer fires twice, and while
