@@ -7,7 +7,7 @@ struct Liaison: AsyncParsableCommand {
         abstract: "Carries casework notices between Jobcentres, Work Programme primes and CWP providers.",
         subcommands: [
             ServeCommand.self, ReplayCommand.self, QueueCommand.self, ConfigCommand.self, RulesCommand.self, OpenAPICommand.self,
-            StaffCommand.self,
+            StaffCommand.self, StoreCommand.self,
         ]
     )
 }

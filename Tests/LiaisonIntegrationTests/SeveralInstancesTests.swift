@@ -175,6 +175,43 @@ struct SeveralInstancesTests {
         }
     }
 
+    @Test func anEmbeddedStoreCopiedToPostgreSQLCarriesOnThere() throws {
+        let url = try #require(testPostgresURL)
+        let exchange = try Exchange(name: "copy", inboxes: [])
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        let ids = try (0..<20).map { n -> String in
+            let message = Messages.cwpReferral(nino: nino(600 + n))
+            #expect(exchange.send(message, as: "jcp-leeds").status == 202)
+            return try #require(message["id"]?.stringValue)
+        }
+        // One pulled and acknowledged, the rest waiting.
+        _ = exchange.client("cwp-a").perform(exchange.request("GET", "/v1/inbox/spoc?limit=1", as: "cwp-a"))
+        #expect(exchange.daemon.terminate() == 0)
+        let schema = "copy_" + UUID().uuidString.lowercased().prefix(8)
+        let target = "\(url)&schema=\(schema)"
+        let binary = DaemonProcess.builtBinary().path
+        let copied = try DaemonProcess.run([binary, "store", "copy", "--from", exchange.daemon.storePath, "--to", target])
+        #expect(copied.status == 0, "\(copied.output)")
+        #expect(copied.output.contains("message") && copied.output.contains("every table counts the same on both sides"))
+        #expect(copied.output.contains("liaison-test-only") == false)
+        // Again: refused, the target is not empty.
+        let again = try DaemonProcess.run([binary, "store", "copy", "--from", exchange.daemon.storePath, "--to", target])
+        #expect(again.status != 0 && again.output.contains("the target is not empty"))
+        // A daemon on the copy: the leased copy comes back when its lease runs out, the rest are there to pull.
+        let moved = try Exchange(name: "copied", inboxes: [], extra: "store: '\(target)'")
+        defer {
+            moved.stop()
+            _ = try? Store.openExisting(.postgres(try PostgresSettings(url: target)), logger: Store.quietLogger).database.write { session in
+                try session.execute("DROP SCHEMA \(schema) CASCADE", [])
+            }
+        }
+        try moved.daemon.start()
+        let pulled = try JSONValue.parse(moved.client("cwp-a").perform(moved.request("GET", "/v1/inbox/spoc?limit=50", as: "cwp-a")).text)
+        let got = pulled["messages"]?.arrayValue?.compactMap { $0["message"]?["id"]?.stringValue } ?? []
+        #expect(got == Array(ids.dropFirst()))
+    }
+
     /// Under load from several connections to both instances, one or the other killed at random moments 20
     /// times (and started again), and PostgreSQL itself restarted once in the middle: every message answered
     /// 202 arrives at least once, each claimant's copies arrive in order, no timer fires twice, and while

@@ -227,6 +227,86 @@ struct PostgresStoreTests {
     }
 }
 
+/// `liaison store copy`: an embedded store moved into an empty PostgreSQL database carries on there as it
+/// would have here.
+@Suite(.enabled(if: StoreKind.postgresURL != nil, "LIAISON_TEST_POSTGRES names no test database"))
+struct StoreCopyTests {
+    @Test func aCopiedStoreCarriesOnAsTheOriginalWould() throws {
+        let sqlite = try TestStore(.sqlite)
+        let now = sqlite.now
+        let address = "prime-a/contact"
+        // Claimants with cases and timers, an SCR referral's clerical task, a refusal, a blocked timer.
+        for n in 1...6 {
+            try sqlite.submit(referral(id: String(format: "00000000-0000-4000-8000-%012d", 1100 + n), nino: String(format: "CE%06dA", 1100 + n)))
+        }
+        guard case .object(var scr) = referral(id: "00000000-0000-4000-8000-000000001190", nino: "CE001190A") else { return }
+        scr["scr"] = .bool(true)
+        try sqlite.submit(.object(scr))
+        try sqlite.submit(referral(id: "00000000-0000-4000-8000-000000001191"), from: "cwp-a")
+        try sqlite.submit(referral(id: "00000000-0000-4000-8000-000000001192", nino: "CE001192A"), router: try router(withHolidaysThrough: 2025))
+        _ = try sqlite.cases.transaction { try router(withHolidaysThrough: 2025).fireDueTimers(of: "CE001192", at: Timestamp.parse("2027-06-30T09:00:00Z")!, in: $0) }
+        // Copies delivered, deferred, in flight and held, with their histories; a paused inbox; staff.
+        let claimed = try sqlite.claim(address, limit: 4)
+        #expect(claimed.count == 4)
+        _ = try sqlite.claim(address, limit: 0, [
+            CopyTransition(seq: claimed[0].seq, to: .delivered, at: now, attempts: 1, reason: "delivered", httpStatus: 200),
+            CopyTransition(seq: claimed[1].seq, to: .deferred, at: now, attempts: 1, nextAttemptAt: now + 60, reason: "HTTP 500", httpStatus: 500),
+        ])
+        _ = try sqlite.operators.apply(.hold, ids: [], inbox: "jcp-leeds/nominated-officer", now: now)
+        _ = try sqlite.queue.settle([], inboxErrors: [address: "HTTP 500"], pausedUntil: [address: now + 30], hold: [], claims: [], now: now)
+        let member = try sqlite.store.staffAccounts.add(
+            email: "spoc@cwp-a.test", name: "SPOC", party: "cwp-a", roles: [.spoc], setupToken: "t", expires: testAt.addingTimeInterval(60), now: testAt)
+        _ = try sqlite.store.staffAccounts.completeSetup(setupToken: "t", passwordHash: "hash", now: testAt)
+        try sqlite.store.staffAccounts.startSession(cookie: "c", csrfToken: "x", for: member, now: testAt)
+        let path = try #require({ if case .file(let path) = sqlite.location { path } else { nil } }())
+
+        let target = try TestStore(.postgres)
+        guard case .postgres(let settings) = target.location else { return }
+        try target.execute("DROP SCHEMA \(settings.schema ?? "") CASCADE")
+        let counts = try StoreCopy.copy(from: path, to: settings)
+        #expect(counts.allSatisfy { $0.source == $0.target })
+        let messages = try #require(counts.first { $0.table == "message" }?.source)
+        #expect(messages >= 9)
+        #expect(counts.first { $0.table == "copy_event" }.map { $0.source > 0 } == true)
+        let copied = try target.reopen()
+
+        // The same queue status, the same history of a copy, the same blocked timer, the same staff.
+        func lines(_ store: Store) throws -> [String] {
+            try store.operators.status(now: now, inboxes: []).map {
+                "\($0.inbox) \($0.queued) \($0.inFlight) \($0.deferred) \($0.held) \($0.expired) \($0.deliveredLast24h) \($0.pausedUntil ?? "-") \($0.heldSince ?? "-") \($0.lastError ?? "-")"
+            }
+        }
+        #expect(try lines(copied) == lines(sqlite.store))
+        let id = "00000000-0000-4000-8000-000000001101"
+        #expect(try copied.operators.show(id).map { $0.events.map(\.state) } == sqlite.operators.show(id).map { $0.events.map(\.state) })
+        #expect(try copied.operators.blockedTimers().map(\.kind) == sqlite.operators.blockedTimers().map(\.kind))
+        #expect(try copied.staffAccounts.session(cookie: "c")?.member.email == "spoc@cwp-a.test")
+        // A resend is answered as before; a claim goes on after the copies in flight; timers fire as they would have.
+        let again = try copied.cases.transaction { try testRouter.submit(referral(id: id, nino: "CE001101A"), from: "jcp-leeds", at: testAt, in: $0) }
+        let original = try sqlite.submit(referral(id: id, nino: "CE001101A"))
+        #expect(again.replayed && again.response == original.response)
+        let later = Timestamp.parse("2024-12-24T00:00:00Z")!
+        func fired(_ store: Store) throws -> [String] {
+            try store.cases.transaction { try testRouter.fireDueTimers(at: later, in: $0) }.map { "\($0.type.rawValue) \($0.to)" }.sorted()
+        }
+        #expect(try fired(copied) == fired(sqlite.store))
+        // The two copies left in flight (pushed, as far as the copy knows) go back to the queue at the first start.
+        #expect(try copied.queue.recoverInFlight(at: now, isPullInbox: { _ in false }) == 2)
+        // New messages are numbered on from the last copied.
+        let last = try target.integer("SELECT max(seq) FROM message")
+        #expect(last >= messages)
+        let newID = "00000000-0000-4000-8000-000000001199"
+        #expect(try copied.cases.transaction { try testRouter.submit(referral(id: newID, nino: "CE001199A"), from: "jcp-leeds", at: testAt, in: $0) }.status == 202)
+        #expect(try target.integer("SELECT max(seq) FROM message") == last + 1)
+        // Copying again is refused: the target is not empty.
+        #expect {
+            try StoreCopy.copy(from: path, to: settings)
+        } throws: { error in
+            "\(error)".contains("the target is not empty")
+        }
+    }
+}
+
 /// `postgresql://` URLs read as libpq reads them, and said back without the password.
 @Suite struct PostgresSettingsTests {
     @Test func aURLGivesEverySetting() throws {
