@@ -435,7 +435,8 @@ public struct QueueOperator: Sendable {
             try database.read { session in
                 var any = false
                 for address in addresses {
-                    if try session.row("SELECT seq FROM copy WHERE address = ? LIMIT 1", [.text(address)]) != nil { any = true }
+                    // The counters have a line for every inbox that has ever had a copy.
+                    if try session.row("SELECT address FROM queue_count WHERE address = ? LIMIT 1", [.text(address)]) != nil { any = true }
                     for state in sources {
                         seqs += try session.rows("SELECT seq FROM copy WHERE state = ? AND address = ? ORDER BY seq", [.text(state), .text(address)])
                             .map { Int64(try $0.integer("seq")) }

@@ -33,8 +33,7 @@ final class PostgresCaseStore: ExchangeStore {
         let itemKeys = items.map(keys)
         return try database.transaction { session in
             let transaction = PostgresCaseTransaction(session: session)
-            try transaction.lock(claimants: itemKeys.compactMap(\.claimant))
-            try transaction.prefetch(messageIDs: itemKeys.compactMap(\.messageID))
+            try transaction.lock(claimants: itemKeys.compactMap(\.claimant), readingMessages: itemKeys.compactMap(\.messageID))
             var outputs: [Result<Output, any Error>] = []
             outputs.reserveCapacity(items.count)
             for item in items {
@@ -108,19 +107,24 @@ final class PostgresCaseTransaction: CaseStoreTransaction {
     // MARK: Locks and reads
 
     /// Locks the claimants' rows, in key order, creating an empty row for one with no record yet, and reads
-    /// their records.
-    func lock(claimants keys: [String]) throws {
+    /// their records; and reads the messages stored under `ids`, so that each item's idempotency check needs no
+    /// statement of its own. One round trip (`liaison_lock`).
+    func lock(claimants keys: [String], readingMessages ids: [String] = []) throws {
         let keys = Array(Set(keys).subtracting(persons.keys).subtracting(unreadable.keys)).sorted()
-        guard !keys.isEmpty else { return }
-        _ = try session.query(
-            "INSERT INTO person (key) SELECT k FROM unnest($1::text[]) AS k ORDER BY k ON CONFLICT (key) DO NOTHING", [.texts(keys)])
-        let rows = try session.query(
-            "SELECT key, record FROM person WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE", [.texts(keys)]
-        ).rows.map(PostgresSession.row)
+        let ids = Array(Set(ids).subtracting(known.keys).subtracting(free))
+        guard !keys.isEmpty || !ids.isEmpty else { return }
+        let rows = try session.query("SELECT * FROM liaison_lock($1::text[], $2::text[])", [.texts(keys), .texts(ids)])
+            .rows.map(PostgresSession.row)
         var found: [String: PersonRecord] = [:]
+        var stored = Set<String>()
         for row in rows {
             let key = try row.text("key")
-            guard let text = row["record"].text else { continue }
+            if row["kind"].text == "message" {
+                stored.insert(key)
+                known[key] = try Self.earlier(row, id: key)
+                continue
+            }
+            guard let text = row["content"].text else { continue }
             do {
                 found[key] = try PersonRecord(storedJSON: Array(text.utf8))
             } catch {
@@ -132,28 +136,12 @@ final class PostgresCaseTransaction: CaseStoreTransaction {
             persons[key] = .some(found[key])
             originals[key] = .some(found[key])
         }
-    }
-
-    /// Reads the messages stored under the batch's ids, so that each item's idempotency check needs no
-    /// statement of its own.
-    func prefetch(messageIDs ids: [String]) throws {
-        let ids = Array(Set(ids).subtracting(known.keys).subtracting(free))
-        guard !ids.isEmpty else { return }
-        let rows = try session.query(
-            "SELECT id, origin, sender, envelope, status, answer FROM message WHERE id = ANY($1::text[])", [.texts(ids)]
-        ).rows.map(PostgresSession.row)
-        var found = Set<String>()
-        for row in rows {
-            let id = try row.text("id")
-            found.insert(id)
-            known[id] = try Self.earlier(row, id: id)
-        }
-        free.formUnion(Set(ids).subtracting(found))
+        free.formUnion(Set(ids).subtracting(stored))
     }
 
     private static func earlier(_ row: SQLRow, id: String) throws -> EarlierMessage {
         if row["origin"].text == "generated" { return .generated }
-        guard let sender = row["sender"].text, let content = row["envelope"].text, let status = row["status"].integer,
+        guard let sender = row["sender"].text, let content = (row["content"].text ?? row["envelope"].text), let status = row["status"].integer,
             let answer = row["answer"].text
         else { throw StoreError.corruptRecord("message \(id): accepted without its answer") }
         let stored = StoredAnswer(content: content, status: status, response: try JSONValue.parse(answer), responseText: answer)
@@ -299,64 +287,10 @@ final class PostgresCaseTransaction: CaseStoreTransaction {
 
     // MARK: Flush
 
-    /// Writes what the transaction holds: claimants' records and their timers, messages, copies, refusals.
+    /// Writes what the transaction holds: claimants' records and their timers, messages, copies, refusals, in
+    /// one round trip (`liaison_store`); blocked timers, which are rare, a statement each.
     func flush() throws {
         if inItem { flushedInItem = true }
-        try flushPersons()
-        if !messages.isEmpty {
-            _ = try session.query(
-                """
-                INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, answer, status, decision, staff_member)
-                SELECT id, type, sender, person_key, received_at, origin, envelope, answer, status, decision, staff_member
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[],
-                    $9::int8[], $10::text[], $11::text[])
-                    WITH ORDINALITY AS m(id, type, sender, person_key, received_at, origin, envelope, answer, status, decision,
-                        staff_member, ord)
-                ORDER BY ord
-                """,
-                [
-                    .texts(messages.map(\.id)), .texts(messages.map(\.type)), .texts(messages.map(\.sender)),
-                    .texts(messages.map(\.personKey)), .reals(messages.map(\.receivedAt)), .texts(messages.map(\.origin)),
-                    .texts(messages.map(\.envelope)), .texts(messages.map(\.answer)), .integers(messages.map(\.status)),
-                    .texts(messages.map(\.decision)), .texts(messages.map(\.staffMember)),
-                ])
-            messages.removeAll()
-        }
-        if !copies.isEmpty {
-            // In the order they were routed: a claimant's copies are delivered in the order of their seq.
-            _ = try session.query(
-                """
-                INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at, due_date)
-                SELECT m.seq, c.address, c.party, c.person_key, 'queued', c.at, c.at, c.due_date
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[])
-                    WITH ORDINALITY AS c(message_id, address, party, person_key, at, due_date, ord)
-                JOIN message m ON m.id = c.message_id
-                ORDER BY c.ord
-                """,
-                [
-                    .texts(copies.map(\.messageID)), .texts(copies.map(\.address)), .texts(copies.map(\.party)),
-                    .texts(copies.map(\.personKey)), .reals(copies.map(\.at)), .texts(copies.map(\.dueDate)),
-                ])
-            copies.removeAll()
-        }
-        if !refusals.isEmpty {
-            _ = try session.query(
-                """
-                INSERT INTO refusal (message_id, sender, type, code, detail, masked_nino, received_at)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
-                """,
-                [
-                    .texts(refusals.map(\.messageID)), .texts(refusals.map(\.sender)), .texts(refusals.map(\.type)),
-                    .texts(refusals.map(\.code.rawValue)), .texts(refusals.map(\.detail)), .texts(refusals.map(\.maskedNINO)),
-                    .reals(refusals.map { $0.receivedAt.timeIntervalSince1970 }),
-                ])
-            refusals.removeAll()
-        }
-    }
-
-    /// The changed records, and the timer index's difference: each claimant's distinct due times.
-    private func flushPersons() throws {
-        guard !changed.isEmpty else { return }
         var keys: [String?] = []
         var records: [String?] = []
         var removed: (at: [Double?], keys: [String?]) = ([], [])
@@ -367,6 +301,7 @@ final class PostgresCaseTransaction: CaseStoreTransaction {
             let original = originals[key] ?? nil
             keys.append(key)
             records.append(String(decoding: person.storedJSON, as: UTF8.self))
+            // The timer index holds each claimant's distinct due times; only the difference is written.
             let before = original.map(Self.dueTimes) ?? []
             let after = Self.dueTimes(person)
             for fireAt in before.subtracting(after).sorted() {
@@ -383,24 +318,31 @@ final class PostgresCaseTransaction: CaseStoreTransaction {
             // Flushed: the record as stored is what a later difference starts from.
             originals[key] = .some(person)
         }
+        guard !keys.isEmpty || !messages.isEmpty || !copies.isEmpty || !refusals.isEmpty else { return }
+        _ = try session.query(
+            """
+            SELECT liaison_store($1::text[], $2::text[], $3::float8[], $4::text[], $5::float8[], $6::text[],
+                $7::text[], $8::text[], $9::text[], $10::text[], $11::float8[], $12::text[], $13::text[], $14::text[], $15::int8[],
+                $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::float8[], $23::text[],
+                $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[], $30::float8[])
+            """,
+            [
+                .texts(keys), .texts(records), .reals(removed.at), .texts(removed.keys), .reals(added.at), .texts(added.keys),
+                .texts(messages.map(\.id)), .texts(messages.map(\.type)), .texts(messages.map(\.sender)),
+                .texts(messages.map(\.personKey)), .reals(messages.map(\.receivedAt)), .texts(messages.map(\.origin)),
+                .texts(messages.map(\.envelope)), .texts(messages.map(\.answer)), .integers(messages.map(\.status)),
+                .texts(messages.map(\.decision)), .texts(messages.map(\.staffMember)),
+                .texts(copies.map(\.messageID)), .texts(copies.map(\.address)), .texts(copies.map(\.party)),
+                .texts(copies.map(\.personKey)), .reals(copies.map(\.at)), .texts(copies.map(\.dueDate)),
+                .texts(refusals.map(\.messageID)), .texts(refusals.map(\.sender)), .texts(refusals.map(\.type)),
+                .texts(refusals.map(\.code.rawValue)), .texts(refusals.map(\.detail)), .texts(refusals.map(\.maskedNINO)),
+                .reals(refusals.map { $0.receivedAt.timeIntervalSince1970 }),
+            ])
         changed.removeAll()
         changedSet.removeAll()
-        _ = try session.query(
-            "UPDATE person p SET record = u.record FROM unnest($1::text[], $2::text[]) AS u(key, record) WHERE p.key = u.key",
-            [.texts(keys), .texts(records)])
-        if !removed.at.isEmpty {
-            _ = try session.query(
-                """
-                DELETE FROM timer t USING unnest($1::float8[], $2::text[]) AS d(fire_at, person_key)
-                WHERE t.fire_at = d.fire_at AND t.person_key = d.person_key
-                """, [.reals(removed.at), .texts(removed.keys)])
-        }
-        if !added.at.isEmpty {
-            _ = try session.query(
-                "INSERT INTO timer (fire_at, person_key) SELECT * FROM unnest($1::float8[], $2::text[]) ON CONFLICT DO NOTHING",
-                [.reals(added.at), .texts(added.keys)])
-        }
-        // Blocked timers are rare: a statement per change.
+        messages.removeAll()
+        copies.removeAll()
+        refusals.removeAll()
         for change in blockedChanges {
             for timer in change.before where !change.after.contains(where: { $0.id == timer.id }) {
                 try session.execute("DELETE FROM blocked_timer WHERE person_key = ? AND timer_id = ?", [.text(change.key), .text(timer.id)])

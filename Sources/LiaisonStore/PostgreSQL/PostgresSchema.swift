@@ -10,7 +10,8 @@ import Foundation
 /// - the counters behind `queue status` are split into shards, one per connection, so that instances
 ///   committing at once never queue behind one another on a counter's row; a read sums them;
 /// - copies a claimant's later ones must wait behind (in flight, deferred, held) are found through a partial
-///   index rather than a table kept by triggers;
+///   index rather than a table kept by triggers, and an inbox's copies through the state index alone (each
+///   index costs every accepted copy an insert);
 /// - a copy in flight to a push inbox carries which instance sent it and until when (`claimed_by`,
 ///   `next_attempt_at`), so that another takes it over if that instance dies;
 /// - a message's decision is kept beside its answer, so that a delivery reads it without parsing JSON.
@@ -239,7 +240,106 @@ enum PostgresSchema {
                     FOR EACH STATEMENT EXECUTE FUNCTION copy_moved()
                 """,
             ]
-        )
+        ),
+        (
+            // A shared commit in two calls instead of a dozen statements: one that locks the batch's claimants
+            // (in key order, making a row for one with none) and reads them with the messages stored under the
+            // batch's ids; one that writes what was decided. Each is one round trip, and PL/pgSQL keeps the
+            // plans of the statements inside it, so they are not parsed and planned for every batch.
+            "v2",
+            [
+                // Each costs every accepted copy work that nothing needs: an inbox's copies are found through the
+                // state index, and a copy's message is the one stored beside it in the same call (checked below).
+                "DROP INDEX copy_by_address",
+                "ALTER TABLE copy DROP CONSTRAINT copy_message_seq_fkey",
+                """
+                CREATE FUNCTION liaison_lock(keys text[], ids text[]) RETURNS TABLE (
+                    kind text, key text, origin text, sender text, content text, status integer, answer text
+                ) LANGUAGE plpgsql SET enable_seqscan = off SET enable_hashjoin = off AS $$
+                #variable_conflict use_column
+                DECLARE
+                    created text[];
+                BEGIN
+                    IF cardinality(keys) > 0 THEN
+                        -- A claimant's row made here is this transaction's until it commits: any other that would
+                        -- make it waits for this one. The rows that were there already are locked, in key order.
+                        WITH made AS (
+                            INSERT INTO person (key) SELECT k FROM unnest(keys) AS k ORDER BY k ON CONFLICT (key) DO NOTHING RETURNING key
+                        ) SELECT coalesce(array_agg(key), '{}') INTO created FROM made;
+                        RETURN QUERY SELECT 'person'::text, k, NULL::text, NULL::text, NULL::text, NULL::integer, NULL::text
+                            FROM unnest(created) AS k;
+                        RETURN QUERY SELECT 'person'::text, p.key, NULL::text, NULL::text, p.record, NULL::integer, NULL::text
+                            FROM person p WHERE p.key = ANY(keys) AND NOT p.key = ANY(created) ORDER BY p.key FOR UPDATE;
+                    END IF;
+                    IF cardinality(ids) > 0 THEN
+                        RETURN QUERY SELECT 'message'::text, m.id, m.origin, m.sender, m.envelope, m.status, m.answer
+                            FROM message m WHERE m.id = ANY(ids);
+                    END IF;
+                END $$
+                """,
+                """
+                CREATE FUNCTION liaison_store(
+                    p_keys text[], p_records text[],
+                    removed_at float8[], removed_keys text[], added_at float8[], added_keys text[],
+                    m_id text[], m_type text[], m_sender text[], m_person text[], m_received float8[], m_origin text[],
+                    m_envelope text[], m_answer text[], m_status int8[], m_decision text[], m_staff text[],
+                    c_message text[], c_address text[], c_party text[], c_person text[], c_at float8[], c_due text[],
+                    r_message text[], r_sender text[], r_type text[], r_code text[], r_detail text[], r_nino text[], r_at float8[]
+                ) RETURNS void LANGUAGE plpgsql
+                -- Each statement finds its rows by index whatever the tables' statistics say: a plan kept from when a
+                -- table was small would otherwise scan it whole for every batch, as it grows.
+                SET enable_seqscan = off SET enable_hashjoin = off
+                AS $$
+                DECLARE
+                    stored_ids text[];
+                    stored_seqs int8[];
+                    copied integer;
+                BEGIN
+                    IF cardinality(p_keys) > 0 THEN
+                        UPDATE person p SET record = u.record FROM unnest(p_keys, p_records) AS u(key, record) WHERE p.key = u.key;
+                    END IF;
+                    IF cardinality(removed_at) > 0 THEN
+                        DELETE FROM timer t USING unnest(removed_at, removed_keys) AS d(fire_at, person_key)
+                        WHERE t.fire_at = d.fire_at AND t.person_key = d.person_key;
+                    END IF;
+                    IF cardinality(added_at) > 0 THEN
+                        INSERT INTO timer (fire_at, person_key) SELECT * FROM unnest(added_at, added_keys) ON CONFLICT DO NOTHING;
+                    END IF;
+                    IF cardinality(m_id) > 0 THEN
+                        WITH stored AS (
+                            INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, answer, status, decision,
+                                staff_member)
+                            SELECT m.id, m.type, m.sender, m.person_key, m.received_at, m.origin, m.envelope, m.answer, m.status,
+                                m.decision, m.staff_member
+                            FROM unnest(m_id, m_type, m_sender, m_person, m_received, m_origin, m_envelope, m_answer, m_status, m_decision,
+                                m_staff) WITH ORDINALITY AS m(id, type, sender, person_key, received_at, origin, envelope, answer, status,
+                                    decision, staff_member, ord)
+                            ORDER BY m.ord
+                            RETURNING id, seq
+                        ) SELECT array_agg(id), array_agg(seq) INTO stored_ids, stored_seqs FROM stored;
+                    END IF;
+                    IF cardinality(c_message) > 0 THEN
+                        -- In the order they were routed: a claimant's copies are delivered in the order of their seq. Each
+                        -- copy's message was stored just above: its seq comes from there, not from a look-up.
+                        INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at, due_date)
+                        SELECT s.seq, c.address, c.party, c.person_key, 'queued', c.at, c.at, c.due_date
+                        FROM unnest(c_message, c_address, c_party, c_person, c_at, c_due)
+                            WITH ORDINALITY AS c(message_id, address, party, person_key, at, due_date, ord)
+                        JOIN unnest(stored_ids, stored_seqs) AS s(id, seq) ON s.id = c.message_id
+                        ORDER BY c.ord;
+                        GET DIAGNOSTICS copied = ROW_COUNT;
+                        IF copied <> cardinality(c_message) THEN
+                            RAISE EXCEPTION 'liaison_store: % copies given, % stored with their message', cardinality(c_message), copied;
+                        END IF;
+                    END IF;
+                    IF cardinality(r_sender) > 0 THEN
+                        INSERT INTO refusal (message_id, sender, type, code, detail, masked_nino, received_at)
+                        SELECT * FROM unnest(r_message, r_sender, r_type, r_code, r_detail, r_nino, r_at);
+                    END IF;
+                END $$
+                """,
+            ]
+        ),
     ]
 
     /// Brings the schema up to date, under the advisory lock, in one transaction: all of a migration is
