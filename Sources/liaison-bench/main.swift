@@ -193,6 +193,17 @@ if prepareCount > 0 {
     finish()
 }
 
+// P. `--postgres URL`: several instances on one PostgreSQL database, in one run on this machine: accepted/s and
+// relayed/s with one instance on SQLite, one on PostgreSQL and two on PostgreSQL (each on a fresh store), then
+// pgbench's 8-client single-row insert rate on the same database, then `queue status` on PostgreSQL with
+// `--queued` copies. The floors are ratios within the run: two PostgreSQL instances accept at least half
+// pgbench's insert rate and at least half the SQLite instance's rate; queue status under a second.
+if let postgresIndex = CommandLine.arguments.firstIndex(of: "--postgres"), postgresIndex + 1 < CommandLine.arguments.count {
+    let postgresURL = CommandLine.arguments[postgresIndex + 1]
+    try await compareStores(postgresURL: postgresURL)
+    finish()
+}
+
 let sink = try WebhookSink(folder: folder.appendingPathComponent("sink"), secrets: [secret], record: false)
 let sinkPort = try await sink.start()
 let config = benchConfig(sinkPort: sinkPort, caBundle: sink.caBundle)
