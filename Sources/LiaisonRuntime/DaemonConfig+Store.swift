@@ -92,3 +92,15 @@ extension DaemonConfig {
         }
     }
 }
+
+extension DaemonConfig {
+    /// Keeps the data (keys, certificates, and the SQLite store when it is the default one) in `folder` instead.
+    public mutating func moveData(to folder: String) {
+        let defaultStore = dataDirectory + "/liaison.sqlite"
+        if case .file(let path) = store, path == defaultStore {
+            store = .file(folder + "/liaison.sqlite")
+            storePath = folder + "/liaison.sqlite"
+        }
+        dataDirectory = folder
+    }
+}

@@ -15,13 +15,28 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Listen on this port instead of the configuration's (several instances on one host).")
+    var port: Int?
+
+    @Option(help: "This instance's name among several on one database, instead of the configuration's.")
+    var instance: String?
+
+    @Option(help: "Keep this instance's keys and certificates (and a SQLite store) here instead of the configuration's dataDirectory.")
+    var dataDirectory: String?
+
     func run() async throws {
-        let daemonConfig: DaemonConfig
+        var daemonConfig: DaemonConfig
         do {
             daemonConfig = try DaemonConfig.load(from: configURL(config))
         } catch {
             throw fail(error)
         }
+        if let port {
+            guard (0...65535).contains(port) else { throw fail(ValidationError("--port must be 0 to 65535")) }
+            daemonConfig.port = port
+        }
+        if let instance { daemonConfig.instance = instance }
+        if let dataDirectory { daemonConfig.moveData(to: URL(fileURLWithPath: dataDirectory).standardizedFileURL.path) }
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = LineLogHandler(label: label)

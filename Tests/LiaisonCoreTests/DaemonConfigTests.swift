@@ -1,6 +1,7 @@
 import Foundation
 import LiaisonCore
 import LiaisonRuntime
+import LiaisonStore
 import Testing
 
 @Suite struct DaemonConfigTests {
@@ -88,6 +89,28 @@ import Testing
         ])
         // An operator's queue command needs only the store: it reads the configuration without the files.
         #expect(try DaemonConfig.parse(tree, base: base, checkingFiles: false).storePath == "/etc/liaison/data/liaison.sqlite")
+    }
+
+    @Test func anInstancesOwnDataFolderTakesTheDefaultStoreButNotOneNamedOrShared() throws {
+        func parse(_ extra: String) throws -> DaemonConfig {
+            let tree = try JSONValue.parse(#"{"parties": [{"id": "p", "kind": "prime", "tokens": ["a-token-long-enough-1"]}]"# + extra + "}")
+            return try DaemonConfig.parse(tree, base: URL(fileURLWithPath: "/etc/liaison"), checkingFiles: false)
+        }
+        var embedded = try parse("")
+        embedded.moveData(to: "/var/lib/liaison/8444")
+        #expect(embedded.dataDirectory == "/var/lib/liaison/8444")
+        #expect(embedded.storePath == "/var/lib/liaison/8444/liaison.sqlite")
+        if case .file(let path) = embedded.store { #expect(path == "/var/lib/liaison/8444/liaison.sqlite") } else { Issue.record("still a file") }
+
+        var named = try parse(#", "store": "/srv/liaison.sqlite""#)
+        named.moveData(to: "/var/lib/liaison/8444")
+        #expect(named.dataDirectory == "/var/lib/liaison/8444")
+        if case .file(let path) = named.store { #expect(path == "/srv/liaison.sqlite") } else { Issue.record("still a file") }
+
+        var shared = try parse(#", "store": "postgresql://liaison@db:5432/liaison""#)
+        shared.moveData(to: "/var/lib/liaison/8444")
+        #expect(shared.dataDirectory == "/var/lib/liaison/8444")
+        if case .postgres(let settings) = shared.store { #expect(settings.host == "db") } else { Issue.record("still PostgreSQL") }
     }
 
     @Test func durationsAreFiniteAndBounded() throws {
