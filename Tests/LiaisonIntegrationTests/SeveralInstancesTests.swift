@@ -98,10 +98,11 @@ struct SeveralInstancesTests {
             let arrived = deliveries.filter { $0.body["nino"]?.stringValue == claimant }.compactMap { $0.body["id"]?.stringValue }
             #expect(arrived == sent[claimant], "\(claimant)")
         }
-        // Both instances' deliverers took part, and each copy was attempted once.
+        // Each copy was attempted once, by one instance or the other. (Which takes part is a race: a deliverer
+        // woken by its own instance's commit may claim the other's copies too, so that one may take them all.)
         let attempts = try pair.rows("SELECT reason FROM copy_event WHERE state = 'in-flight'").compactMap { $0.values.first?.text }
         #expect(attempts.count == total)
-        #expect(attempts.contains { $0.hasSuffix(" by alternate-a") } && attempts.contains { $0.hasSuffix(" by alternate-b") })
+        #expect(attempts.allSatisfy { $0.hasSuffix(" by alternate-a") || $0.hasSuffix(" by alternate-b") })
         #expect(try pair.rows("SELECT seq FROM copy WHERE claimed_by IS NOT NULL").isEmpty, "claims are cleared once settled")
         await sink.stop()
     }
