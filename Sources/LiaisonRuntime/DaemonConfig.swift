@@ -285,6 +285,9 @@ extension DaemonConfig {
     ) throws -> PartyConfig? {
         var reader = try ConfigReader(entry, path: key)
         let id = collector.attempt { try reader.string("id") }
+        if let id, let problem = ConfigValues.partyIDProblem(id) {
+            collector.problems.append(ConfigError(key: reader.key("id"), problem: problem))
+        }
         let kindName = collector.attempt { try reader.string("kind") }
         let kind = kindName.flatMap(PartyKind.init(rawValue:))
         if let kindName, kind == nil {
@@ -351,14 +354,15 @@ extension DaemonConfig {
     ) throws -> PushEndpoint? {
         var reader = try ConfigReader(value, path: key)
         let url = collector.attempt { try reader.string("url") }
-        if let url, !url.lowercased().hasPrefix("https://") {
-            collector.problems.append(ConfigError(key: reader.key("url"), problem: "must be an https:// URL"))
+        if let url, let problem = ConfigValues.inboxURLProblem(url) {
+            collector.problems.append(ConfigError(key: reader.key("url"), problem: problem))
         }
         let secrets = collector.attempt { try reader.strings("secrets") }
-        // A secret in the Standard Webhooks form must decode, or the receiver could never verify a signature.
-        for (index, secret) in (secrets ?? []).enumerated()
-        where secret.hasPrefix("whsec_") && Data(base64Encoded: String(secret.dropFirst(6))) == nil {
-            collector.problems.append(ConfigError(key: "\(reader.key("secrets"))[\(index)]", problem: "is whsec_ but not followed by base64"))
+        // A secret must be in the Standard Webhooks form and decode, or the receiver could never verify a signature.
+        for (index, secret) in (secrets ?? []).enumerated() {
+            if let problem = ConfigValues.signingSecretProblem(secret) {
+                collector.problems.append(ConfigError(key: "\(reader.key("secrets"))[\(index)]", problem: problem))
+            }
         }
         if secrets?.isEmpty == true {
             collector.problems.append(ConfigError(key: reader.key("secrets"), problem: "needs at least one signing secret"))

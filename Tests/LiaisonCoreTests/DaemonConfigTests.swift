@@ -78,7 +78,7 @@ import Testing
             #"""
             {"tls": {"certificate": "/nonexistent/server.pem", "key": "/nonexistent/server-key.pem", "clientCA": "/nonexistent/ca.pem"},
              "parties": [{"id": "p", "kind": "prime", "tokens": ["a-token-long-enough-1"],
-                          "inboxes": {"contact": {"url": "https://x", "secrets": ["s"], "clientCertificate": "/nonexistent/c.pem",
+                          "inboxes": {"contact": {"url": "https://x", "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], "clientCertificate": "/nonexistent/c.pem",
                                                   "clientKey": "/nonexistent/k.pem"}}}]}
             """#)
         let base = URL(fileURLWithPath: "/etc/liaison")
@@ -111,6 +111,36 @@ import Testing
         shared.moveData(to: "/var/lib/liaison/8444")
         #expect(shared.dataDirectory == "/var/lib/liaison/8444")
         if case .postgres(let settings) = shared.store { #expect(settings.host == "db") } else { Issue.record("still PostgreSQL") }
+    }
+
+    @Test func inboxURLsPartyIDsAndSigningSecretsThatWouldFailLaterAreCaughtNow() throws {
+        let good = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+        let tree = try JSONValue.parse(
+            #"""
+            {"parties": [
+              {"id": "jcp-a", "kind": "jobcentre", "calendar": "scotland", "tokens": ["a-token-long-enough-1"], "inboxes": {
+                "spoc": {"url": "https://spoc .jcp-a.example/hook", "secrets": ["plain-shared-secret"]},
+                "dma": {"url": "https://[fe80::1::2]:8443/hook", "secrets": ["whsec_not base64!"]}}},
+              {"id": "jcp b/x", "kind": "jobcentre", "calendar": "scotland", "tokens": ["a-token-long-enough-2"], "inboxes": {
+                "spoc": {"url": "https://[::1]:8443/hook", "secrets": ["\#(good)"]},
+                "dma": {"url": "https://jcp-b.example:99999/hook", "secrets": ["whsec_c2hvcnQ="]}}},
+              {"id": "-prime", "kind": "prime", "tokens": ["a-token-long-enough-3"], "inboxes": {
+                "contact": {"url": "https://10.0.0.7/hook", "secrets": ["\#(good)"]}}}]}
+            """#)
+        let error = #expect(throws: ConfigProblems.self) { try DaemonConfig.parse(tree, base: URL(fileURLWithPath: "/etc/liaison")) }
+        let problems = Dictionary((error?.problems ?? []).map { ($0.key, $0.problem) }, uniquingKeysWith: { $0 + "; " + $1 })
+        #expect(problems["parties[0].inboxes.spoc.url"]?.contains("invalid host") == true)
+        #expect(problems["parties[0].inboxes.spoc.secrets[0]"]?.contains("whsec_") == true)
+        #expect(problems["parties[0].inboxes.dma.url"]?.contains("invalid IPv6 address") == true)
+        #expect(problems["parties[0].inboxes.dma.secrets[0]"]?.contains("base64") == true)
+        #expect(problems["parties[1].id"]?.contains("plain identifier") == true)
+        #expect(problems["parties[1].inboxes.dma.url"]?.contains("invalid port") == true)
+        #expect(problems["parties[1].inboxes.dma.secrets[0]"]?.contains("too short") == true)
+        #expect(problems["parties[2].id"]?.contains("start with a letter or a digit") == true)
+        // A bracketed IPv6 literal, an IPv4 address and a valid secret pass.
+        #expect(problems["parties[1].inboxes.spoc.url"] == nil && problems["parties[1].inboxes.spoc.secrets[0]"] == nil)
+        #expect(problems["parties[2].inboxes.contact.url"] == nil)
+        #expect(error?.problems.count == 8, "\(problems)")
     }
 
     @Test func durationsAreFiniteAndBounded() throws {
