@@ -361,7 +361,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             after: attempts, since: copy.lifetimeFrom, now: now, retryAfter: slowDown ? retryAfter : nil,
             random: Double.random(in: 0..<1))
         let reason = error ?? "HTTP \(status)"
-        inboxErrors[address] = reason
+        // Said as it was asked: a pause of the inbox's own choosing, or the schedule's first delay for want of one.
+        inboxErrors[address] =
+            slowDown ? "\(reason) " + (retryAfter.map { "with Retry-After \(Int($0.rounded())) s" } ?? "without Retry-After") : reason
         if slowDown {
             pauses[address] = max(pauses[address] ?? 0, policy.inboxPause(now: now, retryAfter: retryAfter))
         }

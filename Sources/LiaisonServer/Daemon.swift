@@ -125,7 +125,11 @@ public struct Daemon {
         // and a cancellation that does not finish ends the process rather than leave it hanging.
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(Int(config.delivery.drainSeconds.rounded(.up)) + 75)
         groupConfiguration.maximumCancellationDuration = .seconds(15)
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch let error as IOError where ["bind", "listen"].contains(where: error.description.contains) {
+            throw ListenFailure(host: config.host, port: config.port, errno: error.errnoCode)
+        }
         logger.notice("stopped")
     }
 
@@ -250,5 +254,24 @@ public struct Daemon {
                 https://localhost:\(port)/v1/inbox/contact
 
             """
+    }
+}
+
+/// The daemon could not listen where it was told: said with the address and the setting that names it.
+public struct ListenFailure: Error, CustomStringConvertible {
+    public let host: String
+    public let port: Int
+    public let errno: Int32
+
+    public var description: String {
+        let reason: String
+        let key: String
+        switch errno {
+        case EADDRINUSE: (reason, key) = ("the address is already in use (another liaison, or another server?)", "listen.port")
+        case EACCES: (reason, key) = ("permission denied (ports below 1024 need privileges)", "listen.port")
+        case EADDRNOTAVAIL: (reason, key) = ("no interface of this machine has that address", "listen.host")
+        default: (reason, key) = (String(cString: strerror(errno)), "listen.host and listen.port")
+        }
+        return "cannot listen on \(host):\(port): \(reason); see \(key) in liaison.yaml (or --port)"
     }
 }

@@ -15,7 +15,11 @@ public struct InboxStatus: Sendable, Codable {
     /// When the next attempt is due (RFC 3339): the earliest deferred copy's time, or the end of a `Retry-After`
     /// pause when that is later (or when only queued copies wait).
     public var nextAttempt: String?
-    /// The last failed attempt's error, kept after later successes: its time and age say how current it is.
+    /// When the inbox last took a delivery (RFC 3339), and how long ago in seconds.
+    public var lastDelivery: String?
+    public var lastDeliveryAgeSeconds: Double?
+    /// The last failed attempt's error, while no delivery has succeeded since: its time and age say how current
+    /// it is.
     public var lastError: String?
     public var lastErrorAt: String?
     public var lastErrorAgeSeconds: Double?
@@ -80,9 +84,29 @@ public struct CopyFilter: Sendable {
     public var type: String?
     /// Only copies accepted at least this many seconds ago.
     public var olderThan: Double?
+    /// One claimant's copies (`NINO.personKey`).
+    public var personKey: String?
     public var limit = 100
 
     public init() {}
+}
+
+/// One inbox's line in `liaison queue shape`: its undelivered copies (queued, in flight, deferred, held) by
+/// age since acceptance, in Postfix `qshape`'s doubling buckets.
+public struct QueueShape: Sendable, Codable {
+    public var inbox: String
+    public var total: Int
+    /// One count per bucket of `bucketNames`.
+    public var counts: [Int]
+
+    /// Each bucket's upper bound in minutes; the last bucket is everything older.
+    public static let bucketMinutes = [5, 10, 20, 40, 80, 160, 320, 640, 1280]
+    public static let bucketNames = bucketMinutes.map { "\($0)m" } + ["older"]
+
+    /// The bucket of a copy accepted `age` seconds ago.
+    public static func bucket(ofAge age: Double) -> Int {
+        bucketMinutes.firstIndex { age <= Double($0 * 60) } ?? bucketMinutes.count
+    }
 }
 
 /// What operators see and do, reading the store directly (also while the daemon runs, and through any
@@ -105,18 +129,46 @@ public struct QueueOperator: Sendable {
         public let receivedAt: Double
         /// The stored answer's decision, as JSON text; nil for generated messages.
         public let decision: String?
+        /// The message this one answers (`body.inReplyTo`), if it answers one.
+        public let inReplyTo: String?
+        /// The key of the claimant it is about, if any.
+        public let personKey: String?
     }
 
     /// The message with `id` (in lower case), or nil when none was stored.
     public func message(id: String) throws -> MessageSummary? {
         try database.read { session in
             try session.row(
-                "SELECT m.id, m.type, m.sender, m.received_at, \(session.dialect.decision) AS decision FROM message m WHERE m.id = ?",
+                """
+                SELECT m.id, m.type, m.sender, m.received_at, \(session.dialect.decision) AS decision, m.person_key,
+                    \(session.dialect.jsonText("m.envelope", "body", "inReplyTo")) AS in_reply_to
+                FROM message m WHERE m.id = ?
+                """,
                 [.text(id)]
             ).map { row in
                 MessageSummary(
                     id: try row.text("id"), type: try row.text("type"), sender: try row.text("sender"), receivedAt: try row.real("received_at"),
-                    decision: row["decision"].text)
+                    decision: row["decision"].text, inReplyTo: row["in_reply_to"].text.map(UUIDText.normalised),
+                    personKey: row["person_key"].text)
+            }
+        }
+    }
+
+    /// The messages that answer `id` (their `body.inReplyTo` names it) and that `party` sent or received a copy
+    /// of, oldest first. Answers are about the same claimant, so only that claimant's messages are read.
+    public func answers(to id: String, personKey: String, visibleTo party: String) throws -> [String] {
+        try database.read { session in
+            let replyTo = session.dialect.jsonText("m.envelope", "body", "inReplyTo")
+            return try session.rows(
+                """
+                SELECT m.id, \(replyTo) AS in_reply_to FROM message m
+                WHERE m.person_key = ? AND m.id <> ?
+                    AND (m.sender = ? OR EXISTS (SELECT 1 FROM copy c WHERE c.message_seq = m.seq AND c.party = ?))
+                ORDER BY m.seq
+                """, [.text(personKey), .text(id), .text(party), .text(party)]
+            ).compactMap { row in
+                // Compared in one form: a sender may give the id in upper case.
+                row["in_reply_to"].text.map(UUIDText.normalised) == id ? try row.text("id") : nil
             }
         }
     }
@@ -136,6 +188,8 @@ public struct QueueOperator: Sendable {
         try database.read { session in
             // Stores older than schema v8 (not yet opened by a daemon that upgraded them) hold no inbox.
             let heldAt = try Self.hasInboxHolds(session) ? "held_at" : "NULL"
+            // Stores older than v10 (SQLite) or v3 (PostgreSQL) keep no time of the last delivery.
+            let deliveryTimes = try session.hasColumn("last_at", in: "delivered_hour")
             var byInbox: [String: InboxStatus] = [:]
             for inbox in inboxes { byInbox[inbox] = InboxStatus(inbox: inbox) }
             for row in try session.rows("SELECT address, state, CAST(SUM(n) AS BIGINT) AS n FROM queue_count GROUP BY address, state", []) {
@@ -160,6 +214,14 @@ public struct QueueOperator: Sendable {
                 status.deliveredLast24h = try session.value(
                     "SELECT CAST(SUM(n) AS BIGINT) FROM delivered_hour WHERE address = ? AND hour >= ?",
                     [.text(address), .integer(currentHour - 24)])?.integer ?? 0
+                // The latest hour with deliveries holds the last one's time (an index lookup per inbox).
+                let lastDelivered = deliveryTimes
+                    ? try session.value(
+                        "SELECT MAX(last_at) FROM delivered_hour WHERE address = ? AND hour = (SELECT MAX(hour) FROM delivered_hour WHERE address = ?)",
+                        [.text(address), .text(address)])?.real
+                    : nil
+                status.lastDelivery = time(lastDelivered)
+                status.lastDeliveryAgeSeconds = lastDelivered.map { max(0, now - $0) }
                 var oldest: Double?
                 for state in ["queued", "in-flight", "deferred", "held"] {
                     if let created = try session.value(
@@ -175,9 +237,12 @@ public struct QueueOperator: Sendable {
                     "SELECT last_error, last_error_at, paused_until, disabled_at, \(heldAt) AS held_at FROM inbox_status WHERE address = ?",
                     [.text(address)])
                 {
-                    status.lastError = row["last_error"].text
-                    status.lastErrorAt = time(row["last_error_at"].real)
-                    status.lastErrorAgeSeconds = row["last_error_at"].real.map { max(0, now - $0) }
+                    // An error is news only until a later delivery succeeds.
+                    if let errorAt = row["last_error_at"].real, errorAt >= lastDelivered ?? -.infinity {
+                        status.lastError = row["last_error"].text
+                        status.lastErrorAt = time(errorAt)
+                        status.lastErrorAgeSeconds = max(0, now - errorAt)
+                    }
                     let pausedUntil = row["paused_until"].real.flatMap { $0 > now ? $0 : nil }
                     status.pausedUntil = time(pausedUntil)
                     status.disabledSince = time(row["disabled_at"].real)
@@ -252,6 +317,34 @@ public struct QueueOperator: Sendable {
     }
 
     /// Copies matching the filter, oldest first.
+    /// Each inbox's undelivered copies by age bucket, counted in the database (a bucket per doubling of the
+    /// age), inboxes in name order.
+    public func shape(now: Double) throws -> [QueueShape] {
+        try database.read { session in
+            let bounds = QueueShape.bucketMinutes.enumerated().map { index, minutes in
+                "WHEN created_at >= \(now - Double(minutes * 60)) THEN \(index)"
+            }
+            let rows = try session.rows(
+                """
+                SELECT address, bucket, count(*) AS n FROM (
+                    SELECT address, CASE \(bounds.joined(separator: " ")) ELSE \(QueueShape.bucketMinutes.count) END AS bucket
+                    FROM copy WHERE state IN ('queued', 'in-flight', 'deferred', 'held')
+                ) AS aged GROUP BY address, bucket ORDER BY address
+                """, [])
+            var shapes: [QueueShape] = []
+            for row in rows {
+                let address = try row.text("address")
+                if shapes.last?.inbox != address {
+                    shapes.append(QueueShape(inbox: address, total: 0, counts: Array(repeating: 0, count: QueueShape.bucketNames.count)))
+                }
+                let count = try row.integer("n")
+                shapes[shapes.count - 1].counts[try row.integer("bucket")] += count
+                shapes[shapes.count - 1].total += count
+            }
+            return shapes
+        }
+    }
+
     public func list(_ filter: CopyFilter, now: Double) throws -> [CopySummary] {
         try database.read { session in
             var conditions: [String] = []
@@ -267,6 +360,10 @@ public struct QueueOperator: Sendable {
             if let type = filter.type {
                 conditions.append("m.type = ?")
                 arguments.append(.text(type))
+            }
+            if let key = filter.personKey {
+                conditions.append("c.person_key = ?")
+                arguments.append(.text(key))
             }
             if let age = filter.olderThan {
                 conditions.append("c.created_at <= ?")

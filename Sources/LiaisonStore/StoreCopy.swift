@@ -200,9 +200,12 @@ public enum StoreCopy {
                 ]
             }),
         Table(
-            name: "delivered_hour", select: "SELECT address, hour, n FROM delivered_hour ORDER BY address, hour",
-            insert: "INSERT INTO delivered_hour (address, hour, shard, n) SELECT a, h, 0, n FROM unnest($1::text[], $2::int8[], $3::int8[]) AS d(a, h, n)",
-            binds: { rows in [texts(rows, "address"), integers(rows, "hour"), integers(rows, "n")] }),
+            name: "delivered_hour", select: "SELECT address, hour, n, last_at FROM delivered_hour ORDER BY address, hour",
+            insert: """
+                INSERT INTO delivered_hour (address, hour, shard, n, last_at)
+                SELECT a, h, 0, n, l FROM unnest($1::text[], $2::int8[], $3::int8[], $4::float8[]) AS d(a, h, n, l)
+                """,
+            binds: { rows in [texts(rows, "address"), integers(rows, "hour"), integers(rows, "n"), reals(rows, "last_at")] }),
         Table(
             name: "staff_member",
             select: """

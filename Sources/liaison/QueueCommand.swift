@@ -6,7 +6,7 @@ import LiaisonStore
 
 /// Where the queue commands find the store.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "The daemon configuration, to find the store (default: config/liaison.yaml).")
+    @Option(help: "The daemon configuration, to find the store (default: $LIAISON_CONFIG, else config/liaison.yaml).")
     var config: String?
 
     @Option(help: "The store (a SQLite file, or postgresql://…), instead of the configuration's.")
@@ -14,6 +14,12 @@ struct StoreOptions: ParsableArguments {
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
+
+    /// The store these options name, as said to the operator (a URL without its password).
+    var storeDescription: String {
+        if let store { return (try? StoreLocation(store))?.description ?? store }
+        return (try? DaemonConfig.load(from: configURL(config), checkingFiles: false))?.store.description ?? "-"
+    }
 
     func open() throws -> (QueueOperator, [String]) {
         if let store {
@@ -23,6 +29,7 @@ struct StoreOptions: ParsableArguments {
             } catch {
                 throw ValidationError("--store: \(error)")
             }
+            sayUsing(configuration: nil, store: location.description)
             return (try Store.openExisting(location, logger: Store.quietLogger).operators, [])
         }
         // Only the store and the inboxes are needed: the daemon's keys and certificates need not be readable.
@@ -33,6 +40,7 @@ struct StoreOptions: ParsableArguments {
             FileHandle.standardError.write(Data("liaison: the configuration has problems:\n\(problems)\n(name the store with --store to read it anyway)\n".utf8))
             throw ExitCode(2)
         }
+        sayUsing(configuration: configURL(config), store: daemonConfig.store.description)
         return (try Store.openExisting(daemonConfig.store, logger: Store.quietLogger).operators, daemonConfig.inboxAddresses.map(\.description))
     }
 }
@@ -41,7 +49,7 @@ struct StoreOptions: ParsableArguments {
 struct QueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue", abstract: "See and steer the delivery queue.",
-        subcommands: [Status.self, List.self, Show.self, Hold.self, Release.self, Retry.self, Expire.self, Timers.self])
+        subcommands: [Status.self, List.self, Shape.self, Show.self, Hold.self, Release.self, Retry.self, Expire.self, Timers.self])
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Per inbox: queued, in flight, deferred, held, expired, delivered in 24 h, ages, errors.")
@@ -57,20 +65,27 @@ struct QueueCommand: ParsableCommand {
             for line in status { totals.add(line) }
             let blockedTimers = try queue.blockedTimerCount()
             if options.json {
-                try printJSON(["inboxes": AnyEncodable(status), "totals": AnyEncodable(totals), "blockedTimers": AnyEncodable(blockedTimers)])
+                try printJSON([
+                    "inboxes": AnyEncodable(status), "totals": AnyEncodable(totals), "blockedTimers": AnyEncodable(blockedTimers),
+                    "store": AnyEncodable(options.storeDescription),
+                ])
                 return
             }
-            let header = ["INBOX", "QUEUED", "IN-FLIGHT", "DEFERRED", "HELD", "EXPIRED", "DELIVERED-24H", "OLDEST", "NEXT-ATTEMPT", "LAST-ERROR"]
+            let header = [
+                "INBOX", "QUEUED", "IN-FLIGHT", "DEFERRED", "HELD", "EXPIRED", "DELIVERED-24H", "OLDEST", "NEXT-ATTEMPT", "LAST-DELIVERY",
+                "LAST-ERROR",
+            ]
             var rows = status.map { line in
                 [
                     line.inbox, "\(line.queued)", "\(line.inFlight)", "\(line.deferred)", "\(line.held)", "\(line.expired)",
                     "\(line.deliveredLast24h)", line.oldestUndeliveredAgeSeconds.map(formatAge) ?? "-", line.nextAttempt ?? "-",
+                    line.lastDeliveryAgeSeconds.map { "\(formatAge($0)) ago" } ?? "-",
                     line.lastError.map { error in line.lastErrorAgeSeconds.map { "\(error) (\(formatAge($0)) ago)" } ?? error } ?? "-",
                 ]
             }
             rows.append([
                 "TOTAL", "\(totals.queued)", "\(totals.inFlight)", "\(totals.deferred)", "\(totals.held)", "\(totals.expired)",
-                "\(totals.deliveredLast24h)", totals.oldestUndeliveredAgeSeconds.map(formatAge) ?? "-", "", "",
+                "\(totals.deliveredLast24h)", totals.oldestUndeliveredAgeSeconds.map(formatAge) ?? "-", "", "", "",
             ])
             printTable(header, rows)
             for line in status {
@@ -79,7 +94,9 @@ struct QueueCommand: ParsableCommand {
                 } else if let since = line.heldSince {
                     print("\(line.inbox) is held since \(since) by an operator: its copies are held; liaison queue release --inbox \(line.inbox) sends them again")
                 } else if let until = line.pausedUntil {
-                    print("\(line.inbox) is paused until \(until) (it asked with Retry-After); liaison queue retry --inbox \(line.inbox) ends the pause")
+                    // The inbox's error says whether it asked for the pause with Retry-After or gave no time.
+                    let cause = line.lastError.map { "it answered \($0)" } ?? "it answered 429 or 503"
+                    print("\(line.inbox) is paused until \(until) (\(cause)); liaison queue retry --inbox \(line.inbox) ends the pause")
                 }
             }
             if blockedTimers > 0 {
@@ -91,12 +108,14 @@ struct QueueCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List copies, oldest first.")
         @OptionGroup var options: StoreOptions
-        @Option(help: "Only copies in this state (queued, in-flight, deferred, held, delivered, expired); repeatable.")
-        var state: [String] = []
+        @Option(help: "Only copies in this state; repeatable.")
+        var state: [CopyState] = []
         @Option(help: "Only this inbox (party/role) or party.") var inbox: String?
         @Option(help: "Only this message type.") var type: String?
         @Option(help: "Only copies accepted at least this long ago (e.g. 30m, 2h, 1d).") var olderThan: String?
         @Option(help: "At most this many.") var limit = 100
+        @Flag(help: "Only one claimant's copies: the NINO is read from standard input (or asked for), never from the command line, which lands in shell history and ps.")
+        var nino = false
 
         func validate() throws {
             if limit < 1 { throw ValidationError("--limit must be 1 or more") }
@@ -105,10 +124,8 @@ struct QueueCommand: ParsableCommand {
         func run() throws {
             let (queue, _) = try options.open()
             var filter = CopyFilter()
-            filter.states = try state.map { name in
-                guard let parsed = CopyState(rawValue: name) else { throw ValidationError("unknown state \(name)") }
-                return parsed
-            }
+            filter.states = state
+            if nino { filter.personKey = try readNINO().personKey }
             filter.inbox = inbox
             filter.type = type
             // One more than asked for, to say so when more match: a list cut short is not taken for all of them.
@@ -123,6 +140,24 @@ struct QueueCommand: ParsableCommand {
             printTable(
                 ["COPY", "MESSAGE", "TYPE", "INBOX", "STATE", "ATTEMPTS", "ACCEPTED", "NEXT-ATTEMPT", "LAST-ERROR"],
                 copies.map { [$0.id, $0.messageID, $0.type, $0.inbox, $0.state, "\($0.attempts)", $0.acceptedAt, $0.nextAttempt ?? "-", $0.lastError ?? "-"] })
+        }
+    }
+
+    struct Shape: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Each inbox's undelivered copies by age, in the manner of Postfix's qshape: 5m, 10m, 20m … 1280m, older.")
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let (queue, _) = try options.open()
+            let shape = try queue.shape(now: Date().timeIntervalSince1970)
+            if options.json { return try printJSON(["buckets": AnyEncodable(QueueShape.bucketNames), "inboxes": AnyEncodable(shape)]) }
+            let totals = shape.reduce(into: Array(repeating: 0, count: QueueShape.bucketNames.count)) { sums, line in
+                for (index, count) in line.counts.enumerated() { sums[index] += count }
+            }
+            var rows = shape.map { [$0.inbox, "\($0.total)"] + $0.counts.map(String.init) }
+            rows.append(["TOTAL", "\(totals.reduce(0, +))"] + totals.map(String.init))
+            printTable(["INBOX", "TOTAL"] + QueueShape.bucketNames.map { $0.uppercased() }, rows)
         }
     }
 
@@ -245,7 +280,7 @@ struct ActionOptions: ParsableArguments {
                 warn("\(address) is disabled (it answered 410) or held as a whole: its copies are held again until liaison queue release --inbox \(address)")
             }
             for (address, until) in result.pausedInboxes.sorted(by: { $0.key < $1.key }) {
-                warn("\(address) is paused until \(until) (it asked with Retry-After): nothing is sent to it before then, unless liaison queue retry --inbox \(address)")
+                warn("\(address) is paused until \(until) (it answered 429 or 503): nothing is sent to it before then, unless liaison queue retry --inbox \(address)")
             }
             if result.inFlight > 0, action == .hold || action == .expire {
                 warn("\(result.inFlight) cop\(result.inFlight == 1 ? "y is" : "ies are") in flight and not moved: each finishes its attempt, and one that fails is deferred (held, in an inbox held as a whole)")
@@ -307,4 +342,16 @@ func parseAge(_ text: String) throws -> Double {
         if let number = Double(text.dropLast()), number >= 0 { return number * scale }
     }
     throw ValidationError("\(text) is not an age such as 30m, 2h or 1d")
+}
+
+extension CopyState: ExpressibleByArgument {}
+
+/// A NINO read from standard input, or asked for on the terminal: never an argument, since a command line
+/// lands in shell history and in `ps`.
+func readNINO() throws -> NINO {
+    if isatty(STDIN_FILENO) == 1 { FileHandle.standardError.write(Data("NINO: ".utf8)) }
+    guard let line = readLine(strippingNewline: true) else { throw ValidationError("--nino: no NINO on standard input") }
+    let text = line.trimmingCharacters(in: .whitespaces).uppercased().replacingOccurrences(of: " ", with: "")
+    guard let nino = NINO(text) else { throw ValidationError("--nino: \(NINO.mask(text)) is not a valid NINO") }
+    return nino
 }

@@ -628,7 +628,7 @@ import Testing
                 tokens: [another-long-enough-token]
                 inboxes: {spoc: {url: "https://cwp-y.example/liaison", secrets: [\(testSecret)]}}
             """.write(to: file, atomically: true, encoding: .utf8)
-        let (output, status) = try runLiaison(["config", "check", file.path])
+        let (output, status) = try runLiaison(["config", "check", "--config", file.path])
         #expect(status == 0)
         let lines = output.split(separator: "\n").map(String.init)
         #expect(lines.first == "config ok")
@@ -638,15 +638,27 @@ import Testing
     }
 }
 
-/// Runs the built `liaison` command. - Returns: its standard output and exit status.
-func runLiaison(_ arguments: [String]) throws -> (output: String, status: Int32) {
+/// Runs the built `liaison` command, with `input` on its standard input (empty by default).
+/// - Parameter errors: whether its standard error is read into the output too.
+/// - Returns: its standard output and exit status.
+/// - Parameter directory: where it runs (this process's folder by default); `environment`, what it runs with
+///   (this process's by default).
+func runLiaison(
+    _ arguments: [String], input: String = "", errors: Bool = false, directory: URL? = nil, environment: [String: String]? = nil
+) throws -> (output: String, status: Int32) {
     let process = Process()
     process.executableURL = DaemonProcess.builtBinary()
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    if let environment { process.environment = environment }
     let output = Pipe()
+    let standardInput = Pipe()
     process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
+    process.standardError = errors ? output : FileHandle.nullDevice
+    process.standardInput = standardInput
     try process.run()
+    standardInput.fileHandleForWriting.write(Data(input.utf8))
+    try standardInput.fileHandleForWriting.close()
     let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
     return (text, process.terminationStatus)

@@ -502,6 +502,63 @@ import Testing
         #expect(try operatorView.queueCounts().first { $0.inbox == address && $0.state == "queued" }?.count == 2)
     }
 
+    @Test(arguments: StoreKind.available) func queueStatusShowsTheLastDeliveryAndDropsAnErrorALaterDeliveryOutdated(kind: StoreKind) throws {
+        let test = try TestStore(kind)
+        let address = "prime-a/contact"
+        try test.submit(referral(id: "00000000-0000-4000-8000-000000000501"))
+        try test.queueCopies(like: 1, count: 2, anonymous: true)
+        func line(at time: Double) throws -> InboxStatus? { try test.operators.status(now: time, inboxes: [address]).first }
+        #expect(try line(at: test.now)?.lastDelivery == nil)
+        // One fails at 09:00:00 (503 with no Retry-After: the deliverer says so), the inbox keeps the error.
+        #expect(try test.claim(address, limit: 3, at: test.now).map(\.seq) == [1, 2, 3])
+        let failed = CopyTransition(seq: 1, to: .deferred, at: test.now, attempts: 1, nextAttemptAt: test.now + 60, reason: "HTTP 503", httpStatus: 503)
+        _ = try test.queue.settle(
+            [failed], inboxErrors: [address: "HTTP 503 without Retry-After"], pausedUntil: [:], hold: [], claims: [], now: test.now)
+        #expect(try line(at: test.now + 1)?.lastError == "HTTP 503 without Retry-After")
+        // A delivery ten seconds later: shown, and the error, now older than it, is no longer.
+        let delivered = CopyTransition(seq: 2, to: .delivered, at: test.now + 10, attempts: 1, reason: "delivered", httpStatus: 200)
+        _ = try test.queue.settle([delivered], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [], now: test.now + 10)
+        var status = try #require(try line(at: test.now + 70))
+        #expect(status.lastDelivery == Timestamp.format(Date(timeIntervalSince1970: test.now + 10)))
+        #expect(status.lastDeliveryAgeSeconds == 60)
+        #expect(status.lastError == nil && status.lastErrorAt == nil)
+        // A later failure shows again, beside the delivery before it; the latest of several deliveries counts.
+        let late = CopyTransition(seq: 3, to: .delivered, at: test.now + 20, attempts: 1, reason: "delivered", httpStatus: 200)
+        _ = try test.queue.settle([late], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [], now: test.now + 20)
+        _ = try test.queue.settle([], inboxErrors: [address: "connection refused"], pausedUntil: [:], hold: [], claims: [], now: test.now + 30)
+        status = try #require(try line(at: test.now + 40))
+        #expect(status.lastDelivery == Timestamp.format(Date(timeIntervalSince1970: test.now + 20)))
+        #expect(status.lastError == "connection refused")
+    }
+
+    @Test(arguments: StoreKind.available) func queueShapeCountsEachInboxsUndeliveredCopiesByAge(kind: StoreKind) throws {
+        let test = try TestStore(kind)
+        try test.submit(referral(id: "00000000-0000-4000-8000-000000000601", nino: "AB123456C"))
+        try test.submit(referral(id: "00000000-0000-4000-8000-000000000602", nino: "JK654321A"))
+        try test.queueCopies(like: 1, count: 3, anonymous: true)
+        // Accepted 1 minute, 7 minutes, 3 hours and 2 days before the shape is taken; one delivered is left out.
+        let ages: [Int64: Double] = [1: 60, 2: 7 * 60, 3: 3 * 3600, 4: 2 * 86_400, 5: 60]
+        try test.store.database.write { session in
+            for (seq, age) in ages { try session.execute("UPDATE copy SET created_at = ? WHERE seq = ?", [.real(test.now - age), .integer(seq)]) }
+        }
+        #expect(try test.claim("prime-a/contact", limit: 5, at: test.now).count == 5)
+        let delivered = CopyTransition(seq: 5, to: .delivered, at: test.now, attempts: 1, reason: "delivered", httpStatus: 200)
+        _ = try test.queue.settle([delivered], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [], now: test.now)
+        let shape = try test.operators.shape(now: test.now)
+        #expect(shape.map(\.inbox) == ["prime-a/contact"])
+        // 5m, 10m, 20m, 40m, 80m, 160m, 320m, 640m, 1280m, older.
+        #expect(shape.first?.counts == [1, 1, 0, 0, 0, 0, 1, 0, 0, 1])
+        #expect(shape.first?.total == 4)
+        #expect(QueueShape.bucket(ofAge: 300) == 0 && QueueShape.bucket(ofAge: 301) == 1 && QueueShape.bucket(ofAge: 76_801) == 9)
+
+        // A claimant's copies, found by the key of their NINO (any suffix letter).
+        var filter = CopyFilter()
+        filter.personKey = NINO("JK654321B")!.personKey
+        #expect(try test.operators.list(filter, now: test.now).map(\.messageID) == ["00000000-0000-4000-8000-000000000602"])
+        filter.personKey = NINO("AB123456D")!.personKey
+        #expect(try test.operators.list(filter, now: test.now).map(\.id) == ["00000000-0000-4000-8000-000000000601/prime-a/contact"])
+    }
+
     @Test(arguments: StoreKind.available) func idempotencyHoldsAcrossAReopen(kind: StoreKind) throws {
         let test = try TestStore(kind)
         let id = "00000000-0000-4000-8000-000000000002"

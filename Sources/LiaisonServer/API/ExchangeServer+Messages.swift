@@ -72,9 +72,10 @@ extension ExchangeServer {
             return problem(Refusal(.notFound, "no message with that id: message ids are UUIDs"))
         }
         let id = UUIDText.normalised(given)
-        let (message, details) = try await Self.offStore {
+        let (message, details, answeredBy) = try await Self.offStore {
             let message = try queueOperator.message(id: id)
-            return (message, message == nil ? [] : try queueOperator.show(id))
+            let answers = try message?.personKey.map { try queueOperator.answers(to: id, personKey: $0, visibleTo: party) } ?? []
+            return (message, message == nil ? [] : try queueOperator.show(id), answers)
         }
         func isOwn(_ detail: CopyDetail) -> Bool { Address(detail.copy.inbox)?.party == party }
         guard let message, message.sender == party || details.contains(where: isOwn) else {
@@ -103,6 +104,9 @@ extension ExchangeServer {
             "state": .string(overall), "routes": .array(routes),
         ]
         if let decision = message.decision.flatMap({ try? JSONValue.parse($0) }) { object["decision"] = decision }
+        // The thread it belongs to: the message it answers, and the answers to it this party may see.
+        if let inReplyTo = message.inReplyTo { object["inReplyTo"] = .string(inReplyTo) }
+        object["answeredBy"] = .array(answeredBy.map(JSONValue.string))
         return Self.json(.ok, .object(object))
     }
 }

@@ -232,11 +232,16 @@ public enum OpenAPIDocument {
             ],
         ]
         return [
-            "type": "object", "required": ["id", "type", "from", "acceptedAt", "state", "routes"],
+            "type": "object", "required": ["id", "type", "from", "acceptedAt", "state", "routes", "answeredBy"],
             "properties": [
                 "id": ["type": "string"], "type": ["type": "string"], "from": ["type": "string"],
                 "acceptedAt": ["type": "string", "format": "date-time"], "state": ["type": "string"],
                 "decision": reference("Decision"),
+                "inReplyTo": ["type": "string", "description": "The message this one answers"],
+                "answeredBy": [
+                    "type": "array", "items": ["type": "string"],
+                    "description": "The messages that answer this one and that the caller sent or received, oldest first",
+                ],
                 "routes": [
                     "type": "array",
                     "items": [

@@ -340,6 +340,33 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            // An inbox's last successful delivery, for `queue status`: kept in the hour's delivered count that each
+            // delivery updates anyway, so it costs no statement of its own.
+            "v3",
+            [
+                "ALTER TABLE delivered_hour ADD COLUMN last_at double precision",
+                """
+                CREATE OR REPLACE FUNCTION copy_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    INSERT INTO queue_count (address, state, shard, n)
+                        SELECT address, state, liaison_shard(), sum(d)::bigint FROM (
+                            SELECT o.address, o.state, -1 AS d FROM old_copies o JOIN new_copies n ON n.seq = o.seq WHERE o.state <> n.state
+                            UNION ALL
+                            SELECT n.address, n.state, 1 FROM old_copies o JOIN new_copies n ON n.seq = o.seq WHERE o.state <> n.state
+                        ) moves GROUP BY address, state ORDER BY address, state
+                    ON CONFLICT (address, state, shard) DO UPDATE SET n = queue_count.n + excluded.n;
+                    INSERT INTO delivered_hour (address, hour, shard, n, last_at)
+                        SELECT n.address, floor(n.updated_at / 3600)::bigint, liaison_shard(), count(*), max(n.updated_at)
+                        FROM old_copies o JOIN new_copies n ON n.seq = o.seq
+                        WHERE n.state = 'delivered' AND o.state <> 'delivered' GROUP BY 1, 2 ORDER BY 1, 2
+                    ON CONFLICT (address, hour, shard) DO UPDATE SET n = delivered_hour.n + excluded.n,
+                        last_at = greatest(delivered_hour.last_at, excluded.last_at);
+                    RETURN NULL;
+                END $$
+                """,
+            ]
+        ),
     ]
 
     /// Brings the schema up to date, under the advisory lock, in one transaction: all of a migration is
