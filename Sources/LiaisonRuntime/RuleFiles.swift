@@ -9,24 +9,6 @@ public enum RuleFiles {
     /// The bank-holiday data's name inside the configuration folder.
     public static let holidaysFileName = "uk-bank-holidays.json"
 
-    /// The configuration folder: `$LIAISON_CONFIG_DIR`, else `./config`, else the nearest `config/` above
-    /// the executable (so `.build/release/liaison` finds the repository's).
-    public static func configDirectory() -> URL {
-        if let given = ProcessInfo.processInfo.environment["LIAISON_CONFIG_DIR"], !given.isEmpty {
-            return URL(fileURLWithPath: given)
-        }
-        let fileManager = FileManager.default
-        let local = URL(fileURLWithPath: fileManager.currentDirectoryPath).appendingPathComponent("config")
-        if fileManager.fileExists(atPath: local.appendingPathComponent(rulesFileName).path) { return local }
-        var folder = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        while folder.path != "/" {
-            let candidate = folder.appendingPathComponent("config")
-            if fileManager.fileExists(atPath: candidate.appendingPathComponent(rulesFileName).path) { return candidate }
-            folder.deleteLastPathComponent()
-        }
-        return local
-    }
-
     /// Reads a YAML (or JSON) file into a configuration tree.
     /// - Throws: `ConfigError` naming the file when it cannot be read or parsed.
     public static func readTree(at url: URL) throws -> JSONValue {

@@ -14,11 +14,20 @@ struct ConfigCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a daemon configuration, its rules file and bank-holiday data; list every problem.")
 
-        @Argument(help: "The configuration file (default: config/liaison.yaml).")
+        @Option(help: "The configuration file (default: $LIAISON_CONFIG, else config/liaison.yaml).")
+        var config: String?
+
+        // Earlier releases took the file as an argument; still accepted, no longer shown.
+        @Argument(help: .hidden)
         var file: String?
 
+        func validate() throws {
+            if config != nil, file != nil { throw ValidationError("name the configuration once, with --config") }
+        }
+
         func run() throws {
-            let url = configURL(file)
+            let url = configURL(config ?? file)
+            sayUsing(configuration: url, store: nil)
             var problems: [String] = []
             var config: DaemonConfig?
             do {
@@ -33,6 +42,7 @@ struct ConfigCommand: ParsableCommand {
                     .map(\.description)
             }
             // A PostgreSQL store is reached, logged into, and asked what it would do with a commit.
+            if let config { sayUsing(configuration: nil, store: config.store.description) }
             let store = config.map { Store.check($0.store) } ?? StoreReport()
             problems += store.problems
             if problems.isEmpty {

@@ -31,6 +31,9 @@ struct ReplayCommand: ParsableCommand {
         } catch {
             throw ValidationError("--store: \(error)")
         }
+        sayUsing(
+            configuration: ruleOptions.rules == nil || ruleOptions.holidays == nil ? configURL(ruleOptions.config) : nil,
+            store: store == nil ? "a temporary SQLite file" : location.description + " (a schema of its own, dropped afterwards)")
         let replay = ScenarioReplay(rules: rules, calendars: calendars)
         let lines = try Store.withScratch(like: location) { store in try replay.run(scenario: scenario, store: store) }
         var output = ""

@@ -10,14 +10,19 @@ struct RulesCommand: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check a rules file and the bank-holiday data.")
 
-        @Argument(help: "The rules file (default: config/rules.yaml).")
+        @Argument(help: "The rules file (default: the configuration's).")
         var file: String?
 
-        @Option(help: "Bank-holiday data in GOV.UK's format (default: config/uk-bank-holidays.json).")
+        @Option(help: "Bank-holiday data in GOV.UK's format (default: the configuration's).")
         var holidays: String?
 
+        @Option(help: "The daemon configuration, whose rules and bank holidays are checked (default: $LIAISON_CONFIG, else config/liaison.yaml).")
+        var config: String?
+
         func run() throws {
-            let options = try RuleOptions.parse((file.map { ["--rules", $0] } ?? []) + (holidays.map { ["--holidays", $0] } ?? []))
+            let options = try RuleOptions.parse(
+                (file.map { ["--rules", $0] } ?? []) + (holidays.map { ["--holidays", $0] } ?? []) + (config.map { ["--config", $0] } ?? []))
+            sayUsing(configuration: file == nil || holidays == nil ? configURL(config) : nil, store: nil)
             let problems = RuleFiles.problems(rulesAt: options.urls.rules, holidaysAt: options.urls.holidays)
             for problem in problems { FileHandle.standardError.write(Data("liaison: \(problem)\n".utf8)) }
             if !problems.isEmpty { throw ExitCode(2) }

@@ -9,7 +9,7 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve", abstract: "Run the exchange: HTTPS ingest, timers and delivery.")
 
-    @Option(help: "The daemon configuration (default: config/liaison.yaml).")
+    @Option(help: "The daemon configuration (default: $LIAISON_CONFIG, else config/liaison.yaml).")
     var config: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -31,6 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw fail(error)
         }
+        sayUsing(configuration: configURL(config), store: daemonConfig.store.description)
         if let port {
             guard (0...65535).contains(port) else { throw fail(ValidationError("--port must be 0 to 65535")) }
             daemonConfig.port = port
@@ -51,9 +52,4 @@ struct ServeCommand: AsyncParsableCommand {
             throw fail(error)
         }
     }
-}
-
-/// The daemon configuration's location.
-func configURL(_ given: String?) -> URL {
-    given.map { URL(fileURLWithPath: $0) } ?? RuleFiles.configDirectory().appendingPathComponent("liaison.yaml")
 }

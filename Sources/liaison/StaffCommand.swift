@@ -11,7 +11,7 @@ struct StaffCommand: ParsableCommand {
         subcommands: [Add.self, List.self, Disable.self, Reset.self])
 
     struct Options: ParsableArguments {
-        @Option(help: "The daemon configuration (default: config/liaison.yaml).")
+        @Option(help: "The daemon configuration (default: $LIAISON_CONFIG, else config/liaison.yaml).")
         var config: String?
 
         @Flag(help: "Print JSON instead of text.")
@@ -26,6 +26,7 @@ struct StaffCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("liaison: the configuration has problems:\n\(problems)\n".utf8))
                 throw ExitCode(2)
             }
+            sayUsing(configuration: configURL(config), store: daemonConfig.store.description)
             try StoreFiles.createPrivateFolder(daemonConfig.dataDirectory)
             let store = try Store.open(daemonConfig.store, instance: daemonConfig.instance, logger: Store.quietLogger)
             return (daemonConfig, store.staffAccounts)

@@ -19,7 +19,7 @@ struct StoreCommand: ParsableCommand {
         @Option(help: "The SQLite store to copy (default: the configuration's).")
         var from: String?
 
-        @Option(help: "The daemon configuration, to find the store (default: config/liaison.yaml).")
+        @Option(help: "The daemon configuration, to find the store (default: $LIAISON_CONFIG, else config/liaison.yaml).")
         var config: String?
 
         func run() throws {
@@ -44,6 +44,7 @@ struct StoreCommand: ParsableCommand {
                     throw ValidationError("the configuration's store is PostgreSQL already; name a SQLite store with --from")
                 }
                 source = path
+                sayUsing(configuration: configURL(config), store: path)
             }
             print("copying \(source) into \(target.redacted) (the daemon must be stopped)")
             do {

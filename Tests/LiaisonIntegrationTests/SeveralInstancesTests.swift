@@ -148,7 +148,7 @@ struct SeveralInstancesTests {
         func check(_ store: String) throws -> (status: Int32, output: String) {
             let exchange = try Exchange(name: "check", inboxes: [], extra: "store: '\(store)'")
             defer { exchange.stop() }
-            return try DaemonProcess.run([DaemonProcess.builtBinary().path, "config", "check", exchange.daemon.configPath.path])
+            return try DaemonProcess.run([DaemonProcess.builtBinary().path, "config", "check", "--config", exchange.daemon.configPath.path])
         }
         let schema = "check_" + UUID().uuidString.lowercased().prefix(8)
         let good = try check("\(url)&schema=\(schema)")
