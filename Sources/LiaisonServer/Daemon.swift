@@ -83,6 +83,16 @@ public struct Daemon {
             clock: { committer.firingInstant() })
 
         let tls = try tlsConfiguration(local: local)
+        // Certificates that run out within 30 days are said at start and every day after, until renewed (a
+        // restart, or a reload, reads the new files).
+        let certificates = CertificateExpiry.certificates(of: config, local: local)
+        let expiryWatch = Task { [logger] in
+            while !Task.isCancelled {
+                for warning in CertificateExpiry.warnings(certificates, now: Date()) { logger.warning("\(warning)") }
+                try? await Task.sleep(for: .seconds(86_400))
+            }
+        }
+        defer { expiryWatch.cancel() }
         let firstStart = created.contains(local.caCertificate)
         let logger = self.logger
         let config = self.config

@@ -62,6 +62,11 @@ struct ConfigCommand: ParsableCommand {
                     if let warning = StoreFiles.exposureWarning(Daemon.privatePaths(config: config, local: local)) {
                         print("warning: \(warning)")
                     }
+                    let certificates = CertificateExpiry.certificates(of: config, local: local)
+                    for certificate in certificates {
+                        print("certificate: \(certificate.role) valid until \(Timestamp.format(certificate.notAfter))")
+                    }
+                    for warning in CertificateExpiry.warnings(certificates, now: Date()) { print("warning: \(warning)") }
                 }
                 return
             }

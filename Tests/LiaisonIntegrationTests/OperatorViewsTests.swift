@@ -1,6 +1,8 @@
 import Foundation
 import LiaisonCore
 import LiaisonLoad
+import LiaisonRuntime
+import LiaisonServer
 import Testing
 
 /// What operators and parties see of the queue and of a thread of messages, through the real daemon and
@@ -97,6 +99,27 @@ import Testing
         let twice = try runLiaison(
             ["config", "check", "--config", exchange.daemon.configPath.path, exchange.daemon.configPath.path], errors: true)
         #expect(twice.status != 0 && twice.output.contains("name the configuration once"))
+    }
+
+    @Test func certificatesAreWarnedOfThirtyDaysBeforeTheyExpire() throws {
+        let exchange = try Exchange(name: "certificates", inboxes: [])
+        defer { exchange.stop() }
+        try exchange.daemon.start()
+        let config = try DaemonConfig.load(from: exchange.daemon.configPath)
+        let certificates = CertificateExpiry.certificates(of: config, local: exchange.localCertificates)
+        let server = try #require(certificates.first)
+        #expect(certificates.map(\.role) == ["tls.certificate"])
+        // The local CA issues the server's certificate for two years.
+        #expect(abs(server.notAfter.timeIntervalSinceNow - 2 * 365 * 86_400) < 86_400)
+        #expect(CertificateExpiry.warnings(certificates, now: Date()).isEmpty)
+        #expect(CertificateExpiry.warnings(certificates, now: server.notAfter.addingTimeInterval(-31 * 86_400)).isEmpty)
+        let soon = CertificateExpiry.warnings(certificates, now: server.notAfter.addingTimeInterval(-10 * 86_400 - 60))
+        #expect(soon.count == 1 && soon[0].hasPrefix("tls.certificate (") && soon[0].contains("in 10 days"), "\(soon)")
+        let late = CertificateExpiry.warnings(certificates, now: server.notAfter.addingTimeInterval(1))
+        #expect(late.count == 1 && late[0].contains("expired at"))
+        // config check says when each runs out.
+        let check = try runLiaison(["config", "check", "--config", exchange.daemon.configPath.path])
+        #expect(check.output.contains("certificate: tls.certificate valid until \(Timestamp.format(server.notAfter))"), "\(check.output)")
     }
 
     @Test func aPortInUseIsNamedWithItsSetting() throws {
