@@ -15,8 +15,8 @@ import Synchronization
 public final class DeliveryEngine: Service, @unchecked Sendable {
     // @unchecked: everything below `control` is confined to the delivery thread.
     private let queue: DeliveryQueue
-    private let endpoints: [InboxEndpoint]
-    private let policy: RetryPolicy
+    private var endpoints: [InboxEndpoint]
+    private var policy: RetryPolicy
     private let drainSeconds: Double
     private let logger: Logger
     private let multi: UnsafeMutableRawPointer
@@ -27,6 +27,8 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         var drainDeadline: Double?
         var finished = false
         var waiter: CheckedContinuation<Void, Never>?
+        /// Inboxes and a schedule a reload gave, taken up by the delivery thread at its next turn.
+        var reconfiguration: (endpoints: [InboxEndpoint], pullAddresses: [String], policy: RetryPolicy)?
     }
 
     private let control = Mutex(Control())
@@ -62,7 +64,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         }
     }
 
-    private let pullAddresses: [String]
+    private var pullAddresses: [String]
     /// How often lapsed pull leases (and other instances' lapsed claims) are returned to the queue, in seconds.
     private static let leaseSweepInterval = 5.0
     /// How long past a transfer's timeout a claimed copy stays this instance's: time to record the answer.
@@ -97,6 +99,16 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     deinit {
         for handle in freeHandles { curl_easy_cleanup(handle) }
         curl_multi_cleanup(multi)
+    }
+
+    /// Takes new inboxes and a new retry schedule (a reload): copies claimed from the next turn on go to the
+    /// new endpoints; transfers in flight finish with the endpoint they started with, and nothing is dropped.
+    public func reconfigure(endpoints: [InboxEndpoint], pullAddresses: [String], policy: RetryPolicy) {
+        control.withLock { state in
+            state.reconfiguration = (endpoints, pullAddresses, policy)
+            state.woken = true
+            curl_multi_wakeup(multi)
+        }
     }
 
     /// Tells the engine there may be new copies to send (after a commit).
@@ -156,9 +168,15 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         var settleAgainAt = 0.0
         while true {
             let now = Date().timeIntervalSince1970
-            let (woken, stopping, deadline) = control.withLock { state in
-                defer { state.woken = false }
-                return (state.woken, state.stopping, state.drainDeadline)
+            let (woken, stopping, deadline, reconfiguration) = control.withLock { state in
+                defer {
+                    state.woken = false
+                    state.reconfiguration = nil
+                }
+                return (state.woken, state.stopping, state.drainDeadline, state.reconfiguration)
+            }
+            if let reconfiguration {
+                (endpoints, pullAddresses, policy) = (reconfiguration.endpoints, reconfiguration.pullAddresses, reconfiguration.policy)
             }
             if stopping {
                 if let deadline, now >= deadline { abandonAll(now: now) }

@@ -30,6 +30,8 @@ public struct HTTPSResult: Sendable {
     public var error: String?
     /// Seconds from start to the last byte.
     public var latency: Double
+    /// Connections curl had to open for it: 0 when it went over a kept-alive one.
+    public var newConnections = 0
 
     public var text: String { String(decoding: body, as: UTF8.self) }
 }
@@ -96,9 +98,11 @@ public final class HTTPSClient {
             while let done = CurlRequest.nextCompletion(multi) {
                 let handle = done.handle
                 guard let box = boxes.removeValue(forKey: handle) else { continue }
+                var connects = 0
+                liaison_easy_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
                 let result = HTTPSResult(
                     status: done.status, body: box.body, headers: box.headers, setCookies: box.setCookies, error: done.error,
-                    latency: Date().timeIntervalSince1970 - box.started)
+                    latency: Date().timeIntervalSince1970 - box.started, newConnections: connects)
                 results[box.index] = result
                 onResult?(box.index, result)
                 curl_multi_remove_handle(multi, handle)

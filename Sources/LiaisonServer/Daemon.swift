@@ -16,20 +16,21 @@ import ServiceLifecycle
 public struct Daemon {
     let config: DaemonConfig
     let logger: Logger
+    /// Reads the configuration again, as it was read at start (the same file and command-line overrides),
+    /// for a reload on SIGHUP; nil leaves SIGHUP ignored.
+    let reload: (@Sendable () throws -> DaemonConfig)?
 
-    public init(config: DaemonConfig, logger: Logger) {
+    public init(config: DaemonConfig, logger: Logger, reload: (@Sendable () throws -> DaemonConfig)? = nil) {
         self.config = config
         self.logger = logger
+        self.reload = reload
     }
 
     /// Runs until SIGTERM or SIGINT; then stops accepting (503), lets requests and deliveries in flight
     /// finish within the drain bound, and returns.
     public func run() async throws {
-        let rules = try RuleFiles.loadRules(at: URL(fileURLWithPath: config.rulesPath))
-        let calendars = try RuleFiles.loadCalendars(at: URL(fileURLWithPath: config.holidaysPath))
-        if let warning = RuleFiles.holidayDataWarning(calendars, today: UKTime.localDate(at: Date())) { logger.warning("\(warning)") }
-        let context = RuleContext(directory: try config.directory(), rules: rules, calendars: calendars)
-        let router = LiaisonCore.Router(context: context)
+        let live = LiveSettings(try LiveSettings.Snapshot(config: config))
+        Self.warnOfHolidayData(live.snapshot, logger: logger)
 
         try StoreFiles.createPrivateFolder(config.dataDirectory)
         let local = LocalCertificates(folder: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("tls"))
@@ -44,8 +45,8 @@ public struct Daemon {
         store.startMaintenance()
         let queue = store.queue
         let now = Date().timeIntervalSince1970
-        let endpoints = pushEndpoints()
-        let pushAddresses = Set(endpoints.map(\.address))
+        let endpoints = Self.pushEndpoints(config)
+        let pushAddresses = Guarded(Set(endpoints.map(\.address)))
         let pullAddresses = config.pullAddresses.map(\.description)
         let recovered = try queue.recoverInFlight(at: now, isPullInbox: Set(pullAddresses).contains)
         if recovered > 0 { logger.notice("requeued copies left in flight by the last run", metadata: ["copies": "\(recovered)"]) }
@@ -58,24 +59,24 @@ public struct Daemon {
         let state = DaemonState()
         let staffEvents = StaffEvents()
         let committer = GroupCommitter(
-            store: store.cases, router: router, logger: logger, onHealth: { state.storeHealth($0) }, onCommit: { addresses in
+            store: store.cases, router: { live.snapshot.router }, logger: logger, onHealth: { state.storeHealth($0) },
+            onCommit: { addresses in
                 // Copies for pull inboxes wait to be pulled: the deliverer has nothing to do for them; staff pages
                 // open on those inboxes hear of them.
-                if !addresses.isDisjoint(with: pushAddresses) { engine.wake() }
+                if !addresses.isDisjoint(with: pushAddresses.value) { engine.wake() }
                 staffEvents.publish(addresses)
             })
         let staffAccounts = store.staffAccounts
         let invitations = try inviteConfiguredStaff(staffAccounts)
         let staffPages = try StaffPages(
-            config: config, rules: rules, directory: context.directory, accounts: staffAccounts, inbox: store.staffInbox,
-            committer: committer, events: staffEvents, metrics: metrics, logger: logger)
+            live: live, accounts: staffAccounts, inbox: store.staffInbox, committer: committer, events: staffEvents, metrics: metrics,
+            logger: logger)
         let server = ExchangeServer(
-            config: config, committer: committer, queue: queue, queueOperator: store.operators,
-            authenticator: Authenticator(parties: config.parties),
+            live: live, committer: committer, queue: queue, queueOperator: store.operators,
             rateLimiter: RateLimiter(rate: config.ratePerSecond, burst: config.rateBurst), metrics: metrics, state: state,
-            openAPI: OpenAPIDocument.make(rules: rules).canonicalText, staffPages: staffPages, logger: logger)
+            staffPages: staffPages, logger: logger)
         let timers = TimerService(
-            store: store.cases, operators: store.operators, router: router, metrics: metrics, logger: logger,
+            store: store.cases, operators: store.operators, router: { live.snapshot.router }, metrics: metrics, logger: logger,
             onEmit: { inboxes in
                 engine.wake()
                 staffEvents.publish(inboxes)
@@ -85,14 +86,27 @@ public struct Daemon {
         let tls = try tlsConfiguration(local: local)
         // Certificates that run out within 30 days are said at start and every day after, until renewed (a
         // restart, or a reload, reads the new files).
-        let certificates = CertificateExpiry.certificates(of: config, local: local)
+        let certificates = Guarded(CertificateExpiry.certificates(of: config, local: local))
         let expiryWatch = Task { [logger] in
             while !Task.isCancelled {
-                for warning in CertificateExpiry.warnings(certificates, now: Date()) { logger.warning("\(warning)") }
+                for warning in CertificateExpiry.warnings(certificates.value, now: Date()) { logger.warning("\(warning)") }
                 try? await Task.sleep(for: .seconds(86_400))
             }
         }
         defer { expiryWatch.cancel() }
+
+        // SIGHUP reloads liaison.yaml, the rules and the bank holidays, checked first: a configuration with any
+        // problem is refused, every problem logged, and the one in force stays. Connections and deliveries in
+        // flight are not touched.
+        signal(SIGHUP, SIG_IGN)
+        let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "liaison-reload"))
+        if let reload {
+            hangUp.setEventHandler(handler: DispatchWorkItem { [logger] in
+                Self.reload(reload, live: live, engine: engine, pushAddresses: pushAddresses, certificates: certificates, local: local, logger: logger)
+            })
+        }
+        hangUp.resume()
+        defer { hangUp.cancel() }
         let firstStart = created.contains(local.caCertificate)
         let logger = self.logger
         let config = self.config
@@ -186,7 +200,50 @@ public struct Daemon {
         return [config.dataDirectory] + store + [local.folder.path] + keys
     }
 
-    private func pushEndpoints() -> [InboxEndpoint] {
+    /// Reads the configuration, rules and bank holidays again and puts them in force, or refuses them.
+    static func reload(
+        _ read: () throws -> DaemonConfig, live: LiveSettings, engine: DeliveryEngine, pushAddresses: Guarded<Set<String>>,
+        certificates: Guarded<[CertificateExpiry.Certificate]>, local: LocalCertificates, logger: Logger
+    ) {
+        logger.notice("SIGHUP: reloading the configuration")
+        let snapshot: LiveSettings.Snapshot
+        do {
+            snapshot = try LiveSettings.Snapshot(config: try read())
+        } catch let problems as ConfigProblems {
+            for problem in problems.problems { logger.error("reload refused", metadata: ["key": "\(problem.key)", "problem": "\(problem.problem)"]) }
+            logger.error("reload refused: the configuration in force stays", metadata: ["problems": "\(problems.problems.count)"])
+            return
+        } catch {
+            logger.error("reload refused: the configuration in force stays", metadata: ["error": "\(error)"])
+            return
+        }
+        let old = live.snapshot.config
+        let config = snapshot.config
+        for key in LiveSettings.restartOnly(old, config) {
+            logger.warning("reload: \(key) changed; it takes effect at the next restart")
+        }
+        let endpoints = pushEndpoints(config)
+        live.replace(with: snapshot)
+        pushAddresses.value = Set(endpoints.map(\.address))
+        engine.reconfigure(
+            endpoints: endpoints, pullAddresses: config.pullAddresses.map(\.description),
+            policy: RetryPolicy(schedule: config.delivery.retrySchedule, jitter: config.delivery.jitter, lifetime: config.delivery.lifetimeSeconds))
+        certificates.value = CertificateExpiry.certificates(of: config, local: local)
+        warnOfHolidayData(snapshot, logger: logger)
+        for warning in CertificateExpiry.warnings(certificates.value, now: Date()) { logger.warning("\(warning)") }
+        logger.notice(
+            "configuration reloaded",
+            metadata: ["parties": "\(config.parties.count)", "push-inboxes": "\(endpoints.count)", "rules": "\(config.rulesPath)"])
+    }
+
+    /// The bank-holiday data's end, once it is within half a year.
+    static func warnOfHolidayData(_ snapshot: LiveSettings.Snapshot, logger: Logger) {
+        if let warning = RuleFiles.holidayDataWarning(snapshot.router.rules.context.calendars, today: UKTime.localDate(at: Date())) {
+            logger.warning("\(warning)")
+        }
+    }
+
+    static func pushEndpoints(_ config: DaemonConfig) -> [InboxEndpoint] {
         config.parties.flatMap { party in
             party.inboxes.compactMap { role, mode -> InboxEndpoint? in
                 guard case .push(let endpoint) = mode else { return nil }

@@ -13,6 +13,8 @@ import Synchronization
 /// judged, so that a claimant's messages are judged one at a time across instances.
 final class GroupCommitter: Sendable {
     struct Job: Sendable {
+        /// The router in force when it was received: it is judged by the rules it was prepared under.
+        let router: Router
         let prepared: Router.Prepared
         let receivedAt: Date
         let continuation: CheckedContinuation<Router.Answer, any Error>
@@ -26,7 +28,8 @@ final class GroupCommitter: Sendable {
     private let pending = Mutex(Pending())
     private let signal = DispatchSemaphore(value: 0)
     private let store: any ExchangeStore
-    private let router: Router
+    /// The router in force (replaced by a reload).
+    private let router: @Sendable () -> Router
     private let maximumBatch: Int
     /// Called after a commit that stored copies to deliver, with the addresses they are for.
     private let onCommit: @Sendable (_ addresses: Set<String>) -> Void
@@ -38,7 +41,7 @@ final class GroupCommitter: Sendable {
     private let commitFailures = FailureReminder()
 
     init(
-        store: any ExchangeStore, router: Router, maximumBatch: Int = 512, logger: Logger,
+        store: any ExchangeStore, router: @escaping @Sendable () -> Router, maximumBatch: Int = 512, logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() },
         onHealth: @escaping @Sendable (_ storeWritable: Bool) -> Void,
         onCommit: @escaping @Sendable (_ addresses: Set<String>) -> Void
@@ -72,6 +75,7 @@ final class GroupCommitter: Sendable {
             return receipt
         }
         defer { receipts.close(ticket) }
+        let router = self.router()
         var prepared = router.prepare(body, from: sender, at: receivedAt)
         prepared.staffMember = staffMember
         return try await withCheckedThrowingContinuation { continuation in
@@ -80,7 +84,7 @@ final class GroupCommitter: Sendable {
                     state.intake.withdraw(ticket)
                     return false
                 }
-                state.intake.prepared(ticket, Job(prepared: prepared, receivedAt: receivedAt, continuation: continuation))
+                state.intake.prepared(ticket, Job(router: router, prepared: prepared, receivedAt: receivedAt, continuation: continuation))
                 return true
             }
             // Either way the writer looks again: later submissions may have been waiting for this one.
@@ -135,7 +139,7 @@ final class GroupCommitter: Sendable {
         let results: [Result<Router.Answer, any Error>]
         do {
             results = try store.batch(jobs, keys: { BatchKeys(claimant: $0.prepared.personKey, messageID: $0.prepared.messageID) }) {
-                job, transaction in try router.submit(job.prepared, at: job.receivedAt, in: transaction)
+                job, transaction in try job.router.submit(job.prepared, at: job.receivedAt, in: transaction)
             }
         } catch {
             // Said once, then every half minute while the store stays out of reach (each batch answers 503).

@@ -12,7 +12,8 @@ struct TimerService: Service {
     let store: any ExchangeStore
     /// Where the blocked timers are counted.
     let operators: QueueOperator
-    let router: LiaisonCore.Router
+    /// The router in force (replaced by a reload).
+    let router: @Sendable () -> LiaisonCore.Router
     let metrics: ExchangeMetrics
     let logger: Logger
     /// Called with the inboxes that fired timers queued copies for.
@@ -60,7 +61,7 @@ struct TimerService: Service {
                 // Each claimant's record is read again in the write transaction: one a message changed
                 // meanwhile fires what is due by then, and one with nothing due any more fires nothing.
                 let results = try store.batch(chunk, keys: { BatchKeys(claimant: $0) }) { key, transaction in
-                    try router.fireDueTimers(of: key, at: now, in: transaction)
+                    try router().fireDueTimers(of: key, at: now, in: transaction)
                 }
                 var failed: [(key: String, error: any Error)] = []
                 for (key, result) in zip(chunk, results) {

@@ -24,20 +24,29 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Keep this instance's keys and certificates (and a SQLite store) here instead of the configuration's dataDirectory.")
     var dataDirectory: String?
 
+    func validate() throws {
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
+    }
+
+    /// The configuration file with this command line's overrides: read at start, and again on SIGHUP.
+    static func load(_ url: URL, port: Int?, instance: String?, dataDirectory: String?) throws -> DaemonConfig {
+        var daemonConfig = try DaemonConfig.load(from: url)
+        if let port { daemonConfig.port = port }
+        if let instance { daemonConfig.instance = instance }
+        if let dataDirectory { daemonConfig.moveData(to: URL(fileURLWithPath: dataDirectory).standardizedFileURL.path) }
+        return daemonConfig
+    }
+
     func run() async throws {
-        var daemonConfig: DaemonConfig
+        let url = configURL(config)
+        let (port, instance, dataDirectory) = (self.port, self.instance, self.dataDirectory)
+        let daemonConfig: DaemonConfig
         do {
-            daemonConfig = try DaemonConfig.load(from: configURL(config))
+            daemonConfig = try Self.load(url, port: port, instance: instance, dataDirectory: dataDirectory)
         } catch {
             throw fail(error)
         }
-        sayUsing(configuration: configURL(config), store: daemonConfig.store.description)
-        if let port {
-            guard (0...65535).contains(port) else { throw fail(ValidationError("--port must be 0 to 65535")) }
-            daemonConfig.port = port
-        }
-        if let instance { daemonConfig.instance = instance }
-        if let dataDirectory { daemonConfig.moveData(to: URL(fileURLWithPath: dataDirectory).standardizedFileURL.path) }
+        sayUsing(configuration: url, store: daemonConfig.store.description)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = LineLogHandler(label: label)
@@ -47,7 +56,9 @@ struct ServeCommand: AsyncParsableCommand {
         // Log lines wait a few milliseconds to be written in batches: whatever waits is written before exit.
         defer { LogOutput.standardError.flush() }
         do {
-            try await Daemon(config: daemonConfig, logger: Logger(label: "liaison")).run()
+            try await Daemon(config: daemonConfig, logger: Logger(label: "liaison")) {
+                try Self.load(url, port: port, instance: instance, dataDirectory: dataDirectory)
+            }.run()
         } catch {
             throw fail(error)
         }

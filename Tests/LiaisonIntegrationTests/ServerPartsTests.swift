@@ -143,7 +143,7 @@ import X509
         #expect(answer.status == 202)
         let wakes = Atomic<Int>(0)
         let service = TimerService(
-            store: store, operators: store.operators, router: router, metrics: ExchangeMetrics(), logger: Logger(label: "test"),
+            store: store, operators: store.operators, router: { router }, metrics: ExchangeMetrics(), logger: Logger(label: "test"),
             onEmit: { _ in wakes.add(1, ordering: .relaxed) })
         service.tick(at: Timestamp.parse("2024-12-23T23:59:59Z")!)
         #expect(wakes.load(ordering: .relaxed) == 0)
@@ -175,7 +175,7 @@ import X509
         try await store.pool.write { db in try db.execute(sql: #"UPDATE person SET record = '{"unexpected": true}' WHERE key = 'CE654321'"#) }
         let log = LogFile(in: folder)
         let service = TimerService(
-            store: store, operators: store.operators, router: router, metrics: ExchangeMetrics(), logger: log.logger, onEmit: { _ in })
+            store: store, operators: store.operators, router: { router }, metrics: ExchangeMetrics(), logger: log.logger, onEmit: { _ in })
         func failures() -> [Substring] { log.lines(containing: "could not fire") }
         func fired() throws -> [String] {
             try store.pool.read { db in
@@ -205,7 +205,7 @@ import X509
         #expect(failures().count == 2)
         // A message about that claimant cannot be judged meanwhile and is failed alone (the server answers 503);
         // one about someone else is judged.
-        let committer = GroupCommitter(store: store, router: router, logger: Logger(label: "test"), onHealth: { _ in }, onCommit: { _ in })
+        let committer = GroupCommitter(store: store, router: { router }, logger: Logger(label: "test"), onHealth: { _ in }, onCommit: { _ in })
         defer { committer.stop() }
         await #expect(throws: StoreError.self) { try await committer.submit(referral(nino: "CE654321A"), from: "jcp-leeds") }
         #expect(try await committer.submit(referral(nino: "HJ111111A"), from: "jcp-leeds").status == 202)
@@ -263,10 +263,10 @@ import X509
             }
         }
         let committer = GroupCommitter(
-            store: store, router: router, logger: Logger(label: "test"), clock: clock, onHealth: { _ in }, onCommit: { _ in })
+            store: store, router: { router }, logger: Logger(label: "test"), clock: clock, onHealth: { _ in }, onCommit: { _ in })
         defer { committer.stop() }
         var timers = TimerService(
-            store: store, operators: store.operators, router: router, metrics: ExchangeMetrics(), logger: Logger(label: "test"), onEmit: { _ in })
+            store: store, operators: store.operators, router: { router }, metrics: ExchangeMetrics(), logger: Logger(label: "test"), onEmit: { _ in })
         timers.clock = { committer.firingInstant() }
 
         // Another connection takes the write lock on a thread of its own and holds it until released.
@@ -329,7 +329,7 @@ import X509
         let folder = temporaryFolder("cancelled")
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
-        let timers = TimerService(store: store, operators: store.operators, router: try makeRouter(), metrics: ExchangeMetrics(), logger: Logger(label: "test"), onEmit: { _ in })
+        let timers = TimerService(store: store, operators: store.operators, router: constant(try makeRouter()), metrics: ExchangeMetrics(), logger: Logger(label: "test"), onEmit: { _ in })
         #expect(await endsWhenCancelled(within: 5) { try await timers.run() })
         let engine = DeliveryEngine(
             queue: DeliveryQueue(store: store), endpoints: [], policy: RetryPolicy(schedule: [1], jitter: 0, lifetime: 60),
@@ -353,7 +353,7 @@ import X509
         }
         let log = LogFile(in: folder)
         let service = TimerService(
-            store: store, operators: store.operators, router: router, metrics: ExchangeMetrics(), logger: log.logger, onEmit: { _ in })
+            store: store, operators: store.operators, router: { router }, metrics: ExchangeMetrics(), logger: log.logger, onEmit: { _ in })
         func warnings() -> [Substring] { log.lines(containing: "timers blocked") }
 
         let later = Timestamp.parse("2027-06-30T09:00:00Z")!
@@ -380,7 +380,7 @@ import X509
         }
         let state = DaemonState()
         let committer = GroupCommitter(
-            store: store, router: try makeRouter(), logger: Logger(label: "test"), clock: { Timestamp.parse("2026-01-12T09:00:00Z")! },
+            store: store, router: constant(try makeRouter()), logger: Logger(label: "test"), clock: { Timestamp.parse("2026-01-12T09:00:00Z")! },
             onHealth: { state.storeHealth($0) }, onCommit: { _ in })
         await #expect(throws: (any Error).self) {
             _ = try await committer.submit(largeReferral(), from: "jcp-leeds")
@@ -404,7 +404,7 @@ import X509
         let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
         let state = DaemonState()
         let committer = GroupCommitter(
-            store: store, router: try makeRouter(), logger: Logger(label: "test"), clock: { Timestamp.parse("2026-01-12T09:00:00Z")! },
+            store: store, router: constant(try makeRouter()), logger: Logger(label: "test"), clock: { Timestamp.parse("2026-01-12T09:00:00Z")! },
             onHealth: { state.storeHealth($0) }, onCommit: { _ in })
         defer { committer.stop() }
         // A store that refuses every write, as a read-only or failed disk does.
@@ -461,7 +461,7 @@ import X509
         let addresses = Mutex<Set<String>>([])
         let at = Timestamp.parse("2024-12-02T09:00:00Z")!
         let committer = GroupCommitter(
-            store: store, router: try makeRouter(), logger: Logger(label: "test"), clock: { at }, onHealth: { _ in },
+            store: store, router: constant(try makeRouter()), logger: Logger(label: "test"), clock: { at }, onHealth: { _ in },
             onCommit: { given in
                 commits.add(1, ordering: .relaxed)
                 addresses.withLock { $0.formUnion(given) }
@@ -565,3 +565,6 @@ final class LogFile {
     }
 
 }
+
+/// A router that no reload replaces.
+func constant(_ router: LiaisonCore.Router) -> @Sendable () -> LiaisonCore.Router { { router } }

@@ -12,19 +12,22 @@ import NIOSSL
 /// The HTTPS API of PROTOCOL.md: submit, look up, pull and acknowledge, health, readiness and metrics. The
 /// handlers are in `ExchangeServer+Messages` and `ExchangeServer+Inbox`.
 struct ExchangeServer: Sendable {
-    let config: DaemonConfig
+    /// The configuration, credentials and rules in force, replaced by a reload (SIGHUP).
+    let live: LiveSettings
     let committer: GroupCommitter
     let queue: DeliveryQueue
     let queueOperator: QueueOperator
-    let authenticator: Authenticator
     let rateLimiter: RateLimiter
     let metrics: ExchangeMetrics
     let state: DaemonState
-    /// The OpenAPI document, made once at start-up from the rules in force.
-    let openAPI: String
     /// The staff pages under `/ui/`, when served.
     let staffPages: StaffPages?
     let logger: Logger
+
+    var config: DaemonConfig { live.snapshot.config }
+    var authenticator: Authenticator { live.snapshot.authenticator }
+    /// The OpenAPI document, made from the rules in force.
+    var openAPI: String { live.snapshot.openAPI }
 
     /// PROTOCOL.md's header on a resend answered as before: a literal token, so always a name; were it not,
     /// the answer would go without it rather than the daemon trap.
@@ -38,7 +41,7 @@ struct ExchangeServer: Sendable {
         endpoints.add(.get, "/healthz", .probe) { _, _ in Self.json(.ok, .object(["status": .string("ok")])) }
         endpoints.add(.get, "/readyz", .probe) { _, _ in try await readiness() }
         endpoints.add(.get, "/metrics", .probe) { _, context in try await metricsPage(context: context) }
-        endpoints.add(.get, "/v1/openapi.json", .probe) { _, _ in Self.json(.ok, text: openAPI, contentType: "application/json") }
+        endpoints.add(.get, "/v1/openapi.json", .probe) { _, _ in Self.json(.ok, text: live.snapshot.openAPI, contentType: "application/json") }
         endpoints.add(.post, "/v1/messages", .api) { request, context in try await submit(request, context: context) }
         endpoints.add(.get, "/v1/messages/{id}", .api) { _, context in
             try await lookUp(context.parameters.require("id"), context: context)

@@ -13,9 +13,8 @@ import NIOCore
 /// into the binary); every page works without JavaScript. One file per page or flow (`SignIn`, `SetUp`, `Home`,
 /// `Inbox`, `Notice`, `Send`, `LiveUpdates`); this one composes them and holds what they share.
 struct StaffPages: Sendable {
-    let config: DaemonConfig
-    let rules: RuleSet
-    let directory: PartyDirectory
+    /// The configuration and rules in force, replaced by a reload (SIGHUP).
+    let live: LiveSettings
     let accounts: StaffAccounts
     let inbox: StaffInbox
     let committer: GroupCommitter
@@ -30,15 +29,19 @@ struct StaffPages: Sendable {
     static let sessionCookie = "liaison_session"
     static let formCookie = "liaison_form"
 
+    var config: DaemonConfig { live.snapshot.config }
+    var rules: RuleSet { live.snapshot.rules }
+    var directory: PartyDirectory { live.snapshot.directory }
+
     init(
-        config: DaemonConfig, rules: RuleSet, directory: PartyDirectory, accounts: StaffAccounts, inbox: StaffInbox,
-        committer: GroupCommitter, events: StaffEvents, metrics: ExchangeMetrics, logger: Logger
+        live: LiveSettings, accounts: StaffAccounts, inbox: StaffInbox, committer: GroupCommitter, events: StaffEvents,
+        metrics: ExchangeMetrics, logger: Logger
     ) throws {
-        (self.config, self.rules, self.directory, self.accounts, self.inbox) = (config, rules, directory, accounts, inbox)
+        (self.live, self.accounts, self.inbox) = (live, accounts, inbox)
         (self.committer, self.events, self.logger) = (committer, events, logger)
         submissions = SubmissionLog(metrics: metrics, logger: logger)
         templates = try StaffTemplates()
-        signInGuard = SignInGuard(policy: config.staff.signIn)
+        signInGuard = SignInGuard(policy: live.snapshot.config.staff.signIn)
     }
 
     /// Adds the pages' routes: those open to anyone (sign-in, set-up, assets) and those behind a session.
