@@ -50,7 +50,6 @@ let package = Package(
             name: "LiaisonDelivery",
             dependencies: [
                 "CCurl", "LiaisonCore", "LiaisonStore",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -85,7 +84,6 @@ let package = Package(
             dependencies: [
                 "CCurl", "CEpoll", "COpenSSL", "LiaisonCore", "LiaisonDelivery", "LiaisonServer",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -97,10 +95,7 @@ let package = Package(
         .executableTarget(
             name: "liaison-bench",
             dependencies: [
-                "LiaisonLoad", "LiaisonCore", "LiaisonStore", "LiaisonServer", "LiaisonDelivery",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "LiaisonLoad", "LiaisonCore", "LiaisonStore", "LiaisonServer", "LiaisonRuntime",
             ]
         ),
         // The request path over arbitrary bytes: a libFuzzer target built by scripts/fuzz, a corpus replayer
@@ -109,20 +104,22 @@ let package = Package(
         .executableTarget(
             name: "liaison",
             dependencies: [
-                "LiaisonCore", "LiaisonStore", "LiaisonRuntime", "LiaisonServer", "LiaisonDelivery",
+                "LiaisonCore", "LiaisonStore", "LiaisonRuntime", "LiaisonServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "LiaisonCoreTests",
-            dependencies: ["LiaisonCore", "LiaisonRuntime"]
+            dependencies: ["LiaisonCore", "LiaisonRuntime", "LiaisonStore"]
         ),
         .testTarget(name: "LiaisonDeliveryTests", dependencies: ["LiaisonDelivery"]),
         .testTarget(
             name: "LiaisonIntegrationTests",
             dependencies: [
-                "LiaisonLoad", "LiaisonCore", "LiaisonStore", "LiaisonServer", "LiaisonDelivery",
+                "LiaisonLoad", "LiaisonCore", "LiaisonStore", "LiaisonServer", "LiaisonDelivery", "LiaisonRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
