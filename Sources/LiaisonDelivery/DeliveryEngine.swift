@@ -1,4 +1,5 @@
 import CCurl
+import CoreMetrics
 import Foundation
 import LiaisonCore
 import LiaisonStore
@@ -19,6 +20,8 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     private var policy: RetryPolicy
     private let drainSeconds: Double
     private let logger: Logger
+    /// Where attempts and latencies are recorded (`liaison_delivery_attempts_total`, `liaison_delivery_latency_seconds`).
+    private let metrics: any MetricsFactory
     private let multi: UnsafeMutableRawPointer
 
     private struct Control {
@@ -83,9 +86,10 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     /// - Parameter pullAddresses: the pull inboxes, whose lapsed leases the deliverer returns to the queue.
     public init(
         queue: DeliveryQueue, endpoints: [InboxEndpoint], pullAddresses: [String] = [], policy: RetryPolicy, drainSeconds: Double,
-        logger: Logger
+        logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
         _ = CurlRequest.globalInit
+        self.metrics = metrics
         self.queue = queue
         self.endpoints = endpoints
         self.pullAddresses = pullAddresses
@@ -361,12 +365,22 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         ]
         if let error { metadata["error"] = "\(error)" } else { metadata["status"] = "\(status)" }
 
+        // The HTTP status class, or that the transfer failed (refused, DNS, TLS, timeout: curl's error).
+        let result = error == nil ? "http_\(status / 100)xx" : "transfer_failed"
+        func count(_ outcome: String) {
+            CoreMetrics.Counter(label: "liaison_delivery_attempts_total", dimensions: [("inbox", address), ("outcome", outcome), ("result", result)], factory: metrics)
+                .increment()
+        }
         if error == nil, (200..<300).contains(status) {
+            count("delivered")
+            CoreMetrics.Timer(label: "liaison_delivery_latency_seconds", dimensions: [("inbox", address)], factory: metrics)
+                .recordNanoseconds(Int64(max(0, now - copy.lifetimeFrom) * 1e9))
             results.append(CopyTransition(seq: copy.seq, to: .delivered, at: now, attempts: attempts, reason: "delivered", httpStatus: status))
             logger.info("delivered", metadata: metadata)
             return
         }
         if error == nil, status == 410 {
+            count("held")
             results.append(
                 CopyTransition(seq: copy.seq, to: .held, at: now, attempts: attempts, reason: "inbox gone (410): held", httpStatus: 410))
             inboxErrors[address] = "HTTP 410: inbox disabled, copies held"
@@ -385,6 +399,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         if slowDown {
             pauses[address] = max(pauses[address] ?? 0, policy.inboxPause(now: now, retryAfter: retryAfter))
         }
+        count(next == nil ? "expired" : "deferred")
         if let next {
             results.append(
                 CopyTransition(

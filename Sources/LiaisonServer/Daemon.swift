@@ -51,11 +51,14 @@ public struct Daemon {
         let recovered = try queue.recoverInFlight(at: now, isPullInbox: Set(pullAddresses).contains)
         if recovered > 0 { logger.notice("requeued copies left in flight by the last run", metadata: ["copies": "\(recovered)"]) }
 
+        let metrics = ExchangeMetrics()
         let engine = DeliveryEngine(
             queue: queue, endpoints: endpoints, pullAddresses: pullAddresses,
             policy: RetryPolicy(schedule: config.delivery.retrySchedule, jitter: config.delivery.jitter, lifetime: config.delivery.lifetimeSeconds),
-            drainSeconds: config.delivery.drainSeconds, logger: logger)
-        let metrics = ExchangeMetrics()
+            drainSeconds: config.delivery.drainSeconds, logger: logger, metrics: metrics.factory)
+        // Certificates that run out within 30 days are said at start and every day after, until renewed (a
+        // restart, or a reload, reads the new files); the metrics show how long each has left.
+        let certificates = Guarded(CertificateExpiry.certificates(of: config, local: local))
         let state = DaemonState()
         let staffEvents = StaffEvents()
         let committer = GroupCommitter(
@@ -73,7 +76,8 @@ public struct Daemon {
             logger: logger)
         let server = ExchangeServer(
             live: live, committer: committer, queue: queue, queueOperator: store.operators,
-            rateLimiter: RateLimiter(rate: config.ratePerSecond, burst: config.rateBurst), metrics: metrics, state: state,
+            rateLimiter: RateLimiter(rate: config.ratePerSecond, burst: config.rateBurst), metrics: metrics, certificates: certificates,
+            state: state,
             staffPages: staffPages, logger: logger)
         let timers = TimerService(
             store: store.cases, operators: store.operators, router: { live.snapshot.router }, metrics: metrics, logger: logger,
@@ -84,9 +88,6 @@ public struct Daemon {
             clock: { committer.firingInstant() })
 
         let tls = try tlsConfiguration(local: local)
-        // Certificates that run out within 30 days are said at start and every day after, until renewed (a
-        // restart, or a reload, reads the new files).
-        let certificates = Guarded(CertificateExpiry.certificates(of: config, local: local))
         let expiryWatch = Task { [logger] in
             while !Task.isCancelled {
                 for warning in CertificateExpiry.warnings(certificates.value, now: Date()) { logger.warning("\(warning)") }

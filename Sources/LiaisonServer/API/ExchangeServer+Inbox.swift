@@ -103,6 +103,7 @@ extension ExchangeServer {
         }
         let done = try await Self.offStore { try queue.acknowledge(address: address, ids: copyIDs, now: Date().timeIntervalSince1970) }
         for id in done { logger.info("delivered", metadata: ["copy": "\(id)", "inbox": "\(address)", "by": "acknowledgement"]) }
+        metrics.pulledDelivered(inbox: address, count: done.count)
         // Said, not only logged: a copy whose lease ran out before its acknowledgement is offered again, and
         // the puller should expect it. Each id is answered as it was given.
         let acknowledged = Set(done)

@@ -24,8 +24,10 @@ extension ExchangeServer {
             return await tooLarge(bodyOverLimit, from: sender)
         }
         let answer: LiaisonCore.Router.Answer
+        let received = ContinuousClock.now
         do {
             answer = try await committer.submit(Array(buffer: body), from: sender)
+            if answer.status == 202 { metrics.acknowledged(seconds: (ContinuousClock.now - received).seconds) }
         } catch {
             logger.error("message not stored: store unavailable", metadata: ["sender": "\(sender)", "error": "\(error)"])
             return problem(Refusal(.unavailable, "the message could not be stored durably; nothing was kept"), retryAfter: 5)

@@ -19,6 +19,8 @@ struct ExchangeServer: Sendable {
     let queueOperator: QueueOperator
     let rateLimiter: RateLimiter
     let metrics: ExchangeMetrics
+    /// The certificates Liaison presents, for their expiry in the metrics (read again by a reload).
+    let certificates: Guarded<[CertificateExpiry.Certificate]>
     let state: DaemonState
     /// The staff pages under `/ui/`, when served.
     let staffPages: StaffPages?
@@ -58,6 +60,8 @@ struct ExchangeServer: Sendable {
     func router() -> Hummingbird.Router<ExchangeContext> {
         let endpoints = self.endpoints
         let router = Hummingbird.Router(context: ExchangeContext.self)
+        // Outermost, so that every answer is timed, by its route and status.
+        router.add(middleware: RequestTiming(metrics: metrics))
         // First, so that it wraps every route and the answer to a path or method that matches none.
         router.add(middleware: ProblemAnswers(server: self, endpoints: endpoints))
         // Probes too must come from a configured party (PROTOCOL.md: no unauthenticated request reaches a
@@ -96,10 +100,16 @@ struct ExchangeServer: Sendable {
         guard config.metricsReaders.contains(party) else {
             return problem(Refusal(.notPermitted, "\(party) may not read the metrics: see metricsReaders in the configuration"))
         }
-        let counts = try await Self.offStore { try queueOperator.queueCounts() }
+        let inboxes = config.inboxAddresses.map(\.description)
+        var scraped = try await Self.offStore {
+            ExchangeMetrics.State(
+                inboxes: try queueOperator.status(now: Date().timeIntervalSince1970, inboxes: inboxes),
+                blockedTimers: try queueOperator.blockedTimerCount())
+        }
+        scraped.certificates = certificates.value
         return Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: .init(byteBuffer: ByteBuffer(string: metrics.render(queue: counts))))
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: metrics.render(scraped))))
     }
 
     // MARK: Store work
@@ -142,8 +152,15 @@ struct ExchangeServer: Sendable {
     }
 
     /// 401 to a request with no credentials of a configured party.
-    func unauthenticated() -> Response {
-        refusedUnread(Refusal(.unauthenticated, "send a bearer token or a client certificate of a configured party"), party: nil)
+    /// Counted as a refused message only for a submission: a scrape or a probe without credentials is not a
+    /// message.
+    func unauthenticated(_ request: Request) -> Response {
+        let refusal = Refusal(.unauthenticated, "send a bearer token or a client certificate of a configured party")
+        guard request.method == .post, request.uri.path == "/v1/messages" else {
+            logger.info("refused", metadata: ["sender": "-", "code": .string(refusal.code.rawValue), "status": "\(refusal.code.status)"])
+            return problem(refusal)
+        }
+        return refusedUnread(refusal, party: nil)
     }
 
     /// A request refused before its body is read: counted and logged. Only a body over the limit is also kept
@@ -164,4 +181,25 @@ struct ExchangeServer: Sendable {
         if refusal.code == .unauthenticated { response.headers[Self.challengeHeader] = #"Bearer realm="liaison""# }
         return response
     }
+}
+
+/// Times every request, by its route (the path template, or `unmatched`) and the status answered, for
+/// `liaison_http_request_duration_seconds`.
+struct RequestTiming: RouterMiddleware {
+    typealias Context = ExchangeContext
+    let metrics: ExchangeMetrics
+
+    func handle(_ request: Request, context: ExchangeContext, next: (Request, ExchangeContext) async throws -> Response)
+        async throws -> Response
+    {
+        let started = ContinuousClock.now
+        let response = try await next(request, context)
+        metrics.request(route: context.endpointPath ?? "unmatched", status: response.status.code, seconds: (ContinuousClock.now - started).seconds)
+        return response
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -13,7 +13,7 @@ struct Gatekeeper: RouterMiddleware {
         async throws -> Response
     {
         // Credentials first, also while draining, so that no answer tells a caller without them which paths exist.
-        guard let party = await server.party(of: request, context: context) else { return server.unauthenticated() }
+        guard let party = await server.party(of: request, context: context) else { return server.unauthenticated(request) }
         guard admitsProbes || server.state.isAccepting else {
             return server.refusedUnread(
                 Refusal(.unavailable, "Liaison is shutting down; send again shortly"), party: party, retryAfter: 5)

@@ -50,9 +50,9 @@ struct ProblemAnswers: RouterMiddleware {
             // The daemon is stopping and cancelled the work (past its shutdown bound): not a store failure.
             return server.problem(Refusal(.unavailable, "Liaison is shutting down; send again shortly"), retryAfter: 5)
         } catch is Unauthenticated {
-            return server.unauthenticated()
+            return server.unauthenticated(request)
         } catch let error as any HTTPResponseError where error.status == .notFound || error.status == .methodNotAllowed {
-            guard await server.party(of: request, context: context) != nil else { return server.unauthenticated() }
+            guard await server.party(of: request, context: context) != nil else { return server.unauthenticated(request) }
             // The path is not repeated: it is the caller's text, and could hold a NINO.
             let allowed = endpoints.methods(forPath: request.uri.path)
             guard !allowed.isEmpty else { return server.problem(Refusal(.notFound, "no route for this path")) }

@@ -203,7 +203,10 @@ extension StaffPages {
     func markDone(_ inbox: String, messageID id: String, member: StaffMember) async throws -> Bool {
         let store = self.inbox
         let marked = try await ExchangeServer.offStore { try store.markDone(inbox: inbox, messageID: id, by: member.email, now: Date()) }
-        if marked { logger.info("staff marked a notice done", metadata: ["staff": "\(member.email)", "message": "\(id)", "inbox": "\(inbox)"]) }
+        if marked {
+            logger.info("staff marked a notice done", metadata: ["staff": "\(member.email)", "message": "\(id)", "inbox": "\(inbox)"])
+            submissions.metrics.pulledDelivered(inbox: inbox, count: 1)
+        }
         return marked
     }
 
