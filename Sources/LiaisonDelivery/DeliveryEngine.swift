@@ -31,7 +31,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         var finished = false
         var waiter: CheckedContinuation<Void, Never>?
         /// Inboxes and a schedule a reload gave, taken up by the delivery thread at its next turn.
-        var reconfiguration: (endpoints: [InboxEndpoint], pullAddresses: [String], policy: RetryPolicy)?
+        var reconfiguration: (endpoints: [InboxEndpoint], pullAddresses: [String], policy: RetryPolicy, breaker: CircuitBreaker.Policy)?
     }
 
     private let control = Mutex(Control())
@@ -79,6 +79,13 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     private var inboxErrors: [String: String] = [:]
     private var pauses: [String: Double] = [:]
     private var inboxesToHold: Set<String> = []
+    /// Each push inbox's circuit breaker, made at its first attempt.
+    private var breakers: [String: CircuitBreaker] = [:]
+    private var breakerPolicy: CircuitBreaker.Policy
+    /// Breakers opened or closed since the last settle, for the store.
+    private var circuitChanges: [String: DeliveryQueue.Circuit] = [:]
+    /// Expires an inbox's waiting copies whose lifetime is over (those of an open circuit are not attempted).
+    private let expireLapsed: (@Sendable (_ inbox: String, _ lifetime: Double, _ now: Double) throws -> Int)?
     private var freeHandles: [UnsafeMutableRawPointer] = []
     private let settleFailures = FailureReminder()
     private let sweepFailures = FailureReminder()
@@ -86,10 +93,15 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
     /// - Parameter pullAddresses: the pull inboxes, whose lapsed leases the deliverer returns to the queue.
     public init(
         queue: DeliveryQueue, endpoints: [InboxEndpoint], pullAddresses: [String] = [], policy: RetryPolicy, drainSeconds: Double,
-        logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance
+        logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance, breaker: CircuitBreaker.Policy = .init(),
+        expireLapsed: (@Sendable (_ inbox: String, _ lifetime: Double, _ now: Double) throws -> Int)? = nil
     ) {
         _ = CurlRequest.globalInit
         self.metrics = metrics
+        breakerPolicy = breaker
+        self.expireLapsed = expireLapsed
+        // Whatever a previous run left open in the store starts closed: this run has seen no failure yet.
+        for endpoint in endpoints { circuitChanges[endpoint.address] = .closed }
         self.queue = queue
         self.endpoints = endpoints
         self.pullAddresses = pullAddresses
@@ -107,9 +119,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
 
     /// Takes new inboxes and a new retry schedule (a reload): copies claimed from the next turn on go to the
     /// new endpoints; transfers in flight finish with the endpoint they started with, and nothing is dropped.
-    public func reconfigure(endpoints: [InboxEndpoint], pullAddresses: [String], policy: RetryPolicy) {
+    public func reconfigure(endpoints: [InboxEndpoint], pullAddresses: [String], policy: RetryPolicy, breaker: CircuitBreaker.Policy) {
         control.withLock { state in
-            state.reconfiguration = (endpoints, pullAddresses, policy)
+            state.reconfiguration = (endpoints, pullAddresses, policy, breaker)
             state.woken = true
             curl_multi_wakeup(multi)
         }
@@ -181,6 +193,8 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             }
             if let reconfiguration {
                 (endpoints, pullAddresses, policy) = (reconfiguration.endpoints, reconfiguration.pullAddresses, reconfiguration.policy)
+                // Breakers already open keep their policy until they close; new ones take the new policy.
+                breakerPolicy = reconfiguration.breaker
             }
             if stopping {
                 if let deadline, now >= deadline { abandonAll(now: now) }
@@ -232,7 +246,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         if claim {
             // An inbox paused by Retry-After is passed over by the store, which keeps the pause.
             for endpoint in endpoints {
-                let room = endpoint.concurrency - inFlight[endpoint.address, default: 0]
+                // An open circuit lets one probe copy at a time through, when it is due.
+                let free = endpoint.concurrency - inFlight[endpoint.address, default: 0]
+                let room = breakers[endpoint.address]?.allowance(room: free, now: now) ?? free
                 if room > 0 {
                     claims.append(
                         .init(
@@ -241,12 +257,17 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
                 }
             }
         }
-        guard !claims.isEmpty || !results.isEmpty || !inboxErrors.isEmpty || !pauses.isEmpty || !inboxesToHold.isEmpty else {
+        guard
+            !claims.isEmpty || !results.isEmpty || !inboxErrors.isEmpty || !pauses.isEmpty || !inboxesToHold.isEmpty
+                || !circuitChanges.isEmpty
+        else {
             return true
         }
         do {
             let settlement = try queue.settle(
-                results, inboxErrors: inboxErrors, pausedUntil: pauses, hold: inboxesToHold, claims: claims, now: now)
+                results, inboxErrors: inboxErrors, pausedUntil: pauses, hold: inboxesToHold, claims: claims, circuits: circuitChanges,
+                now: now)
+            circuitChanges.removeAll()
             results.removeAll()
             inboxErrors.removeAll()
             pauses.removeAll()
@@ -263,7 +284,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
                 logger.info("copies held", metadata: ["inbox": "\(address)", "count": "\(held.count)", "reason": "\(held.reason)"])
             }
             for endpoint in endpoints {
-                for copy in settlement.claimed[endpoint.address] ?? [] { start(copy, endpoint: endpoint, now: now) }
+                let claimed = settlement.claimed[endpoint.address] ?? []
+                breakers[endpoint.address]?.claimed(claimed.map(\.seq))
+                for copy in claimed { start(copy, endpoint: endpoint, now: now) }
             }
             return true
         } catch {
@@ -287,6 +310,14 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             if !pullAddresses.isEmpty {
                 let returned = try queue.returnLapsedLeases(addresses: pullAddresses, now: now, lifetime: policy.lifetime)
                 if returned > 0 { logger.info("pull leases ran out unacknowledged; copies returned", metadata: ["copies": "\(returned)"]) }
+            }
+            // Copies waiting behind an open circuit are not attempted, but their lifetimes still run.
+            for (address, breaker) in breakers.sorted(by: { $0.key < $1.key }) where breaker.isOpen {
+                if let expired = try expireLapsed?(address, policy.lifetime, now), expired > 0 {
+                    logger.error(
+                        "copies expired after their lifetime while the inbox's circuit was open; kept for an operator",
+                        metadata: ["inbox": "\(address)", "copies": "\(expired)"])
+                }
             }
             let taken = try queue.returnLapsedClaims(now: now)
             if taken > 0 { logger.warning("copies another instance claimed and never settled were returned to the queue", metadata: ["copies": "\(taken)"]) }
@@ -367,6 +398,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
 
         // The HTTP status class, or that the transfer failed (refused, DNS, TLS, timeout: curl's error).
         let result = error == nil ? "http_\(status / 100)xx" : "transfer_failed"
+        let outcome: CircuitBreaker.Outcome =
+            error == nil && (200..<300).contains(status) ? .delivered : (error != nil || status >= 500 ? .failed : .answered)
+        recordCircuit(outcome, copy: copy, address: address, reason: error ?? "HTTP \(status)", now: now)
         func count(_ outcome: String) {
             CoreMetrics.Counter(label: "liaison_delivery_attempts_total", dimensions: [("inbox", address), ("outcome", outcome), ("result", result)], factory: metrics)
                 .increment()
@@ -413,6 +447,28 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
                     seq: copy.seq, to: .expired, at: now, attempts: attempts, reason: "lifetime over",
                     httpStatus: error == nil ? status : nil, error: error))
             logger.error("delivery expired after its lifetime; kept for an operator", metadata: metadata)
+        }
+    }
+
+    /// Feeds an answer to the inbox's circuit breaker, and says what changed.
+    private func recordCircuit(_ outcome: CircuitBreaker.Outcome, copy: QueuedCopy, address: String, reason: String, now: Double) {
+        var breaker = breakers[address] ?? CircuitBreaker(policy: breakerPolicy)
+        let change = breaker.record(outcome, seq: copy.seq, now: now)
+        breakers[address] = breaker.isOpen || breaker.consecutiveFailures > 0 ? breaker : nil
+        let next = { (at: Double) in Timestamp.format(Date(timeIntervalSince1970: at)) }
+        switch change {
+        case .none:
+            break
+        case .opened(let nextProbe):
+            circuitChanges[address] = .opened(at: now)
+            logger.warning(
+                "circuit open: the inbox failed too many times in a row; its copies wait, one probe at a time",
+                metadata: ["inbox": "\(address)", "failures": "\(breaker.consecutiveFailures)", "last": "\(reason)", "next-probe": "\(next(nextProbe))"])
+        case .probeFailed(let nextProbe):
+            logger.info("circuit still open: the probe failed", metadata: ["inbox": "\(address)", "last": "\(reason)", "next-probe": "\(next(nextProbe))"])
+        case .closed:
+            circuitChanges[address] = .closed
+            logger.notice("circuit closed: the inbox answered again; its copies go out", metadata: ["inbox": "\(address)"])
         }
     }
 

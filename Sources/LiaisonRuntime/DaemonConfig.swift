@@ -49,6 +49,11 @@ public struct DaemonConfig: Sendable {
         public var pullLeaseSeconds: Double
         /// How long shutdown waits for transfers in flight.
         public var drainSeconds: Double
+        /// Consecutive failed attempts that open a push inbox's circuit breaker.
+        public var circuitFailures = 5
+        /// The delay before an open circuit's first probe, doubling with each failed probe up to the maximum.
+        public var circuitProbeSeconds: Double = 30
+        public var circuitProbeMaximumSeconds: Double = 600
     }
 
     public var host: String
@@ -215,7 +220,13 @@ extension DaemonConfig {
             if let jitter = collector.attempt({ try section.optionalInteger("jitterPercent", in: 0...100) }) {
                 delivery.jitter = Double(jitter) / 100
             }
-            for (key, keyPath) in [("lifetime", \Delivery.lifetimeSeconds), ("pullLease", \.pullLeaseSeconds), ("drain", \.drainSeconds)] {
+            if let failures = collector.attempt({ try section.optionalInteger("circuitFailures", in: 1...10_000) }) {
+                delivery.circuitFailures = failures
+            }
+            for (key, keyPath) in [
+                ("lifetime", \Delivery.lifetimeSeconds), ("pullLease", \.pullLeaseSeconds), ("drain", \.drainSeconds),
+                ("circuitProbe", \.circuitProbeSeconds), ("circuitProbeMaximum", \.circuitProbeMaximumSeconds),
+            ] {
                 if let text = collector.attempt({ try section.optionalString(key) }),
                     let seconds = collector.attempt({ try duration(text, key: "delivery.\(key)") })
                 {

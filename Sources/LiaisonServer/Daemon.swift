@@ -55,7 +55,10 @@ public struct Daemon {
         let engine = DeliveryEngine(
             queue: queue, endpoints: endpoints, pullAddresses: pullAddresses,
             policy: RetryPolicy(schedule: config.delivery.retrySchedule, jitter: config.delivery.jitter, lifetime: config.delivery.lifetimeSeconds),
-            drainSeconds: config.delivery.drainSeconds, logger: logger, metrics: metrics.factory)
+            drainSeconds: config.delivery.drainSeconds, logger: logger, metrics: metrics.factory, breaker: Self.breakerPolicy(config),
+            expireLapsed: { [operators = store.operators] inbox, lifetime, now in
+                try operators.expireLapsed(inbox: inbox, lifetime: lifetime, now: now)
+            })
         // Certificates that run out within 30 days are said at start and every day after, until renewed (a
         // restart, or a reload, reads the new files); the metrics show how long each has left.
         let certificates = Guarded(CertificateExpiry.certificates(of: config, local: local))
@@ -228,13 +231,20 @@ public struct Daemon {
         pushAddresses.value = Set(endpoints.map(\.address))
         engine.reconfigure(
             endpoints: endpoints, pullAddresses: config.pullAddresses.map(\.description),
-            policy: RetryPolicy(schedule: config.delivery.retrySchedule, jitter: config.delivery.jitter, lifetime: config.delivery.lifetimeSeconds))
+            policy: RetryPolicy(schedule: config.delivery.retrySchedule, jitter: config.delivery.jitter, lifetime: config.delivery.lifetimeSeconds),
+            breaker: breakerPolicy(config))
         certificates.value = CertificateExpiry.certificates(of: config, local: local)
         warnOfHolidayData(snapshot, logger: logger)
         for warning in CertificateExpiry.warnings(certificates.value, now: Date()) { logger.warning("\(warning)") }
         logger.notice(
             "configuration reloaded",
             metadata: ["parties": "\(config.parties.count)", "push-inboxes": "\(endpoints.count)", "rules": "\(config.rulesPath)"])
+    }
+
+    static func breakerPolicy(_ config: DaemonConfig) -> CircuitBreaker.Policy {
+        CircuitBreaker.Policy(
+            failures: config.delivery.circuitFailures, probeDelay: config.delivery.circuitProbeSeconds,
+            maximumProbeDelay: max(config.delivery.circuitProbeSeconds, config.delivery.circuitProbeMaximumSeconds))
     }
 
     /// The bank-holiday data's end, once it is within half a year.

@@ -98,6 +98,7 @@ final class ExchangeMetrics: Sendable {
                 ("liaison_inbox_paused", "Whether the inbox is paused after a 429 or 503 (1) or not (0).", inbox.pausedUntil != nil),
                 ("liaison_inbox_disabled", "Whether the inbox is disabled after a 410 (1) or not (0).", inbox.disabledSince != nil),
                 ("liaison_inbox_held", "Whether an operator holds the whole inbox (1) or not (0).", inbox.heldSince != nil),
+                ("liaison_inbox_circuit_open", "Whether the inbox's circuit breaker is open (1) or closed (0).", inbox.circuitOpenSince != nil),
             ]
             for (name, help, on) in flags {
                 registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: [("inbox", inbox.inbox)])

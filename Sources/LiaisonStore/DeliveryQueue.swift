@@ -174,13 +174,21 @@ public struct DeliveryQueue: Sendable {
         try backend.recoverInFlight(at: now, isPullInbox: isPullInbox)
     }
 
+    /// A push inbox's circuit breaker opening or closing, kept in the store for `queue status`.
+    public enum Circuit: Sendable, Equatable {
+        case opened(at: Double)
+        case closed
+    }
+
     /// Records delivery results, holds gone inboxes, and claims the next copies, all in one transaction
     /// (one commit), so that the deliverer's bookkeeping costs little per copy.
+    /// - Parameter circuits: inboxes whose circuit breaker opened or closed since the last settle.
     public func settle(
         _ transitions: [CopyTransition], inboxErrors: [String: String], pausedUntil: [String: Double],
-        hold: Set<String>, claims: [ClaimRequest], now: Double
+        hold: Set<String>, claims: [ClaimRequest], circuits: [String: Circuit] = [:], now: Double
     ) throws -> Settlement {
-        try backend.settle(transitions, inboxErrors: inboxErrors, pausedUntil: pausedUntil, hold: hold, claims: claims, now: now)
+        try backend.settle(
+            transitions, inboxErrors: inboxErrors, pausedUntil: pausedUntil, hold: hold, claims: claims, circuits: circuits, now: now)
     }
 
     /// Copies another instance claimed for a push inbox and did not settle before their claim lapsed (it
@@ -220,7 +228,7 @@ protocol DeliveryBackend: Sendable {
     func recoverInFlight(at now: Double, isPullInbox: (String) -> Bool) throws -> Int
     func settle(
         _ transitions: [CopyTransition], inboxErrors: [String: String], pausedUntil: [String: Double],
-        hold: Set<String>, claims: [DeliveryQueue.ClaimRequest], now: Double
+        hold: Set<String>, claims: [DeliveryQueue.ClaimRequest], circuits: [String: DeliveryQueue.Circuit], now: Double
     ) throws -> DeliveryQueue.Settlement
     func returnLapsedClaims(now: Double) throws -> Int
     func lease(address: String, limit: Int, now: Double, lease: Double, lifetime: Double) throws -> DeliveryQueue.Lease

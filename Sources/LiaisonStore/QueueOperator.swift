@@ -31,6 +31,9 @@ public struct InboxStatus: Sendable, Codable {
     /// Since when an operator holds the whole inbox (`queue hold --inbox`, RFC 3339): nothing is sent to it
     /// until an operator releases it.
     public var heldSince: String?
+    /// Since when the inbox's circuit breaker is open (RFC 3339): after a run of failed attempts its copies
+    /// wait and one probe copy at a time is tried, until one is delivered.
+    public var circuitOpenSince: String?
 
     init(inbox: String) {
         self.inbox = inbox
@@ -190,6 +193,7 @@ public struct QueueOperator: Sendable {
             let heldAt = try Self.hasInboxHolds(session) ? "held_at" : "NULL"
             // Stores older than v10 (SQLite) or v3 (PostgreSQL) keep no time of the last delivery.
             let deliveryTimes = try session.hasColumn("last_at", in: "delivered_hour")
+            let circuitOpen = try session.hasColumn("circuit_open_since", in: "inbox_status") ? "circuit_open_since" : "NULL"
             var byInbox: [String: InboxStatus] = [:]
             for inbox in inboxes { byInbox[inbox] = InboxStatus(inbox: inbox) }
             for row in try session.rows("SELECT address, state, CAST(SUM(n) AS BIGINT) AS n FROM queue_count GROUP BY address, state", []) {
@@ -234,7 +238,10 @@ public struct QueueOperator: Sendable {
                 var nextAttempt = try session.value(
                     "SELECT MIN(next_attempt_at) FROM copy WHERE state = 'deferred' AND address = ?", [.text(address)])?.real
                 if let row = try session.row(
-                    "SELECT last_error, last_error_at, paused_until, disabled_at, \(heldAt) AS held_at FROM inbox_status WHERE address = ?",
+                    """
+                    SELECT last_error, last_error_at, paused_until, disabled_at, \(heldAt) AS held_at, \(circuitOpen) AS circuit_open_since
+                    FROM inbox_status WHERE address = ?
+                    """,
                     [.text(address)])
                 {
                     // An error is news only until a later delivery succeeds.
@@ -247,6 +254,7 @@ public struct QueueOperator: Sendable {
                     status.pausedUntil = time(pausedUntil)
                     status.disabledSince = time(row["disabled_at"].real)
                     status.heldSince = time(row["held_at"].real)
+                    status.circuitOpenSince = time(row["circuit_open_since"].real)
                     // Nothing is tried before the pause ends, whatever the deferred copies' own times.
                     if let pausedUntil, status.deferred > 0 || status.queued > 0 {
                         nextAttempt = max(pausedUntil, nextAttempt ?? 0)
@@ -317,6 +325,28 @@ public struct QueueOperator: Sendable {
     }
 
     /// Copies matching the filter, oldest first.
+    /// Expires an inbox's waiting copies (queued or deferred) whose lifetime is over, without an attempt: those
+    /// of an inbox whose circuit breaker is open wait unattempted, and their lifetimes still run. The oldest
+    /// `limit` waiting copies are looked at each time (in acceptance order the first to run out), so that a
+    /// large backlog costs a bounded read.
+    /// - Returns: how many were expired.
+    public func expireLapsed(inbox: String, lifetime: Double, now: Double, limit: Int = 1_000) throws -> Int {
+        try database.write { session in
+            var expired = 0
+            for state in [CopyState.queued, .deferred] {
+                let rows = try session.rows(
+                    "SELECT seq, COALESCE(lifetime_from, created_at) AS since FROM copy WHERE state = ? AND address = ? ORDER BY seq LIMIT ?",
+                    [.text(state.rawValue), .text(inbox), .integer(Int64(limit))])
+                for row in rows where try row.real("since") + lifetime <= now {
+                    let transition = CopyTransition(
+                        seq: Int64(try row.integer("seq")), to: .expired, at: now, reason: "lifetime over while the inbox's circuit was open")
+                    if try CopyMoves.move(session, transition, onlyFrom: [.queued, .deferred]) { expired += 1 }
+                }
+            }
+            return expired
+        }
+    }
+
     /// Each inbox's undelivered copies by age bucket, counted in the database (a bucket per doubling of the
     /// age), inboxes in name order.
     public func shape(now: Double) throws -> [QueueShape] {

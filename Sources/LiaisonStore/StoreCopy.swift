@@ -188,15 +188,18 @@ public enum StoreCopy {
             }),
         Table(
             name: "inbox_status",
-            select: "SELECT address, last_error, last_error_at, paused_until, disabled_at, held_at FROM inbox_status ORDER BY address",
+            select: """
+                SELECT address, last_error, last_error_at, paused_until, disabled_at, held_at, circuit_open_since FROM inbox_status
+                ORDER BY address
+                """,
             insert: """
-                INSERT INTO inbox_status (address, last_error, last_error_at, paused_until, disabled_at, held_at)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::float8[])
+                INSERT INTO inbox_status (address, last_error, last_error_at, paused_until, disabled_at, held_at, circuit_open_since)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[])
                 """,
             binds: { rows in
                 [
                     texts(rows, "address"), texts(rows, "last_error"), reals(rows, "last_error_at"), reals(rows, "paused_until"),
-                    reals(rows, "disabled_at"), reals(rows, "held_at"),
+                    reals(rows, "disabled_at"), reals(rows, "held_at"), reals(rows, "circuit_open_since"),
                 ]
             }),
         Table(

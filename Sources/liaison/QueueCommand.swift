@@ -89,6 +89,9 @@ struct QueueCommand: ParsableCommand {
             ])
             printTable(header, rows)
             for line in status {
+                if let since = line.circuitOpenSince {
+                    print("\(line.inbox)'s circuit is open since \(since): after a run of failed attempts its copies wait and one probe at a time is tried; the first delivery closes it")
+                }
                 if let since = line.disabledSince {
                     print("\(line.inbox) is disabled since \(since) (it answered 410): its copies are held; liaison queue release --inbox \(line.inbox) sends them again")
                 } else if let since = line.heldSince {

@@ -50,7 +50,7 @@ final class Exchange {
     ///   (the daemon issues them from its local CA on first start).
     init(
         name: String, inboxes: [PushInbox], retrySchedule: String = "[200ms, 400ms]", lifetime: String = "5d", extra: String = "",
-        certificates: Bool = false
+        certificates: Bool = false, delivery: [String] = []
     ) throws {
         folder = temporaryFolder(name)
         var parties = ""
@@ -91,6 +91,7 @@ final class Exchange {
               lifetime: \(lifetime)
               pullLease: 2s
               drain: 5s
+            \(delivery.map { "  " + $0 }.joined(separator: "\n"))
             parties:
             \(parties)
             """

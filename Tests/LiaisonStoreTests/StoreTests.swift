@@ -531,6 +531,28 @@ import Testing
         #expect(status.lastError == "connection refused")
     }
 
+    @Test(arguments: StoreKind.available) func anOpenCircuitIsKeptForQueueStatusAndItsWaitingCopiesExpireOnTime(kind: StoreKind) throws {
+        let test = try TestStore(kind)
+        let address = "prime-a/contact"
+        try test.submit(referral(id: "00000000-0000-4000-8000-000000000701"))
+        try test.queueCopies(like: 1, count: 2, anonymous: true)
+        func line() throws -> InboxStatus? { try test.operators.status(now: test.now, inboxes: [address]).first }
+        _ = try test.queue.settle([], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [], circuits: [address: .opened(at: test.now)], now: test.now)
+        #expect(try line()?.circuitOpenSince == Timestamp.format(testAt))
+        // Copy 2 was sent back by an operator later: its lifetime began again then.
+        try test.store.database.write { session in
+            try session.execute("UPDATE copy SET lifetime_from = ? WHERE seq = 2", [.real(test.now + 3600)])
+        }
+        // A day's lifetime: nothing is over a second short of it; then copies 1 and 3 are, not 2.
+        #expect(try test.operators.expireLapsed(inbox: address, lifetime: 86_400, now: test.now + 86_399) == 0)
+        #expect(try test.operators.expireLapsed(inbox: address, lifetime: 86_400, now: test.now + 86_400) == 2)
+        #expect(try test.states() == ["expired", "queued", "expired"])
+        #expect(try test.operators.expireLapsed(inbox: address, lifetime: 86_400, now: test.now + 86_400) == 0)
+        #expect(try line()?.expired == 2)
+        _ = try test.queue.settle([], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [], circuits: [address: .closed], now: test.now)
+        #expect(try line()?.circuitOpenSince == nil)
+    }
+
     @Test(arguments: StoreKind.available) func queueShapeCountsEachInboxsUndeliveredCopiesByAge(kind: StoreKind) throws {
         let test = try TestStore(kind)
         try test.submit(referral(id: "00000000-0000-4000-8000-000000000601", nino: "AB123456C"))

@@ -49,12 +49,20 @@ struct PostgresDeliveryQueue: DeliveryBackend {
 
     func settle(
         _ transitions: [CopyTransition], inboxErrors: [String: String], pausedUntil: [String: Double],
-        hold: Set<String>, claims: [DeliveryQueue.ClaimRequest], now: Double
+        hold: Set<String>, claims: [DeliveryQueue.ClaimRequest], circuits: [String: DeliveryQueue.Circuit], now: Double
     ) throws -> DeliveryQueue.Settlement {
         try database.transaction { session in
             // Only this instance's claims: a copy another instance took over after this one's claim lapsed is not
             // this one's to settle.
             try Self.move(session, transitions, owner: instance)
+            for (address, circuit) in circuits.sorted(by: { $0.key < $1.key }) {
+                let openSince: SQLValue = if case .opened(let at) = circuit { .real(at) } else { .null }
+                try session.execute(
+                    """
+                    INSERT INTO inbox_status (address, circuit_open_since) VALUES (?, ?)
+                    ON CONFLICT (address) DO UPDATE SET circuit_open_since = excluded.circuit_open_since
+                    """, [.text(address), openSince])
+            }
             if !inboxErrors.isEmpty {
                 let errors = inboxErrors.sorted { $0.key < $1.key }
                 _ = try session.query(

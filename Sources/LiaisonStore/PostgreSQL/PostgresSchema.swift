@@ -367,6 +367,11 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            // Since when a push inbox's circuit breaker is open (copies wait, one probe at a time), for `queue status`.
+            "v4",
+            ["ALTER TABLE inbox_status ADD COLUMN circuit_open_since double precision"]
+        ),
     ]
 
     /// Brings the schema up to date, under the advisory lock, in one transaction: all of a migration is

@@ -48,10 +48,19 @@ struct SQLiteDeliveryQueue: DeliveryBackend {
     /// (one fsync), so that the deliverer's bookkeeping costs little per copy.
     func settle(
         _ transitions: [CopyTransition], inboxErrors: [String: String], pausedUntil: [String: Double],
-        hold: Set<String>, claims: [DeliveryQueue.ClaimRequest], now: Double
+        hold: Set<String>, claims: [DeliveryQueue.ClaimRequest], circuits: [String: DeliveryQueue.Circuit], now: Double
     ) throws -> DeliveryQueue.Settlement {
         try pool.write { db in
             for transition in transitions { try move(db, transition) }
+            for (address, circuit) in circuits {
+                let openSince: Double? = if case .opened(let at) = circuit { at } else { nil }
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO inbox_status (address, circuit_open_since) VALUES (?, ?)
+                        ON CONFLICT (address) DO UPDATE SET circuit_open_since = excluded.circuit_open_since
+                        """
+                ).execute(arguments: [address, openSince])
+            }
             for (address, error) in inboxErrors {
                 try db.cachedStatement(
                     sql: """

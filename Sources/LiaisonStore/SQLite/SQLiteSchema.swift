@@ -260,6 +260,10 @@ enum SQLiteSchema {
                     END;
                     """)
         }
+        migrator.registerMigration("v11") { db in
+            // Since when a push inbox's circuit breaker is open (copies wait, one probe at a time), for `queue status`.
+            try db.execute(sql: "ALTER TABLE inbox_status ADD COLUMN circuit_open_since REAL")
+        }
         return migrator
     }
 
