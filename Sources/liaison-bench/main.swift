@@ -204,6 +204,14 @@ if let postgresIndex = CommandLine.arguments.firstIndex(of: "--postgres"), postg
     finish()
 }
 
+// D. `--dead-inbox N`: the healthy inbox's relay rate (`--relay` copies) alone, beside an inbox that refuses
+// connections, and beside a black hole, each with N copies waiting for the dead one. Floor: 0.9 × alone.
+let deadCopies = argument("--dead-inbox", 0)
+if deadCopies > 0 {
+    try await deadInboxComparison(deadCopies: deadCopies, healthyCopies: relayCount, rounds: argument("--rounds", 3))
+    finish()
+}
+
 let sink = try WebhookSink(folder: folder.appendingPathComponent("sink"), secrets: [secret], record: false)
 let sinkPort = try await sink.start()
 let config = benchConfig(sinkPort: sinkPort, caBundle: sink.caBundle)
