@@ -12,6 +12,20 @@ import X509
 
 /// The daemon's parts driven directly, with an injected clock or a store that cannot write.
 @Suite struct ServerPartsTests {
+    /// The rate limiter on an injected clock: a burst, then one request per 1/rate seconds, each party its own.
+    @Test func theRateLimiterRefillsOnItsClockNotTheWallsAndEachPartyHasItsOwn() {
+        let limiter = RateLimiter(rate: 2, burst: 3)
+        let start = 1_000_000.0
+        #expect((0..<3).map { _ in limiter.take("jcp-leeds", now: start) } == [nil, nil, nil])
+        // Empty: the next token is half a second away at two a second.
+        #expect(limiter.take("jcp-leeds", now: start) == 0.5)
+        #expect(limiter.take("jcp-york", now: start) == nil)
+        #expect(limiter.take("jcp-leeds", now: start + 0.25).map { abs($0 - 0.25) < 1e-9 } == true)
+        #expect(limiter.take("jcp-leeds", now: start + 0.5) == nil)
+        // A long quiet refills to the burst, no further.
+        #expect((0..<4).map { _ in limiter.take("jcp-leeds", now: start + 3600) }.filter { $0 == nil }.count == 3)
+    }
+
     /// A certificate's common name is matched as issued, not as a distinguished name's text escapes it.
     @Test func commonNamesAreReadAsIssued() throws {
         let name = try DistinguishedName {
