@@ -2,7 +2,7 @@ import Foundation
 import LiaisonCore
 import LiaisonStore
 
-/// Runs a scenario (`../shared/spec/scenarios/README.md`) through the same `Router` and store code as the
+/// Runs a scenario (`../shared/spec/scenarios/README.md`) through the same `SubmissionDesk` and store code as the
 /// daemon, on a fresh store (a temporary SQLite file, or a schema of its own in PostgreSQL), with a clock that
 /// moves only when the scenario says.
 public struct ScenarioReplay {
@@ -38,7 +38,7 @@ public struct ScenarioReplay {
         } catch {
             throw FormatError(description: "\(error)")
         }
-        let router = Router(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
+        let router = SubmissionDesk(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
         let store = store.cases
 
         var lines: [JSONValue] = []

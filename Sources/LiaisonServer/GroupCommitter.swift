@@ -14,10 +14,10 @@ import Synchronization
 final class GroupCommitter: Sendable {
     struct Job: Sendable {
         /// The router in force when it was received: it is judged by the rules it was prepared under.
-        let router: Router
-        let prepared: Router.Prepared
+        let router: SubmissionDesk
+        let prepared: SubmissionDesk.Prepared
         let receivedAt: Date
-        let continuation: CheckedContinuation<Router.Answer, any Error>
+        let continuation: CheckedContinuation<SubmissionDesk.Answer, any Error>
     }
 
     private struct Pending {
@@ -29,7 +29,7 @@ final class GroupCommitter: Sendable {
     private let signal = DispatchSemaphore(value: 0)
     private let store: any ExchangeStore
     /// The router in force (replaced by a reload).
-    private let router: @Sendable () -> Router
+    private let router: @Sendable () -> SubmissionDesk
     private let maximumBatch: Int
     /// Called after a commit that stored copies to deliver, with the addresses they are for.
     private let onCommit: @Sendable (_ addresses: Set<String>) -> Void
@@ -41,7 +41,7 @@ final class GroupCommitter: Sendable {
     private let commitFailures = FailureReminder()
 
     init(
-        store: any ExchangeStore, router: @escaping @Sendable () -> Router, maximumBatch: Int = 512, logger: Logger,
+        store: any ExchangeStore, router: @escaping @Sendable () -> SubmissionDesk, maximumBatch: Int = 512, logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() },
         onHealth: @escaping @Sendable (_ storeWritable: Bool) -> Void,
         onCommit: @escaping @Sendable (_ addresses: Set<String>) -> Void
@@ -66,7 +66,7 @@ final class GroupCommitter: Sendable {
     /// in the order the submissions were received (see `Intake`).
     /// - Throws: the store's error when the batch could not be committed (the caller answers 503).
     /// - Parameter staffMember: who sent it from the staff pages (their e-mail), kept with the message.
-    func submit(_ body: [UInt8], from sender: String, staffMember: String? = nil) async throws -> Router.Answer {
+    func submit(_ body: [UInt8], from sender: String, staffMember: String? = nil) async throws -> SubmissionDesk.Answer {
         // The ticket joins the intake under the intake's lock, so the writer cannot take a later submission
         // between this one's receipt and its place in line.
         let (ticket, receivedAt) = pending.withLock { state in
@@ -136,7 +136,7 @@ final class GroupCommitter: Sendable {
     }
 
     private func commit(_ jobs: [Job]) {
-        let results: [Result<Router.Answer, any Error>]
+        let results: [Result<SubmissionDesk.Answer, any Error>]
         do {
             results = try store.batch(jobs, keys: { BatchKeys(claimant: $0.prepared.personKey, messageID: $0.prepared.messageID) }) {
                 job, transaction in try job.router.submit(job.prepared, at: job.receivedAt, in: transaction)

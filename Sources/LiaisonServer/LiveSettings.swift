@@ -13,7 +13,7 @@ final class LiveSettings: Sendable {
     struct Snapshot: Sendable {
         let config: DaemonConfig
         let rules: RuleSet
-        let router: LiaisonCore.Router
+        let router: LiaisonCore.SubmissionDesk
         let authenticator: Authenticator
         let openAPI: String
 
@@ -24,7 +24,7 @@ final class LiveSettings: Sendable {
             let calendars = try RuleFiles.loadCalendars(at: URL(fileURLWithPath: config.holidaysPath))
             self.config = config
             self.rules = rules
-            router = LiaisonCore.Router(context: RuleContext(directory: try config.directory(), rules: rules, calendars: calendars))
+            router = LiaisonCore.SubmissionDesk(context: RuleContext(directory: try config.directory(), rules: rules, calendars: calendars))
             authenticator = Authenticator(parties: config.parties)
             openAPI = OpenAPIDocument.make(rules: rules).canonicalText
         }

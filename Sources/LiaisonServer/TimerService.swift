@@ -13,7 +13,7 @@ struct TimerService: Service {
     /// Where the blocked timers are counted.
     let operators: QueueOperator
     /// The router in force (replaced by a reload).
-    let router: @Sendable () -> LiaisonCore.Router
+    let router: @Sendable () -> LiaisonCore.SubmissionDesk
     let metrics: ExchangeMetrics
     let logger: Logger
     /// Called with the inboxes that fired timers queued copies for.

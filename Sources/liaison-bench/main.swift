@@ -122,9 +122,9 @@ func benchConfig(sinkPort: Int, caBundle: String) -> String {
 }
 
 /// A router and store for in-process runs, configured as the daemon is.
-func inProcess(configPath: URL, storePath: String) throws -> (Router, SQLiteCaseStore) {
+func inProcess(configPath: URL, storePath: String) throws -> (SubmissionDesk, SQLiteCaseStore) {
     let daemonConfig = try DaemonConfig.load(from: configPath)
-    let router = Router(context: RuleContext(
+    let router = SubmissionDesk(context: RuleContext(
         directory: try daemonConfig.directory(), rules: try RuleFiles.loadRules(at: URL(fileURLWithPath: daemonConfig.rulesPath)),
         calendars: try RuleFiles.loadCalendars(at: URL(fileURLWithPath: daemonConfig.holidaysPath))))
     return (router, try SQLiteCaseStore(path: storePath))

@@ -10,7 +10,7 @@ import Yams
 /// plainly it replays files (the corpus, a crash) through the same path.
 enum RequestBodyFuzzer {
     /// The router with the shipped rules, calendars and example parties.
-    static let router: Router = {
+    static let router: SubmissionDesk = {
         let environment = ProcessInfo.processInfo.environment
         let configFolder = URL(fileURLWithPath: environment["LIAISON_CONFIG_DIR"] ?? "config")
         do {
@@ -19,7 +19,7 @@ enum RequestBodyFuzzer {
             let holidays = try Data(contentsOf: configFolder.appendingPathComponent("uk-bank-holidays.json"))
             let calendars = try CalendarSet(govUKJSON: Array(holidays))
             let directory = try PartyDirectory(senders.map(\.party))
-            return Router(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
+            return SubmissionDesk(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
         } catch {
             FileHandle.standardError.write(Data("liaison-fuzz: cannot load \(configFolder.path): \(error)\n".utf8))
             exit(2)

@@ -495,7 +495,7 @@ import Testing
         #expect(fired.map { "\($0.type.rawValue) -> \($0.to)" }.contains("cwp.absence.advice.overdue -> jcp-leeds/spoc"))
     }
 
-    private func transfer(started: Bool, withinTravel: Bool, withinCpa: Bool, canDeliver: Bool?) -> (Harness, Router.Answer) {
+    private func transfer(started: Bool, withinTravel: Bool, withinCpa: Bool, canDeliver: Bool?) -> (Harness, SubmissionDesk.Answer) {
         let harness = Harness()
         if started { harness.startPlacement() } else { harness.referToPlacement() }
         var body: [String: JSONValue] = [
@@ -570,7 +570,7 @@ import Testing
             #expect(harness.transferClaim(on: "2026-02-02", at: "2026-02-02T11:00:00Z").outcome == "continue-placement")
             return (harness, referred.messageID!)
         }
-        func advice(_ harness: Harness, from sender: String, on absence: String, treat: Bool = true) -> Router.Answer {
+        func advice(_ harness: Harness, from sender: String, on absence: String, treat: Bool = true) -> SubmissionDesk.Answer {
             harness.send("cwp.absence.advice", as: sender, body: ["inReplyTo": .string(absence), "treatAsAvailable": .bool(treat)]).answer
         }
 

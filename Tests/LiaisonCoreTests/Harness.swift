@@ -33,14 +33,14 @@ func instant(_ text: String) -> Date { Timestamp.parse(text)! }
 /// Drives the router with a manual clock and an in-memory store, as `liaison replay` does.
 final class Harness {
     let store = InMemoryCaseStore()
-    let router: Router
+    let router: SubmissionDesk
     private var counter = 0
     private(set) var now = instant("2026-01-12T09:00:00Z")
 
     init(rules: RuleSet = shippedRules) {
         let context = RuleContext(
             directory: try! PartyDirectory(scenarioParties), rules: rules, calendars: shippedCalendars)
-        router = Router(context: context)
+        router = SubmissionDesk(context: context)
     }
 
     /// A fresh message id.
@@ -54,7 +54,7 @@ final class Harness {
     func send(
         _ type: String, as sender: String, at: String? = nil, nino: String = "AB123456C", to: String? = nil,
         id: String? = nil, scr: Bool? = nil, body: [String: JSONValue]
-    ) -> (answer: Router.Answer, due: [GeneratedMessage]) {
+    ) -> (answer: SubmissionDesk.Answer, due: [GeneratedMessage]) {
         if let at { now = instant(at) }
         var envelope: [String: JSONValue] = [
             "id": .string(id ?? nextID()), "type": .string(type), "nino": .string(nino),
@@ -67,7 +67,7 @@ final class Harness {
 
     /// Sends an arbitrary document.
     @discardableResult
-    func sendRaw(_ document: JSONValue, as sender: String) -> (answer: Router.Answer, due: [GeneratedMessage]) {
+    func sendRaw(_ document: JSONValue, as sender: String) -> (answer: SubmissionDesk.Answer, due: [GeneratedMessage]) {
         try! store.transaction { transaction in
             let due = try router.fireDueTimers(at: now, in: transaction)
             return (try router.submit(document, from: sender, at: now, in: transaction), due)
@@ -93,7 +93,7 @@ final class Harness {
     func referToPlacement(
         nino: String = "AB123456C", on date: String = "2026-01-12", wpci: String = "2025-12-01",
         extra: [String: JSONValue] = [:], as sender: String = "jcp-leeds", to provider: String = "cwp-a"
-    ) -> Router.Answer {
+    ) -> SubmissionDesk.Answer {
         var body: [String: JSONValue] = [
             "referralDate": .string(date), "wpciDate": .string(wpci),
             "engagementMeeting": .string("\(date)T10:00:00Z"), "restrictions": .string("none"), "alerts": .array([]),
@@ -110,7 +110,7 @@ final class Harness {
 
     /// A reported absence whose reason is never decided automatically, so that it waits for the SPOC.
     @discardableResult
-    func absenceForTheSPOC(from: String, to: String, at: String) -> Router.Answer {
+    func absenceForTheSPOC(from: String, to: String, at: String) -> SubmissionDesk.Answer {
         send(
             "cwp.absence", as: "cwp-a", at: at,
             body: ["reported": .bool(true), "reason": .string("court"), "from": .string(from), "to": .string(to)]).answer
@@ -118,7 +118,7 @@ final class Harness {
 
     /// The claim moves from jcp-leeds to `newJobcentre` on `date`, within travel distance of the placement.
     @discardableResult
-    func transferClaim(to newJobcentre: String = "jcp-york", on date: String, at: String) -> Router.Answer {
+    func transferClaim(to newJobcentre: String = "jcp-york", on date: String, at: String) -> SubmissionDesk.Answer {
         send(
             "cwp.claim-transfer", as: "jcp-leeds", at: at,
             body: ["newJobcentre": .string(newJobcentre), "transferDate": .string(date), "withinCpa": .bool(true), "withinTravelDistance": .bool(true)]).answer
@@ -129,7 +129,7 @@ final class Harness {
     func absence(
         _ reason: String, from: String, to: String, evidence: String? = nil, reported: Bool = true,
         nino: String = "AB123456C", as sender: String = "cwp-a"
-    ) -> Router.Answer {
+    ) -> SubmissionDesk.Answer {
         var body: [String: JSONValue] = [
             "reported": .bool(reported), "reason": .string(reason), "from": .string(from), "to": .string(to),
         ]
@@ -144,7 +144,7 @@ final class Harness {
     func referToWorkProgramme(
         on date: String = "2024-12-02", benefit: String = "JSA", mandatory: Bool = true, as sender: String = "jcp-leeds",
         nino: String = "AB123456C"
-    ) -> Router.Answer {
+    ) -> SubmissionDesk.Answer {
         send(
             "wp.referral", as: sender, at: "\(date)T09:00:00Z", nino: nino, to: "prime-a",
             body: ["referralDate": .string(date), "benefit": .string(benefit), "mandatory": .bool(mandatory)]
@@ -155,7 +155,7 @@ final class Harness {
     @discardableResult
     func referToInformationSession(
         on date: String = "2026-02-02", group: String = "esa-c-wrag", mandatory: Bool = true, nino: String = "AB123456C"
-    ) -> Router.Answer {
+    ) -> SubmissionDesk.Answer {
         send(
             "wp.info-session.referral", as: "jcp-leeds", at: "\(date)T09:00:00Z", nino: nino, to: "prime-a",
             body: ["referralDate": .string(date), "mandatory": .bool(mandatory), "esaGroup": .string(group)]
@@ -163,7 +163,7 @@ final class Harness {
     }
 }
 
-extension Router.Answer {
+extension SubmissionDesk.Answer {
     /// The decision's outcome.
     var outcome: String? { response["decision"]?["outcome"]?.stringValue }
     /// The refusal code.

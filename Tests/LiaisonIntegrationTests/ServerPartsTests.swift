@@ -113,14 +113,14 @@ import X509
         #expect(authenticator.party(forAuthorization: "") == nil)
     }
 
-    private func makeRouter() throws -> LiaisonCore.Router {
+    private func makeRouter() throws -> LiaisonCore.SubmissionDesk {
         let rules = try RuleFiles.loadRules(at: repository.appendingPathComponent("config/rules.yaml"))
         let calendars = try RuleFiles.loadCalendars(at: repository.appendingPathComponent("config/uk-bank-holidays.json"))
         let directory = try PartyDirectory([
             Party(id: "jcp-leeds", kind: .jobcentre, calendar: .englandAndWales), Party(id: "prime-a", kind: .prime),
             Party(id: "cwp-a", kind: .cwp),
         ])
-        return LiaisonCore.Router(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
+        return LiaisonCore.SubmissionDesk(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
     }
 
     private func referral(id: String = UUID().uuidString.lowercased(), nino: String = "AB123456C") -> [UInt8] {
@@ -359,7 +359,7 @@ import X509
         let full = try makeRouter()
         let events = #"[{"date": "2024-12-25"}, {"date": "2025-12-25"}]"#
         let holidays = #"{"england-and-wales": {"events": \#(events)}, "scotland": {"events": \#(events)}, "northern-ireland": {"events": \#(events)}}"#
-        let router = LiaisonCore.Router(context: RuleContext(
+        let router = LiaisonCore.SubmissionDesk(context: RuleContext(
             directory: full.rules.context.directory, rules: full.rules.context.rules,
             calendars: try CalendarSet(govUKJSON: Array(holidays.utf8))))
         _ = try store.transaction {
@@ -581,4 +581,4 @@ final class LogFile {
 }
 
 /// A router that no reload replaces.
-func constant(_ router: LiaisonCore.Router) -> @Sendable () -> LiaisonCore.Router { { router } }
+func constant(_ router: LiaisonCore.SubmissionDesk) -> @Sendable () -> LiaisonCore.SubmissionDesk { { router } }

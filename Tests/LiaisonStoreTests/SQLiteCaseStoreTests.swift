@@ -13,7 +13,7 @@ import Testing
 
     private func referral(id: String, nino: String = "AB123456C") -> JSONValue { LiaisonStoreTests.referral(id: id, nino: nino) }
 
-    private func router(withHolidaysThrough lastYear: Int) throws -> Router { try LiaisonStoreTests.router(withHolidaysThrough: lastYear) }
+    private func router(withHolidaysThrough lastYear: Int) throws -> SubmissionDesk { try LiaisonStoreTests.router(withHolidaysThrough: lastYear) }
 
     /// Adds `count` queued copies like copy `seq`, as if routed again.
     private func queueCopies(like seq: Int64, count: Int = 1, in store: SQLiteCaseStore) throws {
@@ -180,7 +180,7 @@ import Testing
             fields["scr"] = .bool(true)
             return .object(fields)
         }
-        func send(_ id: String) throws -> Router.Answer {
+        func send(_ id: String) throws -> SubmissionDesk.Answer {
             try store.transaction { try router.submit(scr(id), from: "jcp-leeds", at: at, in: $0) }
         }
         let id = "00000000-0000-4000-8000-000000000007"

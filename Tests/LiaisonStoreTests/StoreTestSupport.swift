@@ -7,23 +7,23 @@ let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().d
     .deletingLastPathComponent().appendingPathComponent("config")
 
 /// The shipped rules and bank holidays, for a jobcentre, a prime provider and a CWP provider.
-let testRouter: Router = {
+let testRouter: SubmissionDesk = {
     let rules = try! RuleFiles.loadRules(at: configFolder.appendingPathComponent("rules.yaml"))
     let calendars = try! RuleFiles.loadCalendars(at: configFolder.appendingPathComponent("uk-bank-holidays.json"))
     let directory = try! PartyDirectory([
         Party(id: "jcp-leeds", kind: .jobcentre, calendar: .englandAndWales), Party(id: "prime-a", kind: .prime),
         Party(id: "cwp-a", kind: .cwp),
     ])
-    return Router(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
+    return SubmissionDesk(context: RuleContext(directory: directory, rules: rules, calendars: calendars))
 }()
 
 /// The same router with bank-holiday data that ends with `lastYear`: a working day later than that cannot
 /// be counted, so a timer that needs one cannot fire.
-func router(withHolidaysThrough lastYear: Int) throws -> Router {
+func router(withHolidaysThrough lastYear: Int) throws -> SubmissionDesk {
     let events = #"[{"date": "2024-12-25"}, {"date": "\#(lastYear)-12-25"}]"#
     let json = #"{"england-and-wales": {"events": \#(events)}, "scotland": {"events": \#(events)}, "northern-ireland": {"events": \#(events)}}"#
     let context = testRouter.rules.context
-    return Router(context: RuleContext(
+    return SubmissionDesk(context: RuleContext(
         directory: context.directory, rules: context.rules, calendars: try CalendarSet(govUKJSON: Array(json.utf8))))
 }
 
@@ -44,8 +44,8 @@ extension TestStore {
 
     /// Submits a message from `sender` in a transaction of its own.
     @discardableResult
-    func submit(_ message: JSONValue, from sender: String = "jcp-leeds", at instant: Date = testAt, router: Router = testRouter) throws
-        -> Router.Answer
+    func submit(_ message: JSONValue, from sender: String = "jcp-leeds", at instant: Date = testAt, router: SubmissionDesk = testRouter) throws
+        -> SubmissionDesk.Answer
     {
         try cases.transaction { try router.submit(message, from: sender, at: instant, in: $0) }
     }

@@ -91,7 +91,7 @@ public struct PartyDirectory: Sendable {
         var byID: [String: Party] = [:]
         for party in parties {
             guard byID[party.id] == nil else { throw DirectoryError(detail: "party \(party.id) is listed twice") }
-            guard party.id != Router.routerPartyID else {
+            guard party.id != SubmissionDesk.routerPartyID else {
                 throw DirectoryError(detail: "party id \(party.id) is reserved for the router")
             }
             if party.kind == .jobcentre, party.calendar == nil {

@@ -24,7 +24,7 @@ public struct GeneratedMessage: Sendable, Equatable {
     /// The message as JSON: `{id, type, from, to, nino?, sentAt, body}`.
     public var json: JSONValue {
         var object: [String: JSONValue] = [
-            "id": .string(id), "type": .string(type.rawValue), "from": .string(Router.routerPartyID),
+            "id": .string(id), "type": .string(type.rawValue), "from": .string(SubmissionDesk.routerPartyID),
             "to": .string(to.description), "sentAt": .string(Timestamp.format(sentAt)), "body": .object(body),
         ]
         if let nino { object["nino"] = .string(nino.value) }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The case rules of CATALOGUE.md as a pure function of a message, the claimant's record and the time:
-/// no store, no clock, no network. The daemon and `liaison replay` both call it through `Router`.
+/// no store, no clock, no network. The daemon and `liaison replay` both call it through `SubmissionDesk`.
 public struct CaseRules: Sendable {
     public let context: RuleContext
 

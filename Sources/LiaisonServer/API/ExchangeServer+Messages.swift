@@ -23,7 +23,7 @@ extension ExchangeServer {
         } catch is NIOTooManyBytesError {
             return await tooLarge(bodyOverLimit, from: sender)
         }
-        let answer: LiaisonCore.Router.Answer
+        let answer: LiaisonCore.SubmissionDesk.Answer
         let received = ContinuousClock.now
         do {
             answer = try await committer.submit(Array(buffer: body), from: sender)

@@ -8,7 +8,7 @@ struct SubmissionLog: Sendable {
     let logger: Logger
 
     /// - Parameter staffMember: who sent it from the staff pages, if anyone did.
-    func record(_ answer: LiaisonCore.Router.Answer, from sender: String, staffMember: String? = nil) {
+    func record(_ answer: LiaisonCore.SubmissionDesk.Answer, from sender: String, staffMember: String? = nil) {
         var metadata: Logger.Metadata = [
             "id": .string(answer.messageID ?? "-"), "type": .string(answer.type ?? "-"),
             "nino": .string(answer.maskedNINO ?? "-"), "sender": .string(sender), "status": .string(String(answer.status)),

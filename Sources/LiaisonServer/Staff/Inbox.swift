@@ -153,7 +153,7 @@ extension StaffPages {
                 InboxView.Row(
                     typeName: MessageType(rawValue: row.type).map(CatalogueWords.title(of:)) ?? row.type,
                     href: "/ui/messages/\(row.messageID)?inbox=\(role.rawValue)", nino: row.nino ?? "None (clerical task)",
-                    sender: row.sender == Router.routerPartyID ? "Liaison (a reminder or task)" : row.sender,
+                    sender: row.sender == SubmissionDesk.routerPartyID ? "Liaison (a reminder or task)" : row.sender,
                     received: PageWords.time(row.receivedAt), due: DueView(type: row.type, date: row.dueDate, today: today))
             },
             hasRows: !rows.isEmpty,

@@ -112,7 +112,7 @@ extension StaffPages {
 
     private func title(_ type: String) -> String { MessageType(rawValue: type).map(CatalogueWords.title(of:)) ?? type }
 
-    private func sender(_ party: String) -> String { party == Router.routerPartyID ? "Liaison" : party }
+    private func sender(_ party: String) -> String { party == SubmissionDesk.routerPartyID ? "Liaison" : party }
 
     /// The envelope and body, each field by its label; dates in words, choices spelled out, links to the messages
     /// a field names.

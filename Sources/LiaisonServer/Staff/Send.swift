@@ -74,7 +74,7 @@ extension StaffPages {
             let inbox = self.inbox
             if let original = try await ExchangeServer.offStore({ try inbox.message(id: replyTo, party: member.party) }) {
                 values["nino"] = original.envelope["nino"]?.stringValue ?? ""
-                if original.sender != member.party, original.sender != Router.routerPartyID, form.type.referredTo == nil {
+                if original.sender != member.party, original.sender != SubmissionDesk.routerPartyID, form.type.referredTo == nil {
                     values["to"] = original.sender
                 }
                 // The notice it answers, when this type answers that one's (not any form the claimant's link opens).
@@ -148,7 +148,7 @@ extension StaffPages {
         if Timestamp.parse(values["sentAt"]) == nil { values["sentAt"] = Timestamp.format(Date()) }
         let replyingTo = UUIDText.isValid(values["replyTo"]) ? LinkView(href: "/ui/messages/\(values["replyTo"])", label: "the notice") : nil
         let envelope = messageForm.envelope(values, id: values["messageId"], sentAt: values["sentAt"])
-        let answer: LiaisonCore.Router.Answer
+        let answer: LiaisonCore.SubmissionDesk.Answer
         do {
             answer = try await committer.submit(Array(envelope.canonicalText.utf8), from: member.party, staffMember: member.email)
         } catch {

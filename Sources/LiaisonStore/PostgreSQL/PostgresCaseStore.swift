@@ -203,7 +203,7 @@ final class PostgresCaseTransaction: CaseStoreTransaction {
     func recordGenerated(_ message: GeneratedMessage, personKey: String?, cause: String) throws {
         messages.append(
             PendingMessage(
-                id: message.id, type: message.type.rawValue, sender: Router.routerPartyID, personKey: personKey,
+                id: message.id, type: message.type.rawValue, sender: SubmissionDesk.routerPartyID, personKey: personKey,
                 receivedAt: message.sentAt.timeIntervalSince1970, origin: "generated", envelope: message.json.canonicalText,
                 answer: nil, status: nil, decision: nil, staffMember: nil))
         let due = AnswerDue.of(message.type, decision: nil, body: .object(message.body))

@@ -234,7 +234,7 @@ struct SQLiteTransaction: CaseStoreTransaction {
                 INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, answer, status)
                 VALUES (?, ?, ?, ?, ?, 'generated', ?, NULL, NULL)
                 """).execute(arguments: [
-                message.id, message.type.rawValue, Router.routerPartyID, personKey, message.sentAt.timeIntervalSince1970,
+                message.id, message.type.rawValue, SubmissionDesk.routerPartyID, personKey, message.sentAt.timeIntervalSince1970,
                 message.json.canonicalText,
             ])
         let due = AnswerDue.of(message.type, decision: nil, body: .object(message.body))

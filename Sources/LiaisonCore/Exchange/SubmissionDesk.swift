@@ -3,7 +3,7 @@ import Foundation
 /// Takes a submitted message from the authenticated party to a stored answer: parse, idempotency,
 /// validation, the case rules, and the store, in CATALOGUE.md's order. The daemon and `liaison replay`
 /// both call it; only the clock and the store's location differ.
-public struct Router: Sendable {
+public struct SubmissionDesk: Sendable {
     /// The party id Liaison signs its own messages with.
     public static let routerPartyID = "liaison"
 
