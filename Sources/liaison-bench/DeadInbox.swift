@@ -41,7 +41,8 @@ final class DeadPort {
 /// 10. `--dead-inbox N`: the healthy inbox's relay rate alone, beside an inbox that refuses connections, and
 /// beside a black hole, each with N copies waiting for the dead inbox, in one run. The floor is 0.9 × the rate
 /// alone. Each configuration is a fresh daemon; the healthy inbox is paused (a 503 with Retry-After) while the
-/// dead inbox's copies and the healthy backlog are accepted, and the drain of the healthy backlog is timed.
+/// dead inbox's copies and the healthy backlog are accepted, then resumed (`queue retry --inbox`), and the drain
+/// of the healthy backlog is timed.
 func deadInboxComparison(deadCopies: Int, healthyCopies: Int, rounds: Int) async throws {
     say("liaison-bench --dead-inbox: \(healthyCopies) copies relayed to a healthy inbox; \(deadCopies) waiting for a dead one; \(rounds) interleaved rounds")
     let configurations: [(String, Bool?)] = [("alone", nil), ("beside a refusing inbox", false), ("beside a black hole", true)]
@@ -90,9 +91,8 @@ func deadInboxRun(_ name: String, dead: Bool?, deadCopies: Int, healthyCopies: I
         let port = try instance.start()
         let load = LoadClient(port: port, caBundle: instance.folder.appendingPathComponent("data/tls/ca.pem").path)
         let headers = ["Authorization: Bearer \(token)", "Content-Type: application/json"]
-        // The healthy inbox pauses at its first copy while the rest is accepted.
-        let pause = max(10, (healthyCopies + deadCopies) / 1500 + 5)
-        sink.respond { number in number == 1 ? .init(status: 503, retryAfter: pause) : .init(status: 200) }
+        // The healthy inbox pauses at its first copy while the rest is accepted; an operator's retry ends the pause.
+        sink.respond { number in number == 1 ? .init(status: 503, retryAfter: 3600) : .init(status: 200) }
         _ = try await load.run([load.post(path: "/v1/messages", headers: headers, body: referral(2_999_999, to: "cwp-a"))], connections: 1)
         while sink.count < 1 { try await Task.sleep(for: .milliseconds(5)) }
         let filled = Date()
@@ -106,6 +106,13 @@ func deadInboxRun(_ name: String, dead: Bool?, deadCopies: Int, healthyCopies: I
         let accepted = try await load.run(bodies.map { load.post(path: "/v1/messages", headers: headers, body: $0) }, connections: connections)
             .filter { $0.status == 202 }.count
         say(String(format: "dead inbox %@: %d healthy and %d dead copies accepted in %.0f s", name, accepted, deadPort == nil ? 0 : deadCopies, Date().timeIntervalSince(filled)))
+        // Ten seconds more for the dead inbox's first attempts to fail (the black hole's run into their 5 s
+        // timeout) and its circuit to open, as it would have long since in service; then the healthy inbox resumes.
+        if deadPort != nil { try await Task.sleep(for: .seconds(10)) }
+        let resumed = try DaemonProcess.run([
+            DaemonProcess.builtBinary().path, "queue", "retry", "--inbox", "cwp-a/spoc", "--config", instance.configPath.path,
+        ])
+        guard resumed.status == 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "queue retry failed: \(resumed.output)"]) }
         while sink.count < 2 { try await Task.sleep(for: .milliseconds(2)) }
         let started = Date()
         while sink.count < accepted + 2, Date().timeIntervalSince(started) < 900 { try await Task.sleep(for: .milliseconds(5)) }
