@@ -25,7 +25,7 @@ extension DaemonConfig {
     }
 
     static func storeSettings(
-        _ value: JSONValue?, defaultPath: String, path: (String) -> String, collector: inout Collector
+        _ value: JSONValue?, defaultPath: String, path: (String) -> String, collector: Collector
     ) -> StoreSettings {
         var settings = StoreSettings(location: .file(defaultPath), waitAtStart: 60)
         switch value {

@@ -34,7 +34,7 @@ public struct StaffConfig: Sendable {
 
 extension DaemonConfig {
     /// Reads `staff:`; parties and roles are checked against the configured parties.
-    static func staffConfig(_ section: inout ConfigReader?, parties: [PartyConfig], collector: inout Collector) -> StaffConfig {
+    static func staffConfig(_ section: inout ConfigReader?, parties: [PartyConfig], collector: Collector) -> StaffConfig {
         var staff = StaffConfig()
         guard var reader = section else { return staff }
         func seconds(_ key: String, within range: ClosedRange<Double>) -> Double? {

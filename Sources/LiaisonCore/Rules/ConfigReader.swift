@@ -175,11 +175,31 @@ public struct ConfigReader {
 
 /// Where a reader in collecting mode records the problems it finds, in the order found.
 public final class ConfigProblemLog {
-    public private(set) var problems: [ConfigError] = []
+    public var problems: [ConfigError] = []
+    /// Whether the files a configuration names must be readable now (checked by the reader of the daemon's
+    /// configuration; the core reads no file).
+    public var checksFiles: Bool
 
-    public init() {}
+    public init(checksFiles: Bool = true) {
+        self.checksFiles = checksFiles
+    }
 
     public func record(_ problem: ConfigError) { problems.append(problem) }
+
+    /// Runs `work`, recording what it throws (a `ConfigError` as it is, anything else under `(config)`) and
+    /// going on: so every problem is found, not just the first. Work that records problems of its own may run
+    /// here too. - Returns: what it returned, or nil when it threw.
+    @discardableResult
+    public func attempt<T>(_ work: () throws -> T?) -> T? {
+        do {
+            return try work()
+        } catch let error as ConfigError {
+            problems.append(error)
+        } catch {
+            problems.append(ConfigError(key: "(config)", problem: "\(error)"))
+        }
+        return nil
+    }
 }
 
 /// A configuration problem, naming its key.
