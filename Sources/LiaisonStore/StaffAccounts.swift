@@ -52,7 +52,7 @@ public struct StaffAccounts: Sendable {
 
     /// A SQLite store no daemon of this version has opened has no staff tables; a PostgreSQL one always has.
     private func checkUpgraded(_ session: any SQLSession) throws {
-        guard try session.dialect == .postgres || session.hasTable("staff_member") else { throw AccountError.notUpgraded }
+        guard try StoreLayout.read(session).staff else { throw AccountError.notUpgraded }
     }
 
     // MARK: Accounts
@@ -232,7 +232,7 @@ public struct StaffAccounts: Sendable {
     /// The session of a cookie, with its member, when the member is still active.
     public func session(cookie: String) throws -> Session? {
         try database.read { session in
-            guard try session.dialect == .postgres || session.hasTable("staff_session") else { return nil }
+            guard try StoreLayout.read(session).staff else { return nil }
             return try session.row(
                 """
                 SELECT m.id, m.email, m.name, m.party, m.roles, m.state, m.failed_sign_ins, m.locked_until,
@@ -267,7 +267,7 @@ public struct StaffAccounts: Sendable {
     @discardableResult
     public func endStaleSessions(idleBefore: Date, startedBefore: Date) throws -> Int {
         try database.write { session in
-            guard try session.dialect == .postgres || session.hasTable("staff_session") else { return 0 }
+            guard try StoreLayout.read(session).staff else { return 0 }
             return try session.execute(
                 "DELETE FROM staff_session WHERE last_seen_at < ? OR created_at < ?",
                 [.real(idleBefore.timeIntervalSince1970), .real(startedBefore.timeIntervalSince1970)])
