@@ -320,7 +320,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
                 }
             }
             let taken = try queue.returnLapsedClaims(now: now)
-            if taken > 0 { logger.warning("copies another instance claimed and never settled were returned to the queue", metadata: ["copies": "\(taken)"]) }
+            if taken > 0 {
+                logger.warning("copies another instance claimed and never settled were returned to the queue", metadata: ["copies": "\(taken)"])
+            }
             _ = sweepFailures.succeeded()
         } catch {
             if sweepFailures.failed() != nil { logger.error("cannot return lapsed leases", metadata: ["error": "\(error)"]) }
@@ -352,7 +354,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             // claimant are not held by a transfer that will never finish.
             guard let transfer = transfers.removeValue(forKey: handle) else { return }
             release(transfer)
-            finish(transfer.copy, transfer.endpoint, status: 0, retryAfter: nil, error: "curl could not start the transfer: \(String(cString: curl_multi_strerror(added)))", now: now)
+            finish(
+                transfer.copy, transfer.endpoint, status: 0, retryAfter: nil,
+                error: "curl could not start the transfer: \(String(cString: curl_multi_strerror(added)))", now: now)
             curl_easy_reset(handle)
             transfer.free()
             freeHandles.append(handle)
@@ -402,8 +406,10 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             error == nil && (200..<300).contains(status) ? .delivered : (error != nil || status >= 500 ? .failed : .answered)
         recordCircuit(outcome, copy: copy, address: address, reason: error ?? "HTTP \(status)", now: now)
         func count(_ outcome: String) {
-            CoreMetrics.Counter(label: "liaison_delivery_attempts_total", dimensions: [("inbox", address), ("outcome", outcome), ("result", result)], factory: metrics)
-                .increment()
+            CoreMetrics.Counter(
+                label: "liaison_delivery_attempts_total", dimensions: [("inbox", address), ("outcome", outcome), ("result", result)], factory: metrics
+            )
+            .increment()
         }
         if error == nil, (200..<300).contains(status) {
             count("delivered")
@@ -463,9 +469,12 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             circuitChanges[address] = .opened(at: now)
             logger.warning(
                 "circuit open: the inbox failed too many times in a row; its copies wait, one probe at a time",
-                metadata: ["inbox": "\(address)", "failures": "\(breaker.consecutiveFailures)", "last": "\(reason)", "next-probe": "\(next(nextProbe))"])
+                metadata: [
+                    "inbox": "\(address)", "failures": "\(breaker.consecutiveFailures)", "last": "\(reason)", "next-probe": "\(next(nextProbe))",
+                ])
         case .probeFailed(let nextProbe):
-            logger.info("circuit still open: the probe failed", metadata: ["inbox": "\(address)", "last": "\(reason)", "next-probe": "\(next(nextProbe))"])
+            logger.info(
+                "circuit still open: the probe failed", metadata: ["inbox": "\(address)", "last": "\(reason)", "next-probe": "\(next(nextProbe))"])
         case .closed:
             circuitChanges[address] = .closed
             logger.notice("circuit closed: the inbox answered again; its copies go out", metadata: ["inbox": "\(address)"])

@@ -3,7 +3,7 @@ import COpenSSL
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A lean HTTPS load generator for the benchmark, in the manner of `wrk`: keeps `connections` keep-alive TLS
@@ -234,7 +234,8 @@ public final class LoadClient: Sendable {
         /// The status and whole length (head and body) of the response at the start of `bytes`: nil when its
         /// head is not complete yet, `.some(nil)` when it is not HTTP.
         static func head(of bytes: UnsafeRawBufferPointer) -> (status: Int, length: Int)?? {
-            let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
+            let cr = UInt8(ascii: "\r")
+            let lf = UInt8(ascii: "\n")
             var end = -1
             var index = 3
             while index < bytes.count {

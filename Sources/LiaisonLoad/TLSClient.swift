@@ -2,7 +2,7 @@ import COpenSSL
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An OpenSSL client context that verifies servers against a CA bundle, TLS 1.2 or later: shared by every

@@ -124,7 +124,12 @@ public final class WebhookSink: Sendable {
 
     /// Stops listening (connections are refused until `start` again).
     public func stop() async {
-        guard let (group, task) = running.withLock({ state in defer { state = nil }; return state }) else { return }
+        guard
+            let (group, task) = running.withLock({ state in
+                defer { state = nil }
+                return state
+            })
+        else { return }
         await group.triggerGracefulShutdown()
         _ = try? await task.value
     }

@@ -51,7 +51,9 @@ extension DaemonConfig {
                     postgres.sslMode = parsed
                 } else {
                     collector.problems.append(
-                        ConfigError(key: "store.sslmode", problem: "must be one of \(PostgresSettings.SSLMode.allCases.map(\.rawValue).joined(separator: ", "))"))
+                        ConfigError(
+                            key: "store.sslmode",
+                            problem: "must be one of \(PostgresSettings.SSLMode.allCases.map(\.rawValue).joined(separator: ", "))"))
                 }
             }
             if let root = collector.readable(collector.attempt({ try section.optionalString("sslrootcert").map(path) }), key: "store.sslrootcert") {
@@ -73,7 +75,8 @@ extension DaemonConfig {
             }
             collector.problems += section.unknownKeys()
             if postgres.sslMode == .verifyCA || postgres.sslMode == .verifyFull, postgres.socketFolder != nil {
-                collector.problems.append(ConfigError(key: "store.sslmode", problem: "\(postgres.sslMode.rawValue) needs a TCP host, not a Unix socket"))
+                collector.problems.append(
+                    ConfigError(key: "store.sslmode", problem: "\(postgres.sslMode.rawValue) needs a TCP host, not a Unix socket"))
             }
             settings.location = .postgres(postgres)
             return settings

@@ -54,9 +54,11 @@ extension DaemonConfig {
                 collector.problems.append(ConfigError(key: "staff.publicURL", problem: "must be an https:// address, not \(url)"))
             }
         }
-        if let list = collector.attempt({ reader.has("accounts") ? try reader.value("accounts").arrayValue.orThrow(
-            ConfigError(key: "staff.accounts", problem: "must be a list")) : nil })
-        {
+        if let list = collector.attempt({
+            reader.has("accounts")
+                ? try reader.value("accounts").arrayValue.orThrow(
+                    ConfigError(key: "staff.accounts", problem: "must be a list")) : nil
+        }) {
             let kinds = Dictionary(parties.map { ($0.party.id, $0.party.kind) }, uniquingKeysWith: { first, _ in first })
             for (index, entry) in list.enumerated() {
                 let key = "staff.accounts[\(index)]"

@@ -105,9 +105,11 @@ public struct Daemon {
         signal(SIGHUP, SIG_IGN)
         let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "liaison-reload"))
         if let reload {
-            hangUp.setEventHandler(handler: DispatchWorkItem { [logger] in
-                Self.reload(reload, live: live, engine: engine, pushAddresses: pushAddresses, certificates: certificates, local: local, logger: logger)
-            })
+            hangUp.setEventHandler(
+                handler: DispatchWorkItem { [logger] in
+                    Self.reload(
+                        reload, live: live, engine: engine, pushAddresses: pushAddresses, certificates: certificates, local: local, logger: logger)
+                })
         }
         hangUp.resume()
         defer { hangUp.cancel() }
@@ -197,7 +199,8 @@ public struct Daemon {
     /// The folders and files that must be private to the daemon's user: the data folder, the store and its
     /// side files, and the local CA's folder and keys.
     public static func privatePaths(config: DaemonConfig, local: LocalCertificates) -> [String] {
-        let keys = (try? FileManager.default.contentsOfDirectory(atPath: local.folder.path))?
+        let keys =
+            (try? FileManager.default.contentsOfDirectory(atPath: local.folder.path))?
             .filter { $0.hasSuffix("key.pem") }.sorted().map { local.folder.appendingPathComponent($0).path } ?? []
         var store: [String] = []
         if case .file(let path) = config.store { store = StoreFiles.paths(ofStore: path) }
@@ -314,7 +317,8 @@ public struct Daemon {
         let (jobcentreCertificate, jobcentreKey) = local.client(jobcentreName)
         let (primeCertificate, primeKey) = local.client(primeName)
         let today = UKTime.localDate(at: Date())
-        let body = #"{"id":"\#(UUID().uuidString.lowercased())","type":"wp.referral","to":"\#(prime.party.id)","nino":"AB123456C","sentAt":"\#(Timestamp.format(Date()))","body":{"referralDate":"\#(today)","benefit":"JSA","mandatory":true}}"#
+        let body =
+            #"{"id":"\#(UUID().uuidString.lowercased())","type":"wp.referral","to":"\#(prime.party.id)","nino":"AB123456C","sentAt":"\#(Timestamp.format(Date()))","body":{"referralDate":"\#(today)","benefit":"JSA","mandatory":true}}"#
         return """
 
             A local CA, a server certificate and client certificates are in \(local.folder.path).

@@ -63,8 +63,10 @@ final class ExchangeMetrics: Sendable {
     /// Copies of a pull inbox acknowledged (or marked done on the staff pages): delivered.
     func pulledDelivered(inbox: String, count: Int) {
         guard count > 0 else { return }
-        CoreMetrics.Counter(label: "liaison_delivery_attempts_total", dimensions: [("inbox", inbox), ("outcome", "delivered"), ("result", "pulled")], factory: factory)
-            .increment(by: count)
+        CoreMetrics.Counter(
+            label: "liaison_delivery_attempts_total", dimensions: [("inbox", inbox), ("outcome", "delivered"), ("result", "pulled")], factory: factory
+        )
+        .increment(by: count)
     }
 
     // MARK: Scrape
@@ -106,7 +108,8 @@ final class ExchangeMetrics: Sendable {
             }
         }
         registry.makeGauge(
-            descriptor: MetricNameDescriptor(metricName: "liaison_timers_blocked", unitName: "", helpText: "Timers that cannot fire (see liaison queue timers)."),
+            descriptor: MetricNameDescriptor(
+                metricName: "liaison_timers_blocked", unitName: "", helpText: "Timers that cannot fire (see liaison queue timers)."),
             labels: []
         ).set(to: Double(state.blockedTimers))
         for certificate in state.certificates {
@@ -128,7 +131,8 @@ final class ExchangeMetrics: Sendable {
             return max(0, process.cpuSeconds - last)
         }
         registry.makeCounter(
-            descriptor: MetricNameDescriptor(metricName: "process_cpu_seconds", unitName: "total", helpText: "User and system CPU time spent, in seconds."),
+            descriptor: MetricNameDescriptor(
+                metricName: "process_cpu_seconds", unitName: "total", helpText: "User and system CPU time spent, in seconds."),
             labels: []
         ).increment(by: spent)
         gauge("process_start_time", "seconds", "Start time of the process since the Unix epoch, in seconds.").set(to: process.startTime)

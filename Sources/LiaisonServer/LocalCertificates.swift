@@ -50,7 +50,7 @@ public struct LocalCertificates: Sendable {
             try? files.removeItem(at: serverCertificate)
             try? files.removeItem(at: folder.appendingPathComponent("clients"))
             try files.createDirectory(
-            at: folder.appendingPathComponent("clients"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                at: folder.appendingPathComponent("clients"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         let (ca, caPrivateKey) = try loadCA()
         if !files.fileExists(atPath: serverCertificate.path) || !files.fileExists(atPath: serverKey.path) {

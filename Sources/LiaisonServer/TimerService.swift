@@ -1,7 +1,7 @@
 import Foundation
 import LiaisonCore
-import LiaisonStore
 import LiaisonDelivery
+import LiaisonStore
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -153,12 +153,13 @@ private final class FailingClaimants: Sendable {
             let failedKeys = Set(failed)
             // A claimant whose timers fired starts afresh should it fail again.
             for key in tried where !failedKeys.contains(key) { failures[key] = nil }
-            return Set(failed.filter { key in
-                // Logged within the reminder: not again yet.
-                let recentlyLogged = failures[key].map(\.loggedAt).flatMap { now.timeIntervalSince($0) < reminder ? $0 : nil }
-                failures[key] = Failure(failedAt: now, loggedAt: recentlyLogged ?? now)
-                return recentlyLogged == nil
-            })
+            return Set(
+                failed.filter { key in
+                    // Logged within the reminder: not again yet.
+                    let recentlyLogged = failures[key].map(\.loggedAt).flatMap { now.timeIntervalSince($0) < reminder ? $0 : nil }
+                    failures[key] = Failure(failedAt: now, loggedAt: recentlyLogged ?? now)
+                    return recentlyLogged == nil
+                })
         }
     }
 }

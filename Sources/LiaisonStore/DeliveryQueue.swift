@@ -68,7 +68,6 @@ public struct CopyTransition: Sendable {
     }
 }
 
-
 /// The delivery queue on the store: what the deliverer claims and records, what pull inboxes lease and
 /// acknowledge. SQLite (`SQLiteDeliveryQueue`) and PostgreSQL (`PostgresDeliveryQueue`) implement it.
 public struct DeliveryQueue: Sendable {
@@ -105,7 +104,6 @@ public struct DeliveryQueue: Sendable {
     /// Copies of a stopped inbox held per settle or pull, at most: the rest are held by the next ones (a stopped
     /// inbox sends nothing meanwhile), so that a large backlog never holds the store's write lock for long.
     static let holdBatch = 1_000
-
 
     /// A request to claim copies of one inbox.
     public struct ClaimRequest: Sendable {

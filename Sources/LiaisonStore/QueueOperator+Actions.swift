@@ -233,8 +233,9 @@ extension QueueOperator {
             result.inFlight = inFlight.count
             if action == .hold, !addresses.isEmpty {
                 result.heldInInbox = try addresses.reduce(0) { total, address in
-                    total + (try session.value(
-                        "SELECT CAST(SUM(n) AS BIGINT) FROM queue_count WHERE address = ? AND state = 'held'", [.text(address)])?.integer ?? 0)
+                    total
+                        + (try session.value(
+                            "SELECT CAST(SUM(n) AS BIGINT) FROM queue_count WHERE address = ? AND state = 'held'", [.text(address)])?.integer ?? 0)
                 }
             }
             if requeued, !named.isEmpty {

@@ -81,11 +81,13 @@ extension QueueOperator {
             for (address, var status) in byInbox {
                 // Counted by whole hours: the current one and the 24 before it, so nothing delivered in the last
                 // 24 hours is left out (up to an hour more may be in). A lookup per inbox, however long kept.
-                status.deliveredLast24h = try session.value(
-                    "SELECT CAST(SUM(n) AS BIGINT) FROM delivered_hour WHERE address = ? AND hour >= ?",
-                    [.text(address), .integer(currentHour - 24)])?.integer ?? 0
+                status.deliveredLast24h =
+                    try session.value(
+                        "SELECT CAST(SUM(n) AS BIGINT) FROM delivered_hour WHERE address = ? AND hour >= ?",
+                        [.text(address), .integer(currentHour - 24)])?.integer ?? 0
                 // The latest hour with deliveries holds the last one's time (an index lookup per inbox).
-                let lastDelivered = deliveryTimes
+                let lastDelivered =
+                    deliveryTimes
                     ? try session.value(
                         "SELECT MAX(last_at) FROM delivered_hour WHERE address = ? AND hour = (SELECT MAX(hour) FROM delivered_hour WHERE address = ?)",
                         [.text(address), .text(address)])?.real

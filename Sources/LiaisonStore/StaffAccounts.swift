@@ -193,8 +193,10 @@ public struct StaffAccounts: Sendable {
             let (account, lockedNow) = policy.failed(current, at: now)
             try session.execute(
                 "UPDATE staff_member SET failed_sign_ins = ?, locked_until = ?, updated_at = ? WHERE id = ?",
-                [.integer(Int64(account.failedSignIns)), SQLValue(account.lockedUntil?.timeIntervalSince1970), .real(now.timeIntervalSince1970),
-                 .text(member.id)])
+                [
+                    .integer(Int64(account.failedSignIns)), SQLValue(account.lockedUntil?.timeIntervalSince1970), .real(now.timeIntervalSince1970),
+                    .text(member.id),
+                ])
             return (account, lockedNow)
         }
     }

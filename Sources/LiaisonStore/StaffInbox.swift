@@ -31,12 +31,14 @@ public struct StaffInbox: Sendable {
         try database.read { session in
             var counts: [String: Counts] = [:]
             for inbox in inboxes {
-                let waiting = try session.value(
-                    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM queue_count WHERE address = ? AND state IN \(Self.waitingStates)",
-                    [.text(inbox)])?.integer ?? 0
-                let overdue = try session.value(
-                    "SELECT count(*) FROM copy WHERE address = ? AND due_date < ? AND state IN \(Self.waitingStates)",
-                    [.text(inbox), .text(today.description)])?.integer ?? 0
+                let waiting =
+                    try session.value(
+                        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM queue_count WHERE address = ? AND state IN \(Self.waitingStates)",
+                        [.text(inbox)])?.integer ?? 0
+                let overdue =
+                    try session.value(
+                        "SELECT count(*) FROM copy WHERE address = ? AND due_date < ? AND state IN \(Self.waitingStates)",
+                        [.text(inbox), .text(today.description)])?.integer ?? 0
                 counts[inbox] = Counts(waiting: waiting, overdue: overdue)
             }
             return counts

@@ -54,7 +54,8 @@ public enum StoreCopy {
         try Store.checkDurable(database)
         try PostgresSchema.migrate(database)
         let held = try database.read { session in
-            try Dictionary(uniqueKeysWithValues: tables.map { table in (table.name, try session.value("SELECT count(*) FROM \(table.name)")?.integer ?? 0) })
+            try Dictionary(
+                uniqueKeysWithValues: tables.map { table in (table.name, try session.value("SELECT count(*) FROM \(table.name)")?.integer ?? 0) })
         }
         guard held.values.allSatisfy({ $0 == 0 }) else { throw Failure.targetNotEmpty(held) }
 
@@ -71,7 +72,9 @@ public enum StoreCopy {
                     }
                 }
                 // Sequences go on from the highest number copied.
-                for (table, sequence) in [("message", "message_seq_seq"), ("copy", "copy_seq_seq"), ("copy_event", "copy_event_seq_seq"), ("refusal", "refusal_seq_seq")] {
+                for (table, sequence) in [
+                    ("message", "message_seq_seq"), ("copy", "copy_seq_seq"), ("copy_event", "copy_event_seq_seq"), ("refusal", "refusal_seq_seq"),
+                ] {
                     _ = try session.rows("SELECT setval('\(sequence)', GREATEST((SELECT max(seq) FROM \(table)), 1))", [])
                 }
             }
@@ -83,7 +86,8 @@ public enum StoreCopy {
         }
         try database.read { session in
             for (table, sourceCount) in zip(tables, sourceCounts) {
-                counts.append(Count(table: table.name, source: sourceCount, target: try session.value("SELECT count(*) FROM \(table.name)")?.integer ?? 0))
+                counts.append(
+                    Count(table: table.name, source: sourceCount, target: try session.value("SELECT count(*) FROM \(table.name)")?.integer ?? 0))
             }
             let queued = try session.value("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM queue_count WHERE state <> 'delivered'")?.integer ?? 0
             let waiting = try sqlite.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM copy WHERE state <> 'delivered'") ?? 0 }
@@ -235,7 +239,10 @@ public enum StoreCopy {
                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[])
                 """,
             binds: { rows in
-                [texts(rows, "token_hash"), texts(rows, "staff_id"), texts(rows, "csrf_token"), reals(rows, "created_at"), reals(rows, "last_seen_at")]
+                [
+                    texts(rows, "token_hash"), texts(rows, "staff_id"), texts(rows, "csrf_token"), reals(rows, "created_at"),
+                    reals(rows, "last_seen_at"),
+                ]
             }),
     ]
 }

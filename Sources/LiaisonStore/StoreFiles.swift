@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The data folder and the store's files are private to the daemon's user: the store holds full NINOs and

@@ -44,7 +44,9 @@ final class DeadPort {
 /// dead inbox's copies and the healthy backlog are accepted, then resumed (`queue retry --inbox`), and the drain
 /// of the healthy backlog is timed.
 func deadInboxComparison(deadCopies: Int, healthyCopies: Int, rounds: Int) async throws {
-    say("liaison-bench --dead-inbox: \(healthyCopies) copies relayed to a healthy inbox; \(deadCopies) waiting for a dead one; \(rounds) interleaved rounds")
+    say(
+        "liaison-bench --dead-inbox: \(healthyCopies) copies relayed to a healthy inbox; \(deadCopies) waiting for a dead one; \(rounds) interleaved rounds"
+    )
     let configurations: [(String, Bool?)] = [("alone", nil), ("beside a refusing inbox", false), ("beside a black hole", true)]
     var rates: [String: [Double]] = [:]
     var run = 0
@@ -58,10 +60,12 @@ func deadInboxComparison(deadCopies: Int, healthyCopies: Int, rounds: Int) async
     let alone = median(rates["alone"] ?? [0])
     for (name, _) in configurations.dropFirst() {
         let rate = median(rates[name] ?? [0])
-        say(String(
-            format: "floor: healthy inbox %@ %.0f/s (median of %@) = %.2f x its rate alone %.0f/s (median of %@) (floor 0.9), %d dead copies waiting",
-            name, rate, (rates[name] ?? []).map { String(format: "%.0f", $0) }.joined(separator: ", "), rate / alone, alone,
-            (rates["alone"] ?? []).map { String(format: "%.0f", $0) }.joined(separator: ", "), deadCopies))
+        say(
+            String(
+                format:
+                    "floor: healthy inbox %@ %.0f/s (median of %@) = %.2f x its rate alone %.0f/s (median of %@) (floor 0.9), %d dead copies waiting",
+                name, rate, (rates[name] ?? []).map { String(format: "%.0f", $0) }.joined(separator: ", "), rate / alone, alone,
+                (rates["alone"] ?? []).map { String(format: "%.0f", $0) }.joined(separator: ", "), deadCopies))
     }
 }
 
@@ -105,14 +109,19 @@ func deadInboxRun(_ name: String, dead: Bool?, deadCopies: Int, healthyCopies: I
         let bodies = (0..<healthyCopies).map { referral(5_000_000 + $0, to: "cwp-a") }
         let accepted = try await load.run(bodies.map { load.post(path: "/v1/messages", headers: headers, body: $0) }, connections: connections)
             .filter { $0.status == 202 }.count
-        say(String(format: "dead inbox %@: %d healthy and %d dead copies accepted in %.0f s", name, accepted, deadPort == nil ? 0 : deadCopies, Date().timeIntervalSince(filled)))
+        say(
+            String(
+                format: "dead inbox %@: %d healthy and %d dead copies accepted in %.0f s", name, accepted, deadPort == nil ? 0 : deadCopies,
+                Date().timeIntervalSince(filled)))
         // Ten seconds more for the dead inbox's first attempts to fail (the black hole's run into their 5 s
         // timeout) and its circuit to open, as it would have long since in service; then the healthy inbox resumes.
         if deadPort != nil { try await Task.sleep(for: .seconds(10)) }
         let resumed = try DaemonProcess.run([
             DaemonProcess.builtBinary().path, "queue", "retry", "--inbox", "cwp-a/spoc", "--config", instance.configPath.path,
         ])
-        guard resumed.status == 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "queue retry failed: \(resumed.output)"]) }
+        guard resumed.status == 0 else {
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "queue retry failed: \(resumed.output)"])
+        }
         while sink.count < 2 { try await Task.sleep(for: .milliseconds(2)) }
         let started = Date()
         while sink.count < accepted + 2, Date().timeIntervalSince(started) < 900 { try await Task.sleep(for: .milliseconds(5)) }
@@ -120,7 +129,9 @@ func deadInboxRun(_ name: String, dead: Bool?, deadCopies: Int, healthyCopies: I
         let rate = Double(accepted) / seconds
         let log = (try? String(contentsOf: instance.logPath, encoding: .utf8)) ?? ""
         let circuit = log.contains("circuit open") ? "; the dead inbox's circuit opened" : ""
-        say(String(format: "dead inbox %@: %d copies relayed to the healthy inbox in %.2f s = %.0f relayed/s%@", name, accepted, seconds, rate, circuit))
+        say(
+            String(
+                format: "dead inbox %@: %d copies relayed to the healthy inbox in %.2f s = %.0f relayed/s%@", name, accepted, seconds, rate, circuit))
         instance.terminate()
         await sink.stop()
         withExtendedLifetime(deadPort) {}

@@ -21,7 +21,8 @@ struct Instances {
                 let tls = first.folder.appendingPathComponent("data/tls").path
                 config += "tls: {certificate: \(tls)/server.pem, key: \(tls)/server-key.pem, clientCA: \(tls)/ca.pem}\n"
             }
-            let daemon = try DaemonProcess(binary: DaemonProcess.builtBinary(), folder: folder.appendingPathComponent("\(name)-\(index)"), config: config)
+            let daemon = try DaemonProcess(
+                binary: DaemonProcess.builtBinary(), folder: folder.appendingPathComponent("\(name)-\(index)"), config: config)
             try daemon.start()
             daemons.append(daemon)
         }
@@ -36,7 +37,9 @@ struct Instances {
         let accepted = try await withThrowingTaskGroup(of: Int.self) { group in
             for (index, daemon) in daemons.enumerated() {
                 let load = LoadClient(port: daemon.port, caBundle: caBundle)
-                let mine = stride(from: index, to: bodies.count, by: daemons.count).map { load.post(path: "/v1/messages", headers: headers, body: bodies[$0]) }
+                let mine = stride(from: index, to: bodies.count, by: daemons.count).map {
+                    load.post(path: "/v1/messages", headers: headers, body: bodies[$0])
+                }
                 let perInstance = max(1, connections / daemons.count)
                 group.addTask { try await load.run(mine, connections: perInstance).filter { $0.status == 202 }.count }
             }
@@ -78,10 +81,12 @@ func compareStores(postgresURL: String) async throws {
         accepted[name] = rate
         say(String(format: "%@: accept: %d of %d accepted in %.2f s = %.0f accepted/s", name, run.accepted, acceptCount, run.seconds, rate))
         let perMessage = 1e6 / Double(max(1, run.accepted))
-        say(String(
-            format: "%@: accept: CPU per accepted message: daemons %.0f µs, PostgreSQL %.0f µs, load generator %.0f µs; all CPUs idle %.0f%% of the time",
-            name, spent.daemons * perMessage, spent.postgres * perMessage, spent.client * perMessage,
-            spent.idle / (run.seconds * Double(ProcessInfo.processInfo.activeProcessorCount)) * 100))
+        say(
+            String(
+                format:
+                    "%@: accept: CPU per accepted message: daemons %.0f µs, PostgreSQL %.0f µs, load generator %.0f µs; all CPUs idle %.0f%% of the time",
+                name, spent.daemons * perMessage, spent.postgres * perMessage, spent.client * perMessage,
+                spent.idle / (run.seconds * Double(ProcessInfo.processInfo.activeProcessorCount)) * 100))
         // Relayed: the sink answers the first 503 with Retry-After, which pauses the inbox (for every instance)
         // while a backlog is accepted; then the drain alone is timed.
         let pause = max(10, relayCount / 1000 + 5)
@@ -94,7 +99,10 @@ func compareStores(postgresURL: String) async throws {
         let drainStarted = Date()
         while sink.count < before + backlog.accepted + 2, Date().timeIntervalSince(drainStarted) < 600 { try await Task.sleep(for: .milliseconds(5)) }
         let drain = Date().timeIntervalSince(drainStarted)
-        say(String(format: "%@: relay: %d copies delivered with verified signatures in %.2f s = %.0f relayed/s", name, backlog.accepted, drain, Double(backlog.accepted) / drain))
+        say(
+            String(
+                format: "%@: relay: %d copies delivered with verified signatures in %.2f s = %.0f relayed/s", name, backlog.accepted, drain,
+                Double(backlog.accepted) / drain))
     }
     await sink.stop()
 
@@ -103,9 +111,11 @@ func compareStores(postgresURL: String) async throws {
     let pgbench = try pgbenchInsertRate(settings: base, seconds: 20)
     say(String(format: "pgbench: 8 clients, single-row insert (1 KB, one commit each): %.0f inserts/s", pgbench))
     if let sqlite = accepted["sqlite"], let two = accepted["postgres-2"], let one = accepted["postgres-1"] {
-        say(String(
-            format: "floors: two PostgreSQL instances %.0f accepted/s = %.2f x pgbench (floor 0.5) and %.2f x one SQLite instance's %.0f/s (floor 0.5); one PostgreSQL instance %.0f/s",
-            two, two / pgbench, two / sqlite, sqlite, one))
+        say(
+            String(
+                format:
+                    "floors: two PostgreSQL instances %.0f accepted/s = %.2f x pgbench (floor 0.5) and %.2f x one SQLite instance's %.0f/s (floor 0.5); one PostgreSQL instance %.0f/s",
+                two, two / pgbench, two / sqlite, sqlite, one))
     }
 
     // queue status on PostgreSQL with a million copies queued, filled through the same router and store code.
@@ -127,7 +137,10 @@ func compareStores(postgresURL: String) async throws {
         }
     }
     store.close()
-    say(String(format: "queued: PostgreSQL store filled to %d copies in %.0f s (in-process, same router and store code)", queuedCount, Date().timeIntervalSince(started)))
+    say(
+        String(
+            format: "queued: PostgreSQL store filled to %d copies in %.0f s (in-process, same router and store code)", queuedCount,
+            Date().timeIntervalSince(started)))
     var timings: [Double] = []
     var line = ""
     for _ in 0..<5 {
@@ -137,7 +150,10 @@ func compareStores(postgresURL: String) async throws {
         line = result.output.split(separator: "\n").first { $0.hasPrefix("cwp-b/spoc") }.map(String.init) ?? result.output
     }
     timings.sort()
-    say(String(format: "queue status on PostgreSQL with %d copies queued: median %.0f ms, slowest %.0f ms (of 5 runs, whole command; floor 1 s)", queuedCount, percentile(timings, 0.5) * 1000, (timings.last ?? 0) * 1000))
+    say(
+        String(
+            format: "queue status on PostgreSQL with %d copies queued: median %.0f ms, slowest %.0f ms (of 5 runs, whole command; floor 1 s)",
+            queuedCount, percentile(timings, 0.5) * 1000, (timings.last ?? 0) * 1000))
     say("  \(line)")
 
     // The bench's schemas go.
@@ -146,7 +162,8 @@ func compareStores(postgresURL: String) async throws {
 
 /// The server's own tools, of the newest PostgreSQL installed.
 func postgresTool(_ name: String) -> String {
-    (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.sorted().last.map { "/usr/lib/postgresql/\($0)/bin/\(name)" } ?? name
+    (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.sorted().last.map { "/usr/lib/postgresql/\($0)/bin/\(name)" }
+        ?? name
 }
 
 /// The connection arguments of psql and pgbench for `settings` (the password goes in PGPASSWORD).
@@ -188,7 +205,8 @@ struct ProcessCPU {
     var idle: Double
 
     static func - (after: ProcessCPU, before: ProcessCPU) -> ProcessCPU {
-        ProcessCPU(daemons: after.daemons - before.daemons, postgres: after.postgres - before.postgres, client: after.client - before.client,
+        ProcessCPU(
+            daemons: after.daemons - before.daemons, postgres: after.postgres - before.postgres, client: after.client - before.client,
             idle: after.idle - before.idle)
     }
 }

@@ -124,9 +124,10 @@ func benchConfig(sinkPort: Int, caBundle: String) -> String {
 /// A router and store for in-process runs, configured as the daemon is.
 func inProcess(configPath: URL, storePath: String) throws -> (SubmissionDesk, SQLiteCaseStore) {
     let daemonConfig = try DaemonConfig.load(from: configPath)
-    let router = SubmissionDesk(context: RuleContext(
-        directory: try daemonConfig.directory(), rules: try RuleFiles.loadRules(at: URL(fileURLWithPath: daemonConfig.rulesPath)),
-        calendars: try RuleFiles.loadCalendars(at: URL(fileURLWithPath: daemonConfig.holidaysPath))))
+    let router = SubmissionDesk(
+        context: RuleContext(
+            directory: try daemonConfig.directory(), rules: try RuleFiles.loadRules(at: URL(fileURLWithPath: daemonConfig.rulesPath)),
+            calendars: try RuleFiles.loadCalendars(at: URL(fileURLWithPath: daemonConfig.holidaysPath))))
     return (router, try SQLiteCaseStore(path: storePath))
 }
 
@@ -167,7 +168,12 @@ if storeCount > 0 {
     let seconds = try stored(5_000_000, storeCount)
     let checkpointerSeconds = cpuSeconds(getpid(), threads: ["liaison-ckpt"]).threads[0] - checkpointerBefore
     checkpointer.stop()
-    say(String(format: "store: %d messages decided and stored in commits of 32 in %.2f s = %.0f µs each, %.0f µs of them on the CPU (in-process, one writer thread); the checkpointer %.0f µs of CPU each", storeCount, seconds, seconds / Double(storeCount) * 1e6, writerCPUSeconds / Double(storeCount) * 1e6, checkpointerSeconds / Double(storeCount) * 1e6))
+    say(
+        String(
+            format:
+                "store: %d messages decided and stored in commits of 32 in %.2f s = %.0f µs each, %.0f µs of them on the CPU (in-process, one writer thread); the checkpointer %.0f µs of CPU each",
+            storeCount, seconds, seconds / Double(storeCount) * 1e6, writerCPUSeconds / Double(storeCount) * 1e6,
+            checkpointerSeconds / Double(storeCount) * 1e6))
     finish()
 }
 
@@ -189,7 +195,10 @@ if prepareCount > 0 {
     // A first, untimed round warms up.
     _ = prepared(bodies.count)
     let seconds = prepared(prepareCount)
-    say(String(format: "prepare: %d bodies parsed, validated and made canonical in %.2f s = %.1f µs each (in-process, one thread)", prepareCount, seconds, seconds / Double(prepareCount) * 1e6))
+    say(
+        String(
+            format: "prepare: %d bodies parsed, validated and made canonical in %.2f s = %.1f µs each (in-process, one thread)", prepareCount,
+            seconds, seconds / Double(prepareCount) * 1e6))
     finish()
 }
 
@@ -259,10 +268,11 @@ if staffCount > 0 {
         }
         server.sort()
         client.sort()
-        say(String(
-            format: "staff: %@, %d requests (status %@): server time p50 %.1f ms, p99 %.1f ms; seen by the client p50 %.1f ms, p99 %.1f ms",
-            label, paths.count, statuses.sorted().map(String.init).joined(separator: ","), percentile(server, 0.5), percentile(server, 0.99),
-            percentile(client, 0.5), percentile(client, 0.99)))
+        say(
+            String(
+                format: "staff: %@, %d requests (status %@): server time p50 %.1f ms, p99 %.1f ms; seen by the client p50 %.1f ms, p99 %.1f ms",
+                label, paths.count, statuses.sorted().map(String.init).joined(separator: ","), percentile(server, 0.5), percentile(server, 0.99),
+                percentile(client, 0.5), percentile(client, 0.99)))
     }
     let rounds = argument("--rounds", 300)
     let pages = max(1, staffCount / 25)
@@ -336,16 +346,18 @@ if soakCount > 0 {
             statuses[raw.response(within: 5)?.status ?? 0, default: 0] += 1
         }
         memory.append(residentMegabytes(daemon.processID ?? 0))
-        say(String(
-            format: "soak: %d requests in %.0f s; daemon resident memory %.1f MB", min(first + round, soakCount),
-            Date().timeIntervalSince(started), memory.last ?? 0))
+        say(
+            String(
+                format: "soak: %d requests in %.0f s; daemon resident memory %.1f MB", min(first + round, soakCount),
+                Date().timeIntervalSince(started), memory.last ?? 0))
     }
     let answered = statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
     say("soak: answers by status: \(answered)")
     if let baseline = memory.first, let last = memory.last {
-        say(String(
-            format: "soak: resident memory after the first %d: %.1f MB; after %d: %.1f MB (%.1f%% of the first; floor: within 10%%)",
-            round, baseline, soakCount, last, last / baseline * 100))
+        say(
+            String(
+                format: "soak: resident memory after the first %d: %.1f MB; after %d: %.1f MB (%.1f%% of the first; floor: within 10%%)",
+                round, baseline, soakCount, last, last / baseline * 100))
     }
     daemon.terminate()
     await sink.stop()
@@ -414,13 +426,16 @@ do {
     let bytes = bodies.map(\.count).reduce(0, +) / max(1, bodies.count)
     let run = try await measure(posts(bodies))
     let accepted = run.results.filter { $0.status == 202 }.count
-    say(String(
-        format: "accept: %d of %d messages (%d bytes each) accepted in %.2f s = %.0f accepted/s; ack latency p50 %.1f ms, p99 %.1f ms",
-        accepted, acceptCount, bytes, run.seconds, Double(accepted) / run.seconds, run.latency(0.5) * 1000, run.latency(0.99) * 1000))
+    say(
+        String(
+            format: "accept: %d of %d messages (%d bytes each) accepted in %.2f s = %.0f accepted/s; ack latency p50 %.1f ms, p99 %.1f ms",
+            accepted, acceptCount, bytes, run.seconds, Double(accepted) / run.seconds, run.latency(0.5) * 1000, run.latency(0.99) * 1000))
     let perMessage = 1e6 / Double(max(1, accepted))
-    say(String(
-        format: "accept: CPU per accepted message: daemon %.0f µs (its writer thread %.0f µs, checkpointer %.0f µs), load generator %.0f µs; all CPUs idle %.0f%% of the time",
-        run.daemon * perMessage, run.writer * perMessage, run.checkpointer * perMessage, run.client * perMessage, run.idle * 100))
+    say(
+        String(
+            format:
+                "accept: CPU per accepted message: daemon %.0f µs (its writer thread %.0f µs, checkpointer %.0f µs), load generator %.0f µs; all CPUs idle %.0f%% of the time",
+            run.daemon * perMessage, run.writer * perMessage, run.checkpointer * perMessage, run.client * perMessage, run.idle * 100))
 }
 
 // 1b. What HTTPS alone costs: authenticated GET /healthz over the same connections, with no body, rules or store.
@@ -430,9 +445,11 @@ if probeCount > 0 {
     let run = try await measure(Array(repeating: probe, count: probeCount))
     let answered = run.results.filter { $0.status == 200 }.count
     let perProbe = 1e6 / Double(max(1, answered))
-    say(String(
-        format: "probes: %d of %d authenticated GET /healthz answered in %.2f s = %.0f/s; CPU per probe: daemon %.0f µs, load generator %.0f µs (HTTPS, HTTP, routing and authentication alone)",
-        answered, probeCount, run.seconds, Double(answered) / run.seconds, run.daemon * perProbe, run.client * perProbe))
+    say(
+        String(
+            format:
+                "probes: %d of %d authenticated GET /healthz answered in %.2f s = %.0f/s; CPU per probe: daemon %.0f µs, load generator %.0f µs (HTTPS, HTTP, routing and authentication alone)",
+            answered, probeCount, run.seconds, Double(answered) / run.seconds, run.daemon * perProbe, run.client * perProbe))
 }
 
 // 2. Relayed messages/s to the loopback HTTPS sink. The sink first answers 503 with Retry-After, which
@@ -454,13 +471,17 @@ do {
     while sink.count < accepted + 2, Date().timeIntervalSince(drainStarted) < 600 { try await Task.sleep(for: .milliseconds(5)) }
     let spent = window.end()
     let drainSeconds = Date().timeIntervalSince(drainStarted)
-    say(String(
-        format: "relay: %d messages queued (accepted in %.1f s while the inbox was paused by Retry-After), then delivered with verified signatures to the HTTPS sink in %.2f s = %.0f relayed/s",
-        accepted, acceptSeconds, drainSeconds, Double(accepted) / drainSeconds))
+    say(
+        String(
+            format:
+                "relay: %d messages queued (accepted in %.1f s while the inbox was paused by Retry-After), then delivered with verified signatures to the HTTPS sink in %.2f s = %.0f relayed/s",
+            accepted, acceptSeconds, drainSeconds, Double(accepted) / drainSeconds))
     let perCopy = 1e6 / Double(max(1, accepted))
-    say(String(
-        format: "relay: CPU per relayed message: daemon %.0f µs (its delivery thread %.0f µs, checkpointer %.0f µs), sink %.0f µs; all CPUs idle %.0f%% of the time",
-        spent.daemon * perCopy, spent.threads[0] * perCopy, spent.threads[1] * perCopy, spent.client * perCopy, spent.idle * 100))
+    say(
+        String(
+            format:
+                "relay: CPU per relayed message: daemon %.0f µs (its delivery thread %.0f µs, checkpointer %.0f µs), sink %.0f µs; all CPUs idle %.0f%% of the time",
+            spent.daemon * perCopy, spent.threads[0] * perCopy, spent.threads[1] * perCopy, spent.client * perCopy, spent.idle * 100))
 }
 say(String(format: "daemon resident memory after load: %.0f MB", residentMegabytes(daemon.processID ?? 0)))
 daemon.terminate()
@@ -479,11 +500,16 @@ do {
         remaining -= batch.count
         _ = try store.batch(batch) { body, transaction in try router.submit(body, from: "jcp-leeds", at: Date(), in: transaction) }
     }
-    say(String(format: "queued: store filled to %d copies in %.0f s (in-process, same router and store code)", queuedCount, Date().timeIntervalSince(started)))
+    say(
+        String(
+            format: "queued: store filled to %d copies in %.0f s (in-process, same router and store code)", queuedCount,
+            Date().timeIntervalSince(started)))
 }
 try daemon.start()
 _ = HTTPSClient(caBundle: caBundle, connections: 4).perform(
-    (0..<1000).map { HTTPSRequest(url: "https://127.0.0.1:\(daemon.port)/v1/messages", headers: headers, body: referral(3_000_000 + $0, to: "cwp-b")) },
+    (0..<1000).map {
+        HTTPSRequest(url: "https://127.0.0.1:\(daemon.port)/v1/messages", headers: headers, body: referral(3_000_000 + $0, to: "cwp-b"))
+    },
     concurrency: 4)
 var timings: [Double] = []
 var statusLine = ""
@@ -501,7 +527,10 @@ for _ in 0..<5 {
     statusLine = text.split(separator: "\n").first { $0.hasPrefix("cwp-b/spoc") }.map(String.init) ?? ""
 }
 timings.sort()
-say(String(format: "queue status with %@ queued: median %.0f ms (of 5 runs, whole command)", statusLine.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init) ?? "?", percentile(timings, 0.5) * 1000))
+say(
+    String(
+        format: "queue status with %@ queued: median %.0f ms (of 5 runs, whole command)",
+        statusLine.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init) ?? "?", percentile(timings, 0.5) * 1000))
 say("  \(statusLine)")
 say(String(format: "daemon resident memory with the queue full: %.0f MB", residentMegabytes(daemon.processID ?? 0)))
 daemon.terminate()

@@ -37,7 +37,8 @@ struct StoreOptions: ParsableArguments {
         do {
             daemonConfig = try DaemonConfig.load(from: configURL(config), checkingFiles: false)
         } catch let problems as ConfigProblems {
-            FileHandle.standardError.write(Data("liaison: the configuration has problems:\n\(problems)\n(name the store with --store to read it anyway)\n".utf8))
+            FileHandle.standardError.write(
+                Data("liaison: the configuration has problems:\n\(problems)\n(name the store with --store to read it anyway)\n".utf8))
             throw ExitCode(2)
         }
         sayUsing(configuration: configURL(config), store: daemonConfig.store.description)
@@ -52,7 +53,8 @@ struct QueueCommand: ParsableCommand {
         subcommands: [Status.self, List.self, Shape.self, Show.self, Hold.self, Release.self, Retry.self, Expire.self, Timers.self])
 
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Per inbox: queued, in flight, deferred, held, expired, delivered in 24 h, ages, errors.")
+        static let configuration = CommandConfiguration(
+            abstract: "Per inbox: queued, in flight, deferred, held, expired, delivered in 24 h, ages, errors.")
         @OptionGroup var options: StoreOptions
         @Flag(help: "List every configured inbox, also those with nothing queued.")
         var all = false
@@ -90,12 +92,18 @@ struct QueueCommand: ParsableCommand {
             printTable(header, rows)
             for line in status {
                 if let since = line.circuitOpenSince {
-                    print("\(line.inbox)'s circuit is open since \(since): after a run of failed attempts its copies wait and one probe at a time is tried; the first delivery closes it")
+                    print(
+                        "\(line.inbox)'s circuit is open since \(since): after a run of failed attempts its copies wait and one probe at a time is tried; the first delivery closes it"
+                    )
                 }
                 if let since = line.disabledSince {
-                    print("\(line.inbox) is disabled since \(since) (it answered 410): its copies are held; liaison queue release --inbox \(line.inbox) sends them again")
+                    print(
+                        "\(line.inbox) is disabled since \(since) (it answered 410): its copies are held; liaison queue release --inbox \(line.inbox) sends them again"
+                    )
                 } else if let since = line.heldSince {
-                    print("\(line.inbox) is held since \(since) by an operator: its copies are held; liaison queue release --inbox \(line.inbox) sends them again")
+                    print(
+                        "\(line.inbox) is held since \(since) by an operator: its copies are held; liaison queue release --inbox \(line.inbox) sends them again"
+                    )
                 } else if let until = line.pausedUntil {
                     // The inbox's error says whether it asked for the pause with Retry-After or gave no time.
                     let cause = line.lastError.map { "it answered \($0)" } ?? "it answered 429 or 503"
@@ -117,7 +125,10 @@ struct QueueCommand: ParsableCommand {
         @Option(help: "Only this message type.") var type: String?
         @Option(help: "Only copies accepted at least this long ago (e.g. 30m, 2h, 1d).") var olderThan: String?
         @Option(help: "At most this many.") var limit = 100
-        @Flag(help: "Only one claimant's copies: the NINO is read from standard input (or asked for), never from the command line, which lands in shell history and ps.")
+        @Flag(
+            help:
+                "Only one claimant's copies: the NINO is read from standard input (or asked for), never from the command line, which lands in shell history and ps."
+        )
         var nino = false
 
         func validate() throws {
@@ -142,7 +153,9 @@ struct QueueCommand: ParsableCommand {
             if options.json { return try printJSON(copies) }
             printTable(
                 ["COPY", "MESSAGE", "TYPE", "INBOX", "STATE", "ATTEMPTS", "ACCEPTED", "NEXT-ATTEMPT", "LAST-ERROR"],
-                copies.map { [$0.id, $0.messageID, $0.type, $0.inbox, $0.state, "\($0.attempts)", $0.acceptedAt, $0.nextAttempt ?? "-", $0.lastError ?? "-"] })
+                copies.map {
+                    [$0.id, $0.messageID, $0.type, $0.inbox, $0.state, "\($0.attempts)", $0.acceptedAt, $0.nextAttempt ?? "-", $0.lastError ?? "-"]
+                })
         }
     }
 
@@ -179,8 +192,9 @@ struct QueueCommand: ParsableCommand {
             if options.json { return try printJSON(details) }
             for detail in details {
                 let copy = detail.copy
-                print("\(copy.id)  \(copy.type) → \(copy.inbox)  message \(copy.messageID)  nino \(detail.maskedNINO ?? "-")"
-                    + (detail.sentBy.map { "  sent by \($0) from the staff pages" } ?? ""))
+                print(
+                    "\(copy.id)  \(copy.type) → \(copy.inbox)  message \(copy.messageID)  nino \(detail.maskedNINO ?? "-")"
+                        + (detail.sentBy.map { "  sent by \($0) from the staff pages" } ?? ""))
                 print("  state \(copy.state), \(copy.attempts) attempt(s), accepted \(copy.acceptedAt)")
                 for event in detail.events {
                     let status = event.httpStatus.map { " HTTP \($0)" } ?? ""
@@ -264,14 +278,17 @@ struct ActionOptions: ParsableArguments {
                 let inFlight: Int
                 let heldInInbox: Int?
             }
-            try printJSON(Report(
-                action: action.rawValue, moved: result.moved, notFound: result.notFound, notApplicable: result.notApplicable,
-                disabledInboxes: result.disabledInboxes, pausedInboxes: result.pausedInboxes, inFlight: result.inFlight,
-                heldInInbox: result.heldInInbox))
+            try printJSON(
+                Report(
+                    action: action.rawValue, moved: result.moved, notFound: result.notFound, notApplicable: result.notApplicable,
+                    disabledInboxes: result.disabledInboxes, pausedInboxes: result.pausedInboxes, inFlight: result.inFlight,
+                    heldInInbox: result.heldInInbox))
         } else {
             print("\(action.rawValue): \(result.moved) cop\(result.moved == 1 ? "y" : "ies")")
             if let held = result.heldInInbox, let inbox {
-                print("\(inbox) is held as a whole: nothing is sent to it until liaison queue release --inbox \(inbox); \(held) cop\(held == 1 ? "y" : "ies") held in it now")
+                print(
+                    "\(inbox) is held as a whole: nothing is sent to it until liaison queue release --inbox \(inbox); \(held) cop\(held == 1 ? "y" : "ies") held in it now"
+                )
             }
             func warn(_ text: String) { FileHandle.standardError.write(Data("liaison: \(text)\n".utf8)) }
             for name in result.notFound { warn("\(name) matches no copy") }
@@ -280,13 +297,19 @@ struct ActionOptions: ParsableArguments {
                 warn("\(id) is \(states.joined(separator: ", ")): \(action.rawValue) applies to \(applies) copies")
             }
             for address in result.disabledInboxes {
-                warn("\(address) is disabled (it answered 410) or held as a whole: its copies are held again until liaison queue release --inbox \(address)")
+                warn(
+                    "\(address) is disabled (it answered 410) or held as a whole: its copies are held again until liaison queue release --inbox \(address)"
+                )
             }
             for (address, until) in result.pausedInboxes.sorted(by: { $0.key < $1.key }) {
-                warn("\(address) is paused until \(until) (it answered 429 or 503): nothing is sent to it before then, unless liaison queue retry --inbox \(address)")
+                warn(
+                    "\(address) is paused until \(until) (it answered 429 or 503): nothing is sent to it before then, unless liaison queue retry --inbox \(address)"
+                )
             }
             if result.inFlight > 0, action == .hold || action == .expire {
-                warn("\(result.inFlight) cop\(result.inFlight == 1 ? "y is" : "ies are") in flight and not moved: each finishes its attempt, and one that fails is deferred (held, in an inbox held as a whole)")
+                warn(
+                    "\(result.inFlight) cop\(result.inFlight == 1 ? "y is" : "ies are") in flight and not moved: each finishes its attempt, and one that fails is deferred (held, in an inbox held as a whole)"
+                )
             }
         }
         if !result.notFound.isEmpty || !result.notApplicable.isEmpty { throw ExitCode(1) }
@@ -325,8 +348,9 @@ func printTable(_ header: [String], _ rows: [[String]]) {
     let all = [header] + rows
     let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
     for row in all {
-        print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-            .trimmingCharacters(in: .whitespaces))
+        print(
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces))
     }
 }
 

@@ -64,7 +64,8 @@ struct StoreCommand: ParsableCommand {
             var lines = ["TABLE".padding(toLength: width, withPad: " ", startingAt: 0) + "  SQLITE  POSTGRESQL"]
             for count in counts {
                 lines.append(
-                    count.table.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + String(count.source).padding(toLength: 6, withPad: " ", startingAt: 0)
+                    count.table.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                        + String(count.source).padding(toLength: 6, withPad: " ", startingAt: 0)
                         + "  " + String(count.target))
             }
             return lines.joined(separator: "\n")

@@ -70,7 +70,8 @@ import Testing
         let harness = Harness()
         harness.startPlacement()
         let answer = harness.send(
-            "cwp.unacceptable-behaviour", as: "jcp-york", body: ["incidentDate": .string("2026-01-20")]).answer
+            "cwp.unacceptable-behaviour", as: "jcp-york", body: ["incidentDate": .string("2026-01-20")]
+        ).answer
         #expect(answer.code == "not-case-owner")
         #expect(harness.referToWorkProgramme(on: "2026-02-02", as: "jcp-york").code == "not-case-owner")
     }
@@ -234,7 +235,8 @@ import Testing
         #expect(harness.send("wp.reengagement", as: "prime-a", body: ["date": .string("2024-12-05")]).answer.code == "case-ended")
         // The exit report still applies to an ended case.
         let request = harness.send(
-            "wp.exit-report.request", as: "jcp-leeds", body: ["benefit": .string("JSA"), "endDate": .string("2024-12-31")]).answer
+            "wp.exit-report.request", as: "jcp-leeds", body: ["benefit": .string("JSA"), "endDate": .string("2024-12-31")]
+        ).answer
         #expect(request.outcome == "requested")
     }
 
@@ -260,7 +262,8 @@ import Testing
         harness.referToWorkProgramme(on: "2024-12-02")
         let request = harness.send(
             "wp.exit-report.request", as: "jcp-leeds", at: "2026-03-16T09:00:00Z",
-            body: ["benefit": .string("JSA"), "endDate": .string("2026-12-01")]).answer
+            body: ["benefit": .string("JSA"), "endDate": .string("2026-12-01")]
+        ).answer
         #expect(request.decision("deadline") == .string("2026-03-30"))
     }
 
@@ -288,7 +291,8 @@ import Testing
     @Test func aCompletedPlacementBarsReReferral() {
         let harness = Harness()
         harness.startPlacement()
-        harness.send("cwp.completion", as: "cwp-a", at: "2026-08-10T09:00:00Z", body: ["completionDate": .string("2026-08-10"), "onBenefit": .bool(false)])
+        harness.send(
+            "cwp.completion", as: "cwp-a", at: "2026-08-10T09:00:00Z", body: ["completionDate": .string("2026-08-10"), "onBenefit": .bool(false)])
         #expect(harness.referToPlacement(on: "2026-09-01", wpci: "2026-08-20").code == "cwp-rereferral-barred")
     }
 
@@ -305,7 +309,8 @@ import Testing
         harness.referToPlacement(on: "2026-01-12")
         let dna = harness.send(
             "cwp.dma-referral", as: "cwp-a", at: "2026-01-20T09:00:00Z",
-            body: ["failure": .string("did-not-attend-engagement"), "failureDate": .string("2026-01-19"), "detail": .string("")]).answer
+            body: ["failure": .string("did-not-attend-engagement"), "failureDate": .string("2026-01-19"), "detail": .string("")]
+        ).answer
         #expect(dna.outcome == "rereferral-required")
         #expect(dna.response["decision"]?["advice"] == .string("re-refer-unless-significant-change"))
         #expect(Set(dna.routedTo) == ["jcp-leeds/dma", "jcp-leeds/work-coach"])
@@ -364,11 +369,13 @@ import Testing
         let granted = harness.absence("sickness", from: "2026-02-02", to: "2026-02-03")
         let answer = harness.send(
             "cwp.absence.advice", as: "jcp-leeds",
-            body: ["inReplyTo": .string(granted.messageID!), "treatAsAvailable": .bool(true)]).answer
+            body: ["inReplyTo": .string(granted.messageID!), "treatAsAvailable": .bool(true)]
+        ).answer
         #expect(answer.code == "nothing-to-answer")
         let unknown = harness.send(
             "cwp.absence.advice", as: "jcp-leeds",
-            body: ["inReplyTo": .string("11111111-2222-4333-8444-555555555555"), "treatAsAvailable": .bool(true)]).answer
+            body: ["inReplyTo": .string("11111111-2222-4333-8444-555555555555"), "treatAsAvailable": .bool(true)]
+        ).answer
         #expect(unknown.code == "nothing-to-answer")
     }
 
@@ -379,14 +386,16 @@ import Testing
         #expect(referred.outcome == "referred-to-spoc")
         let advice = harness.send(
             "cwp.absence.advice", as: "jcp-leeds",
-            body: ["inReplyTo": .string(referred.messageID!), "treatAsAvailable": .bool(false), "note": .string("")]).answer
+            body: ["inReplyTo": .string(referred.messageID!), "treatAsAvailable": .bool(false), "note": .string("")]
+        ).answer
         #expect(advice.outcome == "not-available")
         #expect(advice.response["decision"]?["actions"] == .array([.string("refer-availability-doubt")]))
         #expect(advice.routedTo == ["cwp-a/spoc"])
         // Answered once: a second answer has nothing to answer.
         let again = harness.send(
             "cwp.absence.advice", as: "jcp-leeds",
-            body: ["inReplyTo": .string(referred.messageID!), "treatAsAvailable": .bool(true)]).answer
+            body: ["inReplyTo": .string(referred.messageID!), "treatAsAvailable": .bool(true)]
+        ).answer
         #expect(again.code == "nothing-to-answer")
     }
 
@@ -418,25 +427,39 @@ import Testing
         harness.send(
             "cwp.change-of-circumstances", as: "jcp-leeds", at: "2026-03-02T09:00:00Z",
             body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-03-02")])
-        let after = harness.send("cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-03-03")]).answer
+        let after = harness.send(
+            "cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-03-03")]
+        ).answer
         #expect(after.code == "case-ended")
         // Off JSA from the effective date: a failure on that day is nugatory too; the day before, it is not.
-        let onTheDay = harness.send("cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-03-02")]).answer
+        let onTheDay = harness.send(
+            "cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-03-02")]
+        ).answer
         #expect(onTheDay.code == "case-ended")
-        let dayBefore = harness.send("cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-02-27")]).answer
+        let dayBefore = harness.send(
+            "cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-02-27")]
+        ).answer
         #expect(dayBefore.outcome == "referred-to-dma")
-        let beforeReferral = harness.send("cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-01-02")]).answer
+        let beforeReferral = harness.send(
+            "cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-01-02")]
+        ).answer
         #expect(beforeReferral.code == "before-referral")
     }
 
     @Test func refusingEmploymentIsAHigherLevelFailure() {
         let harness = Harness()
         harness.startPlacement()
-        let first = harness.send("cwp.dma-referral", as: "cwp-a", at: "2026-02-02T09:00:00Z", body: ["failure": .string("refused-employment"), "failureDate": .string("2026-02-02")]).answer
+        let first = harness.send(
+            "cwp.dma-referral", as: "cwp-a", at: "2026-02-02T09:00:00Z",
+            body: ["failure": .string("refused-employment"), "failureDate": .string("2026-02-02")]
+        ).answer
         #expect(first.outcome == "referred-to-dma")
         #expect(first.routedTo == ["jcp-leeds/dma"])
         #expect(first.decision("indicativeSanctionWeeks") == .number(13))
-        let second = harness.send("cwp.dma-referral", as: "cwp-a", at: "2026-03-02T09:00:00Z", body: ["failure": .string("refused-employment"), "failureDate": .string("2026-03-02")]).answer
+        let second = harness.send(
+            "cwp.dma-referral", as: "cwp-a", at: "2026-03-02T09:00:00Z",
+            body: ["failure": .string("refused-employment"), "failureDate": .string("2026-03-02")]
+        ).answer
         #expect(second.decision("indicativeSanctionWeeks") == .number(26))
     }
 
@@ -447,13 +470,17 @@ import Testing
         harness.startPlacement()
         let answer = harness.send(
             "cwp.change-of-circumstances", as: "jcp-leeds",
-            body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-02-01")]).answer
+            body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-02-01")]
+        ).answer
         #expect(answer.outcome == "end-provision")
         #expect(answer.response["decision"]?["advice"] == .string("update-prap-end-provision"))
         #expect(harness.person()?.placement?.ended?.date == day("2026-02-01"))
         let notified = Harness()
         notified.startPlacement()
-        #expect(notified.send("cwp.change-of-circumstances", as: "jcp-leeds", body: ["change": .string("health"), "effectiveDate": .string("2026-02-01")]).answer.outcome == "notified")
+        #expect(
+            notified.send(
+                "cwp.change-of-circumstances", as: "jcp-leeds", body: ["change": .string("health"), "effectiveDate": .string("2026-02-01")]
+            ).answer.outcome == "notified")
     }
 
     @Test func noLongerOnJSAFromALaterDateEndsTheCaseOnThatDate() {
@@ -461,23 +488,27 @@ import Testing
         harness.startPlacement()
         let ending = harness.send(
             "cwp.change-of-circumstances", as: "jcp-leeds", at: "2026-03-02T09:00:00Z",
-            body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-03-16")]).answer
+            body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-03-16")]
+        ).answer
         #expect(ending.outcome == "end-provision")
         // Until 16 March the case is open: absences are judged and failures referred as before.
         #expect(harness.absence("sickness", from: "2026-03-04", to: "2026-03-05").outcome == "treat-as-available")
         let failure = harness.send(
-            "cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-03-06")]).answer
+            "cwp.dma-referral", as: "cwp-a", body: ["failure": .string("fail-to-participate"), "failureDate": .string("2026-03-06")]
+        ).answer
         #expect(failure.outcome == "referred-to-dma")
         // A SPOC referral on Friday 13 March is due Monday 16th, by when the case has ended: the chase never fires.
         let court = harness.send(
             "cwp.absence", as: "cwp-a", at: "2026-03-13T10:00:00Z",
-            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-03-12"), "to": .string("2026-03-13")]).answer
+            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-03-12"), "to": .string("2026-03-13")]
+        ).answer
         #expect(court.outcome == "referred-to-spoc")
         #expect(harness.advance(to: "2026-03-20T12:00:00Z").isEmpty)
         // From 16 March it has ended.
         let late = harness.send(
             "cwp.absence", as: "cwp-a", at: "2026-03-16T18:00:00Z",
-            body: ["reported": .bool(true), "reason": .string("sickness"), "from": .string("2026-03-16"), "to": .string("2026-03-16")]).answer
+            body: ["reported": .bool(true), "reason": .string("sickness"), "from": .string("2026-03-16"), "to": .string("2026-03-16")]
+        ).answer
         #expect(late.code == "case-ended")
     }
 
@@ -535,7 +566,11 @@ import Testing
         #expect(harness.store.contents.generated.isEmpty)
         #expect(harness.send("cwp.referral", as: "prime-a", body: body).answer.badFields == ["to"])
         #expect(harness.send("cwp.referral", as: "jcp-leeds", to: "prime-a", body: body).answer.badFields == ["to"])
-        #expect(harness.send("wp.referral", as: "jcp-leeds", to: "cwp-a", body: ["referralDate": .string("2026-01-12"), "benefit": .string("JSA"), "mandatory": .bool(true)]).answer.badFields == ["to"])
+        #expect(
+            harness.send(
+                "wp.referral", as: "jcp-leeds", to: "cwp-a",
+                body: ["referralDate": .string("2026-01-12"), "benefit": .string("JSA"), "mandatory": .bool(true)]
+            ).answer.badFields == ["to"])
     }
 
     /// From the case owner, and from jcp-york, which does not own the case: the bad field answers before the case.
@@ -545,13 +580,19 @@ import Testing
         harness.startPlacement()
         let answer = harness.send(
             "cwp.claim-transfer", as: sender,
-            body: ["newJobcentre": .string("cwp-b"), "transferDate": .string("2026-03-02"), "withinCpa": .bool(true), "withinTravelDistance": .bool(true)]).answer
+            body: [
+                "newJobcentre": .string("cwp-b"), "transferDate": .string("2026-03-02"), "withinCpa": .bool(true),
+                "withinTravelDistance": .bool(true),
+            ]
+        ).answer
         #expect(answer.badFields == ["body.newJobcentre"])
     }
 
     @Test func afterATransferTheOldJobcentreIsNoLongerTheOwner() {
         let (harness, _) = transfer(started: true, withinTravel: true, withinCpa: true, canDeliver: nil)
-        #expect(harness.send("cwp.unacceptable-behaviour", as: "jcp-leeds", body: ["incidentDate": .string("2026-03-03")]).answer.code == "not-case-owner")
+        #expect(
+            harness.send("cwp.unacceptable-behaviour", as: "jcp-leeds", body: ["incidentDate": .string("2026-03-03")]).answer.code == "not-case-owner"
+        )
         let york = harness.send("cwp.unacceptable-behaviour", as: "jcp-york", body: ["incidentDate": .string("2026-03-03")]).answer
         #expect(york.routedTo == ["cwp-a/spoc"])
         let provider = harness.send("cwp.unacceptable-behaviour", as: "cwp-a", body: ["incidentDate": .string("2026-03-03")]).answer
@@ -597,14 +638,20 @@ import Testing
     @Test func reengagementNeedsAStartAndTimeLeft() {
         let neverStarted = Harness()
         neverStarted.referToPlacement()
-        neverStarted.send("cwp.change-of-circumstances", as: "jcp-leeds", body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-01-14")])
-        #expect(neverStarted.send("cwp.reengagement", as: "jcp-leeds", body: ["reclaimDate": .string("2026-02-02")]).answer.code == "new-referral-required")
+        neverStarted.send(
+            "cwp.change-of-circumstances", as: "jcp-leeds", body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-01-14")])
+        #expect(
+            neverStarted.send("cwp.reengagement", as: "jcp-leeds", body: ["reclaimDate": .string("2026-02-02")]).answer.code
+                == "new-referral-required")
 
         let harness = Harness()
         harness.startPlacement()
-        harness.send("cwp.change-of-circumstances", as: "jcp-leeds", at: "2026-03-02T09:00:00Z", body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-03-02")])
+        harness.send(
+            "cwp.change-of-circumstances", as: "jcp-leeds", at: "2026-03-02T09:00:00Z",
+            body: ["change": .string("no-longer-on-jsa"), "effectiveDate": .string("2026-03-02")])
         // 30 weeks from 2026-01-12 is 2026-08-10: a reclaim that day is signposted back, the next day is too late.
-        #expect(harness.send("cwp.reengagement", as: "jcp-leeds", body: ["reclaimDate": .string("2026-08-11")]).answer.code == "allotted-time-expired")
+        #expect(
+            harness.send("cwp.reengagement", as: "jcp-leeds", body: ["reclaimDate": .string("2026-08-11")]).answer.code == "allotted-time-expired")
         let back = harness.send("cwp.reengagement", as: "jcp-leeds", body: ["reclaimDate": .string("2026-08-10")]).answer
         #expect(back.outcome == "signposted-back")
         #expect(back.decision("expectedEndDate") == .string("2026-08-10"))
@@ -635,20 +682,28 @@ import Testing
     @Test func completionOnBenefitSetsAFeedbackDeadline() {
         let harness = Harness()
         harness.startPlacement()
-        let completed = harness.send("cwp.completion", as: "cwp-a", at: "2026-08-10T09:00:00Z", body: ["completionDate": .string("2026-08-10"), "onBenefit": .bool(true)]).answer
+        let completed = harness.send(
+            "cwp.completion", as: "cwp-a", at: "2026-08-10T09:00:00Z", body: ["completionDate": .string("2026-08-10"), "onBenefit": .bool(true)]
+        ).answer
         #expect(completed.outcome == "completed")
         #expect(completed.decision("deadline") == .string("2026-08-24"))
-        let report = harness.send("cwp.feedback-report", as: "cwp-a", at: "2026-08-24T16:00:00Z", body: ["participationSummary": .string("Good")]).answer
+        let report = harness.send("cwp.feedback-report", as: "cwp-a", at: "2026-08-24T16:00:00Z", body: ["participationSummary": .string("Good")])
+            .answer
         #expect(report.decision("onTime") == .bool(true))
-        #expect(harness.send("cwp.feedback-report.request", as: "jcp-leeds", body: ["reclaimDate": .string("2026-09-01")]).answer.code == "request-window-closed")
+        #expect(
+            harness.send("cwp.feedback-report.request", as: "jcp-leeds", body: ["reclaimDate": .string("2026-09-01")]).answer.code
+                == "request-window-closed")
     }
 
     @Test func aFeedbackReportCanBeRequestedWithinSixMonthsOfACompletionOffBenefit() {
         let harness = Harness()
         harness.startPlacement()
-        harness.send("cwp.completion", as: "cwp-a", at: "2026-08-31T09:00:00Z", body: ["completionDate": .string("2026-08-31"), "onBenefit": .bool(false)])
+        harness.send(
+            "cwp.completion", as: "cwp-a", at: "2026-08-31T09:00:00Z", body: ["completionDate": .string("2026-08-31"), "onBenefit": .bool(false)])
         // 31 August + 6 months is 28 February.
-        #expect(harness.send("cwp.feedback-report.request", as: "jcp-leeds", at: "2027-03-01T09:00:00Z", body: ["reclaimDate": .string("2027-03-01")]).answer.code == "request-window-closed")
+        #expect(
+            harness.send("cwp.feedback-report.request", as: "jcp-leeds", at: "2027-03-01T09:00:00Z", body: ["reclaimDate": .string("2027-03-01")])
+                .answer.code == "request-window-closed")
         let request = harness.send("cwp.feedback-report.request", as: "jcp-leeds", body: ["reclaimDate": .string("2027-02-28")]).answer
         #expect(request.outcome == "requested")
         #expect(request.decision("deadline") == .string("2027-03-15"))
@@ -659,7 +714,9 @@ import Testing
         let harness = Harness()
         harness.startPlacement()
         #expect(harness.send("cwp.feedback-report", as: "cwp-a", body: ["participationSummary": .string("x")]).answer.code == "unknown-case")
-        #expect(harness.send("cwp.feedback-report.request", as: "jcp-leeds", body: ["reclaimDate": .string("2026-03-01")]).answer.code == "request-window-closed")
+        #expect(
+            harness.send("cwp.feedback-report.request", as: "jcp-leeds", body: ["reclaimDate": .string("2026-03-01")]).answer.code
+                == "request-window-closed")
     }
 
     @Test func aDateOutsideTheCalendarDataIsRefusedNotGuessed() {

@@ -83,10 +83,11 @@ import Testing
             """#)
         let base = URL(fileURLWithPath: "/etc/liaison")
         let error = #expect(throws: ConfigProblems.self) { try DaemonConfig.parse(tree, base: base) }
-        #expect(Set(error?.problems.map(\.key) ?? []) == [
-            "tls.certificate", "tls.key", "tls.clientCA", "parties[0].inboxes.contact.clientCertificate",
-            "parties[0].inboxes.contact.clientKey",
-        ])
+        #expect(
+            Set(error?.problems.map(\.key) ?? []) == [
+                "tls.certificate", "tls.key", "tls.clientCA", "parties[0].inboxes.contact.clientCertificate",
+                "parties[0].inboxes.contact.clientKey",
+            ])
         // An operator's queue command needs only the store: it reads the configuration without the files.
         #expect(try DaemonConfig.parse(tree, base: base, checkingFiles: false).storePath == "/etc/liaison/data/liaison.sqlite")
     }
@@ -167,7 +168,8 @@ import Testing
 
     @Test func durationsTakeUnits() throws {
         let tree = try JSONValue.parse(
-            #"{"delivery": {"retrySchedule": ["250ms", "10s", "5m", "2h"], "lifetime": "5d"}, "parties": [{"id": "p", "kind": "prime", "tokens": ["a-token-long-enough-1"]}]}"#)
+            #"{"delivery": {"retrySchedule": ["250ms", "10s", "5m", "2h"], "lifetime": "5d"}, "parties": [{"id": "p", "kind": "prime", "tokens": ["a-token-long-enough-1"]}]}"#
+        )
         let config = try DaemonConfig.parse(tree, base: URL(fileURLWithPath: "/etc/liaison"))
         #expect(config.delivery.retrySchedule == [0.25, 10, 300, 7200])
         #expect(config.delivery.lifetimeSeconds == 432_000)

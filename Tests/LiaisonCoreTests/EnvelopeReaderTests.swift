@@ -1,5 +1,6 @@
-@testable import LiaisonCore
 import Testing
+
+@testable import LiaisonCore
 
 @Suite struct EnvelopeReaderTests {
     let reader = EnvelopeReader(rules: shippedRules)
@@ -29,7 +30,8 @@ import Testing
     }
 
     @Test func aReferralNeedsATo() {
-        let referral = envelope("wp.referral", body: .object(["referralDate": .string("2026-01-12"), "benefit": .string("JSA"), "mandatory": .bool(true)]))
+        let referral = envelope(
+            "wp.referral", body: .object(["referralDate": .string("2026-01-12"), "benefit": .string("JSA"), "mandatory": .bool(true)]))
         guard case .object(var fields) = referral else { return }
         #expect(refusal(referral, sender: "jcp-leeds") == nil)
         fields["to"] = nil
@@ -261,7 +263,8 @@ import Testing
             Set(BodySchema.of(type, rules: shippedRules)!.fields.filter(\.required).map(\.name))
         }
         #expect(required(.cwpReferral) == ["referralDate", "wpciDate", "engagementMeeting", "restrictions", "alerts"])
-        #expect(required(.wpExitReport) == ["surname", "otherNames", "dateOfBirth", "actionsAgreed", "furtherInformation", "nextSteps", "adviserName"])
+        #expect(
+            required(.wpExitReport) == ["surname", "otherNames", "dateOfBirth", "actionsAgreed", "furtherInformation", "nextSteps", "adviserName"])
         #expect(required(.cwpClaimTransfer) == ["newJobcentre", "transferDate", "withinCpa", "withinTravelDistance"])
         #expect(required(.wpExitReportRequest) == ["benefit", "endDate"])
     }

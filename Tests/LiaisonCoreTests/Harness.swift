@@ -113,7 +113,8 @@ final class Harness {
     func absenceForTheSPOC(from: String, to: String, at: String) -> SubmissionDesk.Answer {
         send(
             "cwp.absence", as: "cwp-a", at: at,
-            body: ["reported": .bool(true), "reason": .string("court"), "from": .string(from), "to": .string(to)]).answer
+            body: ["reported": .bool(true), "reason": .string("court"), "from": .string(from), "to": .string(to)]
+        ).answer
     }
 
     /// The claim moves from jcp-leeds to `newJobcentre` on `date`, within travel distance of the placement.
@@ -121,7 +122,10 @@ final class Harness {
     func transferClaim(to newJobcentre: String = "jcp-york", on date: String, at: String) -> SubmissionDesk.Answer {
         send(
             "cwp.claim-transfer", as: "jcp-leeds", at: at,
-            body: ["newJobcentre": .string(newJobcentre), "transferDate": .string(date), "withinCpa": .bool(true), "withinTravelDistance": .bool(true)]).answer
+            body: [
+                "newJobcentre": .string(newJobcentre), "transferDate": .string(date), "withinCpa": .bool(true), "withinTravelDistance": .bool(true),
+            ]
+        ).answer
     }
 
     /// A reported absence.

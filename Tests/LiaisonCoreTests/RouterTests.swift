@@ -87,8 +87,10 @@ import Testing
 
     @Test func keyOrderAndWhiteSpaceDoNotMakeADifferentContent() throws {
         let harness = Harness()
-        let text = #"{"id":"6f1c9a1e-0000-4000-8000-000000000001","type":"cwp.referral","to":"cwp-a","nino":"AB123456C","sentAt":"2026-01-12T09:00:00Z","body":{"referralDate":"2026-01-12","wpciDate":"2025-12-01","engagementMeeting":"2026-01-19T10:00:00Z","restrictions":"none","alerts":[]}}"#
-        let reordered = #"{ "body": {"alerts": [], "restrictions": "none", "engagementMeeting": "2026-01-19T10:00:00Z", "wpciDate": "2025-12-01", "referralDate": "2026-01-12"}, "sentAt": "2026-01-12T09:00:00Z", "nino": "AB123456C", "to": "cwp-a", "from": "jcp-leeds", "type": "cwp.referral", "id": "6f1c9a1e-0000-4000-8000-000000000001" }"#
+        let text =
+            #"{"id":"6f1c9a1e-0000-4000-8000-000000000001","type":"cwp.referral","to":"cwp-a","nino":"AB123456C","sentAt":"2026-01-12T09:00:00Z","body":{"referralDate":"2026-01-12","wpciDate":"2025-12-01","engagementMeeting":"2026-01-19T10:00:00Z","restrictions":"none","alerts":[]}}"#
+        let reordered =
+            #"{ "body": {"alerts": [], "restrictions": "none", "engagementMeeting": "2026-01-19T10:00:00Z", "wpciDate": "2025-12-01", "referralDate": "2026-01-12"}, "sentAt": "2026-01-12T09:00:00Z", "nino": "AB123456C", "to": "cwp-a", "from": "jcp-leeds", "type": "cwp.referral", "id": "6f1c9a1e-0000-4000-8000-000000000001" }"#
         let first = try harness.store.transaction { try harness.router.submit(Array(text.utf8), from: "jcp-leeds", at: harness.now, in: $0) }
         let second = try harness.store.transaction { try harness.router.submit(Array(reordered.utf8), from: "jcp-leeds", at: harness.now, in: $0) }
         #expect(first.status == 202)

@@ -62,10 +62,11 @@ import Testing
         tree = replacing(["communityWorkPlacements", "placementWeeks"], with: .string("thirty"), in: tree)
         tree = replacing(["absences", "emergency", "maxDays"], with: .number(7), in: tree)
         tree = replacing(["absences", "reasons", "funeral"], with: .string("holiday"), in: tree)
-        #expect(Set(RuleSet.problems(in: tree).map(\.key)) == [
-            "absences.sickness.shortMaximumDays", "communityWorkPlacements.placementWeeks", "absences.emergency.maxDays",
-            "absences.reasons.funeral",
-        ])
+        #expect(
+            Set(RuleSet.problems(in: tree).map(\.key)) == [
+                "absences.sickness.shortMaximumDays", "communityWorkPlacements.placementWeeks", "absences.emergency.maxDays",
+                "absences.reasons.funeral",
+            ])
         // A missing section is one problem, not one for each setting in it.
         let noSanctions = replacing(["sanctions"], with: nil, in: try shippedTree())
         #expect(RuleSet.problems(in: noSanctions).map(\.key) == ["sanctions"])

@@ -1,6 +1,7 @@
 import Foundation
-@testable import LiaisonCore
 import Testing
+
+@testable import LiaisonCore
 
 @Suite struct StoredRecordTests {
     /// Claimants with placements, absences, failures, Work Programme cases and timers, as the rules leave them.

@@ -108,7 +108,8 @@ import Testing
         let (harness, _) = reReferredWhileTheExitReportIsAwaited()
         let report = harness.send(
             "wp.exit-report", as: "prime-a", at: "2026-01-05T09:00:00Z",
-            body: exitReport).answer
+            body: exitReport
+        ).answer
         #expect(report.outcome == "received")
         #expect(report.decision("onTime") == .bool(false))
         #expect(report.routedTo == ["jcp-leeds/work-coach"])
@@ -146,11 +147,14 @@ import Testing
     @Test func anExitReportStopsTheChaseAtAnyStage() {
         let harness = Harness()
         harness.referToWorkProgramme(on: "2024-12-02")
-        harness.send("wp.exit-report.request", as: "jcp-leeds", at: "2026-03-16T09:00:00Z", body: ["benefit": .string("JSA"), "endDate": .string("2026-12-01")])
+        harness.send(
+            "wp.exit-report.request", as: "jcp-leeds", at: "2026-03-16T09:00:00Z",
+            body: ["benefit": .string("JSA"), "endDate": .string("2026-12-01")])
         #expect(harness.advance(to: "2026-03-31T12:00:00Z").count == 1)
         let report = harness.send(
             "wp.exit-report", as: "prime-a",
-            body: exitReport.merging(["title": .string("Mx")]) { $1 }).answer
+            body: exitReport.merging(["title": .string("Mx")]) { $1 }
+        ).answer
         #expect(report.decision("onTime") == .bool(false))
         #expect(harness.advance(to: "2026-12-31T12:00:00Z").isEmpty)
     }
@@ -214,15 +218,19 @@ import Testing
         harness.startPlacement()
         let referred = harness.send(
             "cwp.absence", as: "cwp-a", at: "2026-03-02T10:00:00Z",
-            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-03-02"), "to": .string("2026-03-02")]).answer
-        harness.send("cwp.absence.advice", as: "jcp-leeds", at: "2026-03-03T10:00:00Z", body: ["inReplyTo": .string(referred.messageID!), "treatAsAvailable": .bool(true)])
+            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-03-02"), "to": .string("2026-03-02")]
+        ).answer
+        harness.send(
+            "cwp.absence.advice", as: "jcp-leeds", at: "2026-03-03T10:00:00Z",
+            body: ["inReplyTo": .string(referred.messageID!), "treatAsAvailable": .bool(true)])
         #expect(harness.advance(to: "2026-03-10T00:00:00Z").isEmpty)
     }
 
     @Test func theFeedbackReminderFiresAfterItsDeadline() {
         let harness = Harness()
         harness.startPlacement()
-        harness.send("cwp.completion", as: "cwp-a", at: "2026-08-10T09:00:00Z", body: ["completionDate": .string("2026-08-10"), "onBenefit": .bool(true)])
+        harness.send(
+            "cwp.completion", as: "cwp-a", at: "2026-08-10T09:00:00Z", body: ["completionDate": .string("2026-08-10"), "onBenefit": .bool(true)])
         #expect(harness.advance(to: "2026-08-24T22:00:00Z").isEmpty)
         let fired = harness.advance(to: "2026-08-24T23:00:00Z")
         #expect(types(fired) == ["cwp.feedback-report.reminder -> cwp-a/spoc"])
@@ -259,7 +267,8 @@ import Testing
         harness.startPlacement()
         let referred = harness.send(
             "cwp.absence", as: "cwp-a", at: "2026-03-02T10:00:00Z",
-            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-03-02"), "to": .string("2026-03-02")]).answer
+            body: ["reported": .bool(true), "reason": .string("court"), "from": .string("2026-03-02"), "to": .string("2026-03-02")]
+        ).answer
         #expect(referred.outcome == "referred-to-spoc")
         harness.send(
             "cwp.dma-referral", as: "cwp-a", at: "2026-03-02T11:00:00Z",

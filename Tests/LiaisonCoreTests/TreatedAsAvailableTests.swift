@@ -83,7 +83,8 @@ import Testing
     @Test func fourEmergenciesAreGrantedInAPeriodAndTheFifthIsNot() {
         var history: [Absence] = []
         for (index, from) in ["2026-02-02", "2026-03-02", "2026-04-13", "2026-05-11"].enumerated() {
-            let judgement = judge(["domestic-emergency", "funeral", "close-relative-illness", "childcare-breakdown"][index], from, days: 2, granted: history)
+            let judgement = judge(
+                ["domestic-emergency", "funeral", "close-relative-illness", "childcare-breakdown"][index], from, days: 2, granted: history)
             #expect(judgement.outcome == .treatAsAvailable)
             #expect(judgement.explanation.contains("\(["1st", "2nd", "3rd", "4th"][index]) of 4"))
             history.append(granted("domestic-emergency", from, from))
@@ -107,7 +108,8 @@ import Testing
     }
 
     @Test func homelessnessDoesNotCountTowardTheEmergencyLimit() {
-        let history = ["2026-01-05", "2026-02-02", "2026-03-02"].map { granted("domestic-emergency", $0, $0) }
+        let history =
+            ["2026-01-05", "2026-02-02", "2026-03-02"].map { granted("domestic-emergency", $0, $0) }
             + [granted("homelessness", "2026-04-06", "2026-04-20")]
         #expect(judge("funeral", "2026-05-04", days: 1, granted: history).outcome == .treatAsAvailable)
     }

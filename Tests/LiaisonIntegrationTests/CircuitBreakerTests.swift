@@ -23,7 +23,8 @@ import Testing
         #expect(exchange.send(messages, as: "jcp-leeds").allSatisfy { $0.status == 202 })
 
         func attempts() throws -> Int {
-            try #require(try storeRows(.file(exchange.daemon.storePath), "SELECT count(*) AS n FROM copy_event WHERE state = 'in-flight'").first?["n"].integer)
+            try #require(
+                try storeRows(.file(exchange.daemon.storePath), "SELECT count(*) AS n FROM copy_event WHERE state = 'in-flight'").first?["n"].integer)
         }
         func status() throws -> JSONValue {
             try JSONValue.parse(try runLiaison(["queue", "status", "--json", "--store", exchange.daemon.storePath]).output)
@@ -64,12 +65,16 @@ import Testing
         let started = Date()
         #expect(exchange.send((0..<6).map { Messages.cwpReferral(nino: nino(1100 + $0)) }, as: "jcp-leeds").allSatisfy { $0.status == 202 })
         // No probe for an hour: the copies never attempted are expired at the end of their lifetime all the same.
-        #expect(await eventually(20) {
-            let expired = try? storeRows(.file(exchange.daemon.storePath), "SELECT count(*) AS n FROM copy WHERE state = 'expired'").first?["n"].integer
-            return expired == 6
-        })
+        #expect(
+            await eventually(20) {
+                let expired = try? storeRows(.file(exchange.daemon.storePath), "SELECT count(*) AS n FROM copy WHERE state = 'expired'").first?["n"]
+                    .integer
+                return expired == 6
+            })
         #expect(Date().timeIntervalSince(started) >= 4)
-        let reasons = try storeRows(.file(exchange.daemon.storePath), "SELECT reason FROM copy_event WHERE state = 'expired'").compactMap { $0["reason"].text }
+        let reasons = try storeRows(.file(exchange.daemon.storePath), "SELECT reason FROM copy_event WHERE state = 'expired'").compactMap {
+            $0["reason"].text
+        }
         #expect(reasons.contains("lifetime over while the inbox's circuit was open"), "\(reasons)")
     }
 }

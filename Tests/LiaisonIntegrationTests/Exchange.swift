@@ -152,7 +152,9 @@ final class Exchange {
 enum Messages {
     static let today = UKTime.localDate(at: Date())
 
-    static func envelope(_ type: String, nino: String, to: String? = nil, id: String = UUID().uuidString.lowercased(), body: [String: JSONValue]) -> JSONValue {
+    static func envelope(_ type: String, nino: String, to: String? = nil, id: String = UUID().uuidString.lowercased(), body: [String: JSONValue])
+        -> JSONValue
+    {
         var fields: [String: JSONValue] = [
             "id": .string(id), "type": .string(type), "nino": .string(nino), "sentAt": .string(Timestamp.format(Date())),
             "body": .object(body),

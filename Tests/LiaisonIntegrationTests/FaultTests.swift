@@ -61,9 +61,13 @@ final class Loader: Sendable {
                 counter += 1
                 let claimant = nino(200_000 + counter)
                 if counter % 4 == 0 {
-                    backlog.append(("prime", Messages.envelope(
-                        "wp.referral", nino: claimant, to: "prime-a",
-                        body: ["referralDate": .string("2024-12-02"), "benefit": .string("JSA"), "mandatory": .bool(true)])))
+                    backlog.append(
+                        (
+                            "prime",
+                            Messages.envelope(
+                                "wp.referral", nino: claimant, to: "prime-a",
+                                body: ["referralDate": .string("2024-12-02"), "benefit": .string("JSA"), "mandatory": .bool(true)])
+                        ))
                 } else {
                     backlog.append(("cwp", Messages.cwpReferral(nino: claimant)))
                 }

@@ -5,7 +5,7 @@ import LiaisonStore
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Hostile and broken requests against the real daemon, byte by byte over TLS: each gets a clear 4xx in
@@ -110,9 +110,10 @@ import Glibc
         #expect(connectConnection.closesWithin(5))
         #expect(Date().timeIntervalSince(started) < 5)
         // A method a known path does not take: 405 with Allow, to an authenticated caller; 401 without.
-        for (method, path, allow) in [("TRACE", "/v1/messages", "POST"), ("GET", "/v1/messages", "POST"), ("POST", "/healthz", "GET"),
-            ("DELETE", "/v1/inbox/spoc", "GET"), ("GET", "/v1/inbox/spoc/ack", "POST")]
-        {
+        for (method, path, allow) in [
+            ("TRACE", "/v1/messages", "POST"), ("GET", "/v1/messages", "POST"), ("POST", "/healthz", "GET"),
+            ("DELETE", "/v1/inbox/spoc", "GET"), ("GET", "/v1/inbox/spoc/ack", "POST"),
+        ] {
             let (answer, _) = try ask(head(method, path, ["Content-Length: 0"]))
             #expect(answer?.status == 405, "\(method) \(path)")
             #expect(code(answer) == "method-not-allowed", "\(method) \(path)")
@@ -148,7 +149,8 @@ import Glibc
         let referral = Messages.cwpReferral(nino: nino(3)).canonicalText
         let connection = try connect(exchange, tls)
         connection.send(
-            head("POST", "/v1/messages", ["Content-Type: Application/JSON; charset=UTF-8", "Content-Length: \(referral.utf8.count)"], as: "jcp-leeds")
+            head(
+                "POST", "/v1/messages", ["Content-Type: Application/JSON; charset=UTF-8", "Content-Length: \(referral.utf8.count)"], as: "jcp-leeds")
                 + referral)
         #expect(connection.response()?.status == 202)
         // An acknowledgement too.
@@ -216,7 +218,8 @@ import Glibc
         func handshake(_ arguments: [String]) throws -> String {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            process.arguments = ["s_client", "-connect", "127.0.0.1:\(exchange.daemon.port)", "-CAfile", exchange.caBundle, "-brief"]
+            process.arguments =
+                ["s_client", "-connect", "127.0.0.1:\(exchange.daemon.port)", "-CAfile", exchange.caBundle, "-brief"]
                 + arguments
             let output = Pipe()
             process.standardOutput = output

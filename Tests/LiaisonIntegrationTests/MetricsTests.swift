@@ -75,11 +75,12 @@ import Testing
         #expect(exchange.client("cwp-a").perform(exchange.request("GET", "/metrics", as: "cwp-a")).status == 403)
 
         var families: [String: Family] = [:]
-        #expect(await eventually {
-            let scrape = exchange.client("jcp-leeds").perform(exchange.request("GET", "/metrics", as: "jcp-leeds"))
-            families = (try? Self.parse(scrape.text)) ?? [:]
-            return families["liaison_delivery_attempts"]?.samples.contains { $0.labels["inbox"] == "cwp-b/spoc" } == true
-        })
+        #expect(
+            await eventually {
+                let scrape = exchange.client("jcp-leeds").perform(exchange.request("GET", "/metrics", as: "jcp-leeds"))
+                families = (try? Self.parse(scrape.text)) ?? [:]
+                return families["liaison_delivery_attempts"]?.samples.contains { $0.labels["inbox"] == "cwp-b/spoc" } == true
+            })
         func family(_ name: String, _ type: String) -> Family? {
             let found = families[name]
             #expect(found?.type == type, "\(name) is \(found?.type ?? "missing"), not \(type)")
@@ -94,7 +95,9 @@ import Testing
         #expect(sample(requests, "liaison_http_request_duration_seconds_count", ["route": "/v1/messages", "status": "202"])?.value == 4)
         #expect(sample(requests, "liaison_http_request_duration_seconds_count", ["route": "/v1/messages", "status": "422"])?.value == 1)
         #expect(sample(requests, "liaison_http_request_duration_seconds_bucket", ["route": "/v1/messages", "status": "202", "le": "+Inf"]) != nil)
-        #expect(sample(family("liaison_acknowledgement_duration_seconds", "histogram"), "liaison_acknowledgement_duration_seconds_count", [:])?.value == 4)
+        #expect(
+            sample(family("liaison_acknowledgement_duration_seconds", "histogram"), "liaison_acknowledgement_duration_seconds_count", [:])?.value == 4
+        )
 
         // Messages: the 422 is a refusal; the anonymous scrape is not.
         #expect(sample(family("liaison_messages_accepted", "counter"), "liaison_messages_accepted_total", ["type": "cwp.referral"])?.value == 3)
@@ -105,9 +108,14 @@ import Testing
 
         // Deliveries: attempts by inbox, outcome and result; latency from acceptance.
         let attempts = family("liaison_delivery_attempts", "counter")
-        #expect(sample(attempts, "liaison_delivery_attempts_total", ["inbox": "cwp-a/spoc", "outcome": "delivered", "result": "http_2xx"])?.value == 2)
-        #expect(sample(attempts, "liaison_delivery_attempts_total", ["inbox": "cwp-b/spoc", "outcome": "deferred", "result": "transfer_failed"])?.value == 1)
-        #expect(sample(family("liaison_delivery_latency_seconds", "histogram"), "liaison_delivery_latency_seconds_count", ["inbox": "cwp-a/spoc"])?.value == 2)
+        #expect(
+            sample(attempts, "liaison_delivery_attempts_total", ["inbox": "cwp-a/spoc", "outcome": "delivered", "result": "http_2xx"])?.value == 2)
+        #expect(
+            sample(attempts, "liaison_delivery_attempts_total", ["inbox": "cwp-b/spoc", "outcome": "deferred", "result": "transfer_failed"])?.value
+                == 1)
+        #expect(
+            sample(family("liaison_delivery_latency_seconds", "histogram"), "liaison_delivery_latency_seconds_count", ["inbox": "cwp-a/spoc"])?.value
+                == 2)
 
         // The queue: every configured inbox in every state, zeros included; the oldest undelivered copy's age.
         let queue = family("liaison_queue_copies", "gauge")
@@ -115,14 +123,18 @@ import Testing
             #expect(sample(queue, "liaison_queue_copies", ["inbox": "jcp-york/dma", "state": state])?.value == 0, "\(state)")
         }
         #expect(sample(queue, "liaison_queue_copies", ["inbox": "cwp-b/spoc", "state": "deferred"])?.value == 1)
-        #expect((sample(family("liaison_queue_oldest_undelivered_age_seconds", "gauge"), "liaison_queue_oldest_undelivered_age_seconds", ["inbox": "cwp-b/spoc"])?.value ?? 0) > 0)
+        #expect(
+            (sample(
+                family("liaison_queue_oldest_undelivered_age_seconds", "gauge"), "liaison_queue_oldest_undelivered_age_seconds",
+                ["inbox": "cwp-b/spoc"])?.value ?? 0) > 0)
         for flag in ["liaison_inbox_paused", "liaison_inbox_disabled", "liaison_inbox_held"] {
             #expect(sample(family(flag, "gauge"), flag, ["inbox": "cwp-a/spoc"])?.value == 0)
         }
         #expect(sample(family("liaison_timers_blocked", "gauge"), "liaison_timers_blocked", [:])?.value == 0)
 
         // Certificates, the build and the process.
-        let expiry = sample(family("liaison_certificate_expiry_seconds", "gauge"), "liaison_certificate_expiry_seconds", ["certificate": "tls.certificate"])
+        let expiry = sample(
+            family("liaison_certificate_expiry_seconds", "gauge"), "liaison_certificate_expiry_seconds", ["certificate": "tls.certificate"])
         #expect((expiry?.value ?? 0) > 365 * 86_400)
         #expect(sample(family("liaison_build_info", "gauge"), "liaison_build_info", [:])?.labels["version"] != nil)
         #expect((sample(family("process_resident_memory_bytes", "gauge"), "process_resident_memory_bytes", [:])?.value ?? 0) > 1_000_000)

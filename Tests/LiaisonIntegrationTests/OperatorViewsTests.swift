@@ -18,7 +18,10 @@ import Testing
         // Jury service is not decided by the rules: it is referred to the SPOC, who answers it.
         let absence = Messages.envelope(
             "cwp.absence", nino: claimant,
-            body: ["reported": .bool(true), "reason": .string("jury-service"), "from": .string(Messages.today.description), "to": .string(Messages.today.description)])
+            body: [
+                "reported": .bool(true), "reason": .string("jury-service"), "from": .string(Messages.today.description),
+                "to": .string(Messages.today.description),
+            ])
         let referred = exchange.send(absence, as: "cwp-a")
         #expect(referred.status == 202 && referred.text.contains("referred-to-spoc"), "\(referred.text)")
         let absenceID = try #require(absence["id"]?.stringValue)
@@ -87,7 +90,8 @@ import Testing
         environment["LIAISON_CONFIG"] = exchange.daemon.configPath.path
         let named = try runLiaison(["queue", "status"], errors: true, directory: elsewhere, environment: environment)
         #expect(named.status == 0, "\(named.output)")
-        #expect(named.output.contains("using configuration \(exchange.daemon.configPath.path), store \(exchange.daemon.storePath)"), "\(named.output)")
+        #expect(
+            named.output.contains("using configuration \(exchange.daemon.configPath.path), store \(exchange.daemon.storePath)"), "\(named.output)")
         let json = try runLiaison(["queue", "status", "--json"], directory: elsewhere, environment: environment)
         #expect(try JSONValue.parse(json.output)["store"] == .string(exchange.daemon.storePath))
         // --config wins over the environment; config check takes it too (and still the bare file of old).

@@ -56,10 +56,11 @@ import Testing
         let bad = edited.replacingOccurrences(of: "jitterPercent: 0", with: "jitterPercent: 150") + "\ncolour: blue\n"
         try bad.write(to: exchange.daemon.configPath, atomically: true, encoding: .utf8)
         kill(pid, SIGHUP)
-        #expect(await eventually {
-            let log = (try? String(contentsOf: exchange.daemon.logPath, encoding: .utf8)) ?? ""
-            return log.contains("reload refused: the configuration in force stays")
-        })
+        #expect(
+            await eventually {
+                let log = (try? String(contentsOf: exchange.daemon.logPath, encoding: .utf8)) ?? ""
+                return log.contains("reload refused: the configuration in force stays")
+            })
         let refused = try String(contentsOf: exchange.daemon.logPath, encoding: .utf8)
         #expect(refused.contains("key=delivery.jitterPercent") && refused.contains("key=colour"), "every problem is logged")
         #expect(exchange.daemon.isRunning)

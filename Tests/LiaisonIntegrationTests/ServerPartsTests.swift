@@ -2,13 +2,14 @@ import Foundation
 import GRDB
 import LiaisonCore
 import LiaisonDelivery
-@testable import LiaisonRuntime
-@testable import LiaisonServer
 import LiaisonStore
 import Logging
 import Synchronization
 import Testing
 import X509
+
+@testable import LiaisonRuntime
+@testable import LiaisonServer
 
 /// The daemon's parts driven directly, with an injected clock or a store that cannot write.
 @Suite struct ServerPartsTests {
@@ -198,7 +199,8 @@ import X509
             }
         }
         func stillDue(_ key: String) throws -> Bool {
-            try store.pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM timer WHERE person_key = ?)", arguments: [key]) } ?? false
+            try store.pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM timer WHERE person_key = ?)", arguments: [key]) }
+                ?? false
         }
 
         // Both attachment deadlines pass at midnight on the 23rd: the other claimant's fires, once (to the
@@ -343,7 +345,9 @@ import X509
         let folder = temporaryFolder("cancelled")
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteCaseStore(path: folder.appendingPathComponent("store.sqlite").path)
-        let timers = TimerService(store: store, operators: store.operators, router: constant(try makeRouter()), metrics: ExchangeMetrics(), logger: Logger(label: "test"), onEmit: { _ in })
+        let timers = TimerService(
+            store: store, operators: store.operators, router: constant(try makeRouter()), metrics: ExchangeMetrics(), logger: Logger(label: "test"),
+            onEmit: { _ in })
         #expect(await endsWhenCancelled(within: 5) { try await timers.run() })
         let engine = DeliveryEngine(
             queue: DeliveryQueue(store: store), endpoints: [], policy: RetryPolicy(schedule: [1], jitter: 0, lifetime: 60),
@@ -358,10 +362,12 @@ import X509
         // Bank-holiday data that ends with 2025: the programme's end in 2026 cannot be counted in working days.
         let full = try makeRouter()
         let events = #"[{"date": "2024-12-25"}, {"date": "2025-12-25"}]"#
-        let holidays = #"{"england-and-wales": {"events": \#(events)}, "scotland": {"events": \#(events)}, "northern-ireland": {"events": \#(events)}}"#
-        let router = LiaisonCore.SubmissionDesk(context: RuleContext(
-            directory: full.rules.context.directory, rules: full.rules.context.rules,
-            calendars: try CalendarSet(govUKJSON: Array(holidays.utf8))))
+        let holidays =
+            #"{"england-and-wales": {"events": \#(events)}, "scotland": {"events": \#(events)}, "northern-ireland": {"events": \#(events)}}"#
+        let router = LiaisonCore.SubmissionDesk(
+            context: RuleContext(
+                directory: full.rules.context.directory, rules: full.rules.context.rules,
+                calendars: try CalendarSet(govUKJSON: Array(holidays.utf8))))
         _ = try store.transaction {
             try router.submit(referral(), from: "jcp-leeds", at: Timestamp.parse("2024-12-02T09:00:00Z")!, in: $0)
         }
@@ -528,7 +534,10 @@ import X509
                 group.addTask {
                     do {
                         _ = try await signIns.hashing {
-                            turns.running.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+                            turns.running.withLock {
+                                $0.now += 1
+                                $0.most = max($0.most, $0.now)
+                            }
                             while !turns.open.withLock({ $0 }) { usleep(1_000) }
                             turns.running.withLock { $0.now -= 1 }
                             return 0

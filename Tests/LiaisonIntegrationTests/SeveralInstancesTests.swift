@@ -1,9 +1,10 @@
 import Foundation
 import LiaisonCore
 import LiaisonLoad
-@testable import LiaisonStore
 import Synchronization
 import Testing
+
+@testable import LiaisonStore
 
 /// The test database's URL, when there is one (`scripts/test` starts a throwaway cluster).
 let testPostgresURL = ProcessInfo.processInfo.environment["LIAISON_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
@@ -64,7 +65,8 @@ struct SeveralInstancesTests {
         for round in 0..<4 {
             var requests: [[HTTPSRequest]] = [[], []]
             for (index, claimant) in claimants.enumerated() {
-                let message = round == 0
+                let message =
+                    round == 0
                     ? Messages.cwpReferral(nino: claimant) : Messages.change(nino: claimant, detail: "round \(round)")
                 sent[claimant, default: []].append(try #require(message["id"]?.stringValue))
                 let (exchange, _) = clients[(index + round) % 2]
@@ -120,16 +122,18 @@ struct SeveralInstancesTests {
         #expect(client.perform(pair.a.request("POST", "/v1/messages", as: "jcp-leeds", body: Messages.cwpReferral(nino: nino(401)))).status == 202)
         // The inbox answers 410 once: the inbox is disabled in the store, for both instances.
         #expect(await eventually(20) { sink.count == 1 })
-        #expect(await eventually(20) {
-            (try? pair.rows("SELECT count(*) FROM inbox_status WHERE disabled_at IS NOT NULL").first?.values.first?.integer) == 1
-        })
+        #expect(
+            await eventually(20) {
+                (try? pair.rows("SELECT count(*) FROM inbox_status WHERE disabled_at IS NOT NULL").first?.values.first?.integer) == 1
+            })
         // What is sent through the other instance afterwards is held there, never tried.
         for n in 402..<407 {
             #expect(client.perform(pair.b.request("POST", "/v1/messages", as: "jcp-leeds", body: Messages.cwpReferral(nino: nino(n)))).status == 202)
         }
-        #expect(await eventually(20) {
-            (try? pair.rows("SELECT count(*) FROM copy WHERE state = 'held'").first?.values.first?.integer) == 6
-        })
+        #expect(
+            await eventually(20) {
+                (try? pair.rows("SELECT count(*) FROM copy WHERE state = 'held'").first?.values.first?.integer) == 6
+            })
         try await Task.sleep(for: .seconds(1))
         #expect(sink.count == 1)
         // Either instance's queue status says so.
@@ -252,7 +256,9 @@ struct SeveralInstancesTests {
         #expect(restartedDatabase)
         // Refused only with 503 and Retry-After (or not answered: an instance killed mid-request).
         #expect(loader.unexpected.isEmpty, "\(loader.unexpected.prefix(5))")
-        print("instances fault test: \(loader.accepted.count) messages acknowledged across 20 kills and a database restart; 503s: \(loader.unavailable)")
+        print(
+            "instances fault test: \(loader.accepted.count) messages acknowledged across 20 kills and a database restart; 503s: \(loader.unavailable)"
+        )
 
         let accepted = loader.accepted
         let pushed = accepted.filter { $0.value.kind != "prime" }
@@ -383,10 +389,13 @@ final class PairLoader: Sendable {
                 counter += 1
                 let claimant = nino(500_000 + side * 100_000 + counter)
                 if counter % 4 == 0 {
-                    backlog.append((Messages.envelope(
-                        "wp.referral", nino: claimant, to: "prime-a",
-                        body: ["referralDate": .string("2024-12-02"), "benefit": .string("JSA"), "mandatory": .bool(true)]),
-                        Sent(kind: "prime", nino: claimant, step: 0)))
+                    backlog.append(
+                        (
+                            Messages.envelope(
+                                "wp.referral", nino: claimant, to: "prime-a",
+                                body: ["referralDate": .string("2024-12-02"), "benefit": .string("JSA"), "mandatory": .bool(true)]),
+                            Sent(kind: "prime", nino: claimant, step: 0)
+                        ))
                 } else {
                     backlog.append((Messages.cwpReferral(nino: claimant), Sent(kind: "cwp", nino: claimant, step: 0)))
                 }
@@ -408,7 +417,8 @@ final class PairLoader: Sendable {
                         state.accepted[message["id"]?.stringValue ?? ""] = sent
                         // A claimant's second message goes through the other side, once the first is accepted.
                         if sent.kind == "cwp", sent.step == 0 {
-                            state.followUps.append((Messages.change(nino: sent.nino, detail: "after"), Sent(kind: "change", nino: sent.nino, step: 1)))
+                            state.followUps.append(
+                                (Messages.change(nino: sent.nino, detail: "after"), Sent(kind: "change", nino: sent.nino, step: 1)))
                         }
                     }
                 case 0:

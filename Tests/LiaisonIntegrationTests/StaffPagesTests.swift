@@ -3,9 +3,10 @@ import GRDB
 import LiaisonCore
 import LiaisonLoad
 import LiaisonRuntime
-@testable import LiaisonServer
 import LiaisonStore
 import Testing
+
+@testable import LiaisonServer
 
 /// The staff pages against the real daemon: accounts and sessions, forms and their tokens, what each party may
 /// see, escaping, and that a notice sent from a browser takes the API's path.
@@ -336,8 +337,10 @@ import Testing
         let change = leeds.get("/ui/send/cwp.change-of-circumstances")
         let refused = leeds.post(
             "/ui/send/cwp.change-of-circumstances",
-            [("nino", nino(41)), ("body.change", "other"), ("body.effectiveDate-day", "\(today.components.day)"),
-             ("body.effectiveDate-month", "\(month)"), ("body.effectiveDate-year", "\(today.components.year)")],
+            [
+                ("nino", nino(41)), ("body.change", "other"), ("body.effectiveDate-day", "\(today.components.day)"),
+                ("body.effectiveDate-month", "\(month)"), ("body.effectiveDate-year", "\(today.components.year)"),
+            ],
             token: StaffBrowser.token(in: change.text))
         #expect(refused.status == 422)
         #expect(refused.text.contains("There is a problem") && refused.text.contains("No CWP case for this NINO"))

@@ -1,8 +1,9 @@
 import Foundation
 import LiaisonCore
-@testable import LiaisonServer
 import LiaisonStore
 import Testing
+
+@testable import LiaisonServer
 
 /// Each staff page's template rendered with fixtures: what it shows, that caller text is escaped, and that its
 /// fields are labelled and described as the GOV.UK patterns have them.
@@ -29,7 +30,12 @@ import Testing
     }
 
     @Test func theLayoutEscapesWhatItShowsAndOffersSignOutWithItsToken() {
-        struct Page { let layout: LayoutView; let heading: String; let paragraphs: [String]; let link: LinkView? }
+        struct Page {
+            let layout: LayoutView
+            let heading: String
+            let paragraphs: [String]
+            let link: LinkView?
+        }
         let html = templates.render("info", Page(layout: layout, heading: Self.hostile, paragraphs: [Self.hostile], link: nil))
         expectPage(html)
         #expect(!html.contains("<script>alert"))
@@ -39,8 +45,15 @@ import Testing
     }
 
     @Test func aFieldInErrorIsDescribedByItsHintAndErrorAndTheSummaryLinksToIt() {
-        struct Page { let layout: LayoutView; let errors: ErrorSummaryView?; let csrfToken: String; let fields: [FieldView] }
-        let field = FieldView(kind: .text, id: "email", name: "email", label: "E-mail address", hint: "The one you were set up with", error: Self.hostile, value: Self.hostile)
+        struct Page {
+            let layout: LayoutView
+            let errors: ErrorSummaryView?
+            let csrfToken: String
+            let fields: [FieldView]
+        }
+        let field = FieldView(
+            kind: .text, id: "email", name: "email", label: "E-mail address", hint: "The one you were set up with", error: Self.hostile,
+            value: Self.hostile)
         var layout = LayoutView(title: "Sign in", hasErrors: true)
         layout.banner = nil
         let html = templates.render(
@@ -75,7 +88,8 @@ import Testing
     @Test func theInboxMarksOverdueInWordsAndPaginates() {
         let row = StaffPages.InboxView.Row(
             typeName: "Absence from the placement", href: "/ui/messages/x", nino: "AB123456C", sender: "cwp-a", received: "7 December 2026 at 09:00",
-            due: StaffPages.DueView(type: "cwp.absence", date: LocalDate("2026-12-01"), today: LocalDate(dayNumber: LocalDate("2026-12-07")?.dayNumber ?? 0)))
+            due: StaffPages.DueView(
+                type: "cwp.absence", date: LocalDate("2026-12-01"), today: LocalDate(dayNumber: LocalDate("2026-12-07")?.dayNumber ?? 0)))
         let view = StaffPages.InboxView(
             layout: layout, errors: nil, partyName: "jcp-leeds", roleName: "SPOC", path: "/ui/inbox/spoc", csrfToken: "t", filterFields: [],
             searchFields: [], showing: "Showing 1 to 1 of 60", caption: "Waiting notices (page 2 of 3)", rows: [row], hasRows: true, empty: "",

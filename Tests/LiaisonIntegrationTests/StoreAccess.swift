@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import LiaisonStore
 
 /// The store of a daemon under test, opened as an operator's command opens it.

@@ -1,8 +1,9 @@
 import Foundation
 import LiaisonCore
-@testable import LiaisonStore
 import Synchronization
 import Testing
+
+@testable import LiaisonStore
 
 /// What several instances on one PostgreSQL database need of the store, each instance a store of its own
 /// (its own connections) on the same schema: a claimant judged one at a time, an id stored once, an inbox's
@@ -62,14 +63,19 @@ struct PostgresStoreTests {
         let answers = Mutex<[Int]>([])
         // The same message through both, and a conflicting one (another claimant) under another id through both.
         let same = referral(id: "00000000-0000-4000-8000-000000000701", nino: "CE000701A")
-        let conflicting = [referral(id: "00000000-0000-4000-8000-000000000702", nino: "CE000702A"),
-                           referral(id: "00000000-0000-4000-8000-000000000702", nino: "CE000703A")]
+        let conflicting = [
+            referral(id: "00000000-0000-4000-8000-000000000702", nino: "CE000702A"),
+            referral(id: "00000000-0000-4000-8000-000000000702", nino: "CE000703A"),
+        ]
         try together { index in
             let store = index == 0 ? a : b
             for message in [same, conflicting[index]] {
-                let results = try store.cases.batch([message], keys: {
-                    BatchKeys(claimant: $0["nino"]?.stringValue.map { String($0.prefix(8)) }, messageID: $0["id"]?.stringValue)
-                }) { message, transaction in try testRouter.submit(message, from: "jcp-leeds", at: testAt, in: transaction) }
+                let results = try store.cases.batch(
+                    [message],
+                    keys: {
+                        BatchKeys(claimant: $0["nino"]?.stringValue.map { String($0.prefix(8)) }, messageID: $0["id"]?.stringValue)
+                    }
+                ) { message, transaction in try testRouter.submit(message, from: "jcp-leeds", at: testAt, in: transaction) }
                 let answer = try results[0].get()
                 answers.withLock { $0.append(answer.status) }
             }
@@ -244,18 +250,24 @@ struct StoreCopyTests {
         try sqlite.submit(.object(scr))
         try sqlite.submit(referral(id: "00000000-0000-4000-8000-000000001191"), from: "cwp-a")
         try sqlite.submit(referral(id: "00000000-0000-4000-8000-000000001192", nino: "CE001192A"), router: try router(withHolidaysThrough: 2025))
-        _ = try sqlite.cases.transaction { try router(withHolidaysThrough: 2025).fireDueTimers(of: "CE001192", at: Timestamp.parse("2027-06-30T09:00:00Z")!, in: $0) }
+        _ = try sqlite.cases.transaction {
+            try router(withHolidaysThrough: 2025).fireDueTimers(of: "CE001192", at: Timestamp.parse("2027-06-30T09:00:00Z")!, in: $0)
+        }
         // Copies delivered, deferred, in flight and held, with their histories; a paused inbox; staff.
         let claimed = try sqlite.claim(address, limit: 4)
         #expect(claimed.count == 4)
-        _ = try sqlite.claim(address, limit: 0, [
-            CopyTransition(seq: claimed[0].seq, to: .delivered, at: now, attempts: 1, reason: "delivered", httpStatus: 200),
-            CopyTransition(seq: claimed[1].seq, to: .deferred, at: now, attempts: 1, nextAttemptAt: now + 60, reason: "HTTP 500", httpStatus: 500),
-        ])
+        _ = try sqlite.claim(
+            address, limit: 0,
+            [
+                CopyTransition(seq: claimed[0].seq, to: .delivered, at: now, attempts: 1, reason: "delivered", httpStatus: 200),
+                CopyTransition(
+                    seq: claimed[1].seq, to: .deferred, at: now, attempts: 1, nextAttemptAt: now + 60, reason: "HTTP 500", httpStatus: 500),
+            ])
         _ = try sqlite.operators.apply(.hold, ids: [], inbox: "jcp-leeds/nominated-officer", now: now)
         _ = try sqlite.queue.settle([], inboxErrors: [address: "HTTP 500"], pausedUntil: [address: now + 30], hold: [], claims: [], now: now)
         let member = try sqlite.store.staffAccounts.add(
-            email: "spoc@cwp-a.test", name: "SPOC", party: "cwp-a", roles: [.spoc], setupToken: "t", expires: testAt.addingTimeInterval(60), now: testAt)
+            email: "spoc@cwp-a.test", name: "SPOC", party: "cwp-a", roles: [.spoc], setupToken: "t", expires: testAt.addingTimeInterval(60),
+            now: testAt)
         _ = try sqlite.store.staffAccounts.completeSetup(setupToken: "t", passwordHash: "hash", now: testAt)
         try sqlite.store.staffAccounts.startSession(cookie: "c", csrfToken: "x", for: member, now: testAt)
         let path = try #require({ if case .file(let path) = sqlite.location { path } else { nil } }())
@@ -296,7 +308,9 @@ struct StoreCopyTests {
         let last = try target.integer("SELECT max(seq) FROM message")
         #expect(last >= messages)
         let newID = "00000000-0000-4000-8000-000000001199"
-        #expect(try copied.cases.transaction { try testRouter.submit(referral(id: newID, nino: "CE001199A"), from: "jcp-leeds", at: testAt, in: $0) }.status == 202)
+        #expect(
+            try copied.cases.transaction { try testRouter.submit(referral(id: newID, nino: "CE001199A"), from: "jcp-leeds", at: testAt, in: $0) }
+                .status == 202)
         #expect(try target.integer("SELECT max(seq) FROM message") == last + 1)
         // Copying again is refused: the target is not empty.
         #expect {
@@ -315,7 +329,9 @@ struct StoreCopyTests {
         #expect(settings.user == "liaison" && settings.password == "s@cret")
         #expect(settings.host == "db.example" && settings.port == 6543 && settings.database == "exchange")
         #expect(settings.sslMode == .verifyFull && settings.sslRootCertificate == "/etc/liaison/db-ca.pem" && settings.schema == "liaison")
-        #expect(settings.redacted == "postgresql://liaison@db.example:6543/exchange?sslmode=verify-full&sslrootcert=/etc/liaison/db-ca.pem&schema=liaison")
+        #expect(
+            settings.redacted == "postgresql://liaison@db.example:6543/exchange?sslmode=verify-full&sslrootcert=/etc/liaison/db-ca.pem&schema=liaison"
+        )
         let socket = try PostgresSettings(url: "postgres://liaison@/exchange?host=/run/postgresql")
         #expect(socket.socketFolder == "/run/postgresql" && socket.port == 5432)
         #expect(try StoreLocation("/var/lib/liaison/liaison.sqlite") == .file("/var/lib/liaison/liaison.sqlite"))

@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 import LiaisonCore
 import LiaisonRuntime
-@testable import LiaisonStore
 import Testing
+
+@testable import LiaisonStore
 
 /// What only the SQLite store has: its durability settings, its checkpointer, its upgrades of stores that
 /// earlier builds made, its query plans and its table of waiting copies. (What both engines do is in
@@ -53,11 +54,12 @@ import Testing
         let temporary = TemporaryStore()
         let old = try DatabaseQueue(path: temporary.path)
         try old.write { db in
-            try db.execute(sql: """
-                CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
-                INSERT INTO grdb_migrations VALUES ('v1');
-                CREATE TABLE copy (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                    INSERT INTO grdb_migrations VALUES ('v1');
+                    CREATE TABLE copy (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE);
+                    """)
         }
         try old.close()
         #expect {
@@ -72,14 +74,15 @@ import Testing
         let old = try DatabaseQueue(path: temporary.path)
         try SQLiteSchema.migrator.migrate(old, upTo: "v1")
         try old.write { db in
-            try db.execute(sql: """
-                INSERT INTO message (seq, id, type, sender, person_key, received_at, origin, envelope)
-                VALUES (1, 'm1', 'cwp.referral', 'jcp-leeds', 'AB123456', 0, 'submitted', '{}');
-                INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
-                VALUES (1, 'cwp-a/spoc', 'cwp-a', 'AB123456', 'queued', 0, 0), (1, 'cwp-a/spoc', 'cwp-a', 'AB123456', 'queued', 0, 0);
-                UPDATE copy SET state = 'in-flight' WHERE seq = 1;
-                UPDATE copy SET state = 'deferred', next_attempt_at = 60 WHERE seq = 2;
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO message (seq, id, type, sender, person_key, received_at, origin, envelope)
+                    VALUES (1, 'm1', 'cwp.referral', 'jcp-leeds', 'AB123456', 0, 'submitted', '{}');
+                    INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at)
+                    VALUES (1, 'cwp-a/spoc', 'cwp-a', 'AB123456', 'queued', 0, 0), (1, 'cwp-a/spoc', 'cwp-a', 'AB123456', 'queued', 0, 0);
+                    UPDATE copy SET state = 'in-flight' WHERE seq = 1;
+                    UPDATE copy SET state = 'deferred', next_attempt_at = 60 WHERE seq = 2;
+                    """)
             // Under v1 a copy in flight waited in copy_waiting too.
             #expect(try Int64.fetchAll(db, sql: "SELECT seq FROM copy_waiting ORDER BY seq") == [1, 2])
         }
@@ -104,7 +107,9 @@ import Testing
         let at = Timestamp.parse("2024-12-02T09:00:00Z")!
         for n in 1...20 {
             let answer = try store.transaction {
-                try router.submit(referral(id: String(format: "00000000-0000-4000-8000-%012d", n), nino: String(format: "AB%06dC", n)), from: "jcp-leeds", at: at, in: $0)
+                try router.submit(
+                    referral(id: String(format: "00000000-0000-4000-8000-%012d", n), nino: String(format: "AB%06dC", n)), from: "jcp-leeds", at: at,
+                    in: $0)
             }
             #expect(answer.status == 202)
         }
@@ -122,7 +127,10 @@ import Testing
         do {
             let store = try SQLiteCaseStore(path: temporary.path)
             let short = try router(withHolidaysThrough: 2025)
-            _ = try store.transaction { try short.submit(referral(id: "00000000-0000-4000-8000-000000000001"), from: "jcp-leeds", at: Timestamp.parse("2024-12-02T09:00:00Z")!, in: $0) }
+            _ = try store.transaction {
+                try short.submit(
+                    referral(id: "00000000-0000-4000-8000-000000000001"), from: "jcp-leeds", at: Timestamp.parse("2024-12-02T09:00:00Z")!, in: $0)
+            }
             _ = try store.transaction { try short.fireDueTimers(at: Timestamp.parse("2027-06-30T09:00:00Z")!, in: $0) }
             // As a store of the v3 layout would be: the record holds the blocked timer, and there is no table.
             try store.pool.write { db in

@@ -1,6 +1,7 @@
 import Foundation
 import LiaisonCore
 import LiaisonRuntime
+
 @testable import LiaisonStore
 
 let configFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -23,8 +24,9 @@ func router(withHolidaysThrough lastYear: Int) throws -> SubmissionDesk {
     let events = #"[{"date": "2024-12-25"}, {"date": "\#(lastYear)-12-25"}]"#
     let json = #"{"england-and-wales": {"events": \#(events)}, "scotland": {"events": \#(events)}, "northern-ireland": {"events": \#(events)}}"#
     let context = testRouter.rules.context
-    return SubmissionDesk(context: RuleContext(
-        directory: context.directory, rules: context.rules, calendars: try CalendarSet(govUKJSON: Array(json.utf8))))
+    return SubmissionDesk(
+        context: RuleContext(
+            directory: context.directory, rules: context.rules, calendars: try CalendarSet(govUKJSON: Array(json.utf8))))
 }
 
 /// A Work Programme referral to prime-a (its copy goes to prime-a/contact).
@@ -90,14 +92,16 @@ extension TestStore {
 
     /// `queue_count`'s queued copies per inbox (its shards summed).
     func queuedCounts() throws -> [String: Int] {
-        Dictionary(uniqueKeysWithValues: try rows(
-            "SELECT address, CAST(SUM(n) AS BIGINT) AS n FROM queue_count WHERE state = 'queued' GROUP BY address"
-        ).compactMap { row in (row["n"].integer ?? 0) > 0 ? (try row.text("address"), row["n"].integer ?? 0) : nil })
+        Dictionary(
+            uniqueKeysWithValues: try rows(
+                "SELECT address, CAST(SUM(n) AS BIGINT) AS n FROM queue_count WHERE state = 'queued' GROUP BY address"
+            ).compactMap { row in (row["n"].integer ?? 0) > 0 ? (try row.text("address"), row["n"].integer ?? 0) : nil })
     }
 
     /// The queued copies per inbox, counted row by row.
     func copiesQueued() throws -> [String: Int] {
-        Dictionary(uniqueKeysWithValues: try rows("SELECT address, COUNT(*) AS n FROM copy WHERE state = 'queued' GROUP BY address")
-            .map { (try $0.text("address"), try $0.integer("n")) })
+        Dictionary(
+            uniqueKeysWithValues: try rows("SELECT address, COUNT(*) AS n FROM copy WHERE state = 'queued' GROUP BY address")
+                .map { (try $0.text("address"), try $0.integer("n")) })
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 import LiaisonCore
 import LiaisonRuntime
-@testable import LiaisonStore
 import Testing
+
+@testable import LiaisonStore
 
 /// The store's behaviour, the same on both engines: each test runs against SQLite and, when the test database
 /// is there, PostgreSQL, from this one code.
@@ -237,9 +238,12 @@ import Testing
         #expect(try test.submit(scr("00000000-0000-4000-8000-000000000008")).emitted.count == 1)
         #expect(try test.integer("SELECT COUNT(*) FROM copy WHERE address = 'jcp-leeds/nominated-officer'") == 2)
         // Sent twice in one shared commit, it still makes one task.
-        let twice = try test.cases.batch([scr("00000000-0000-4000-8000-000000000009"), scr("00000000-0000-4000-8000-000000000009")], keys: {
-            BatchKeys(claimant: "AB123456", messageID: $0["id"]?.stringValue)
-        }) { message, transaction in try testRouter.submit(message, from: "jcp-leeds", at: testAt, in: transaction) }
+        let twice = try test.cases.batch(
+            [scr("00000000-0000-4000-8000-000000000009"), scr("00000000-0000-4000-8000-000000000009")],
+            keys: {
+                BatchKeys(claimant: "AB123456", messageID: $0["id"]?.stringValue)
+            }
+        ) { message, transaction in try testRouter.submit(message, from: "jcp-leeds", at: testAt, in: transaction) }
         #expect(twice.map { (try? $0.get())?.emitted.count } == [1, 0])
         #expect(try test.integer("SELECT COUNT(*) FROM copy WHERE address = 'jcp-leeds/nominated-officer'") == 3)
     }
@@ -352,6 +356,8 @@ import Testing
         let firstID = try #require(try test.operators.show("00000000-0000-4000-8000-000000000006").first?.copy.id)
         #expect(try queue.acknowledge(address: address, ids: [firstID, "\(firstID)x", "nonsense"], now: now) == [firstID])
         #expect(try lease() == [2])
+        // Past the lease, only the copy not acknowledged is offered again (on the injected clock, not the wall's).
+        #expect(try lease(limit: 10, at: now + 301) == [2])
         // Both queued at once are leased together, in order.
         try test.execute("UPDATE copy SET state = 'queued'")
         #expect(try lease(limit: 10) == [1, 2])
@@ -485,7 +491,8 @@ import Testing
         #expect(try test.claim(address, limit: 2, at: now).map(\.seq) == [1, 2])
         let delivered = CopyTransition(seq: 1, to: .delivered, at: now, attempts: 1, reason: "delivered", httpStatus: 200)
         let failed = CopyTransition(seq: 2, to: .deferred, at: now, attempts: 1, nextAttemptAt: now + 60, reason: "HTTP 503", httpStatus: 503)
-        _ = try test.queue.settle([delivered, failed], inboxErrors: [address: "HTTP 503"], pausedUntil: [address: now + 600], hold: [], claims: [], now: now)
+        _ = try test.queue.settle(
+            [delivered, failed], inboxErrors: [address: "HTTP 503"], pausedUntil: [address: now + 600], hold: [], claims: [], now: now)
         func line(at time: Double) throws -> InboxStatus? { try operatorView.status(now: time, inboxes: [address]).first }
         // The deferred copy is due in a minute, but nothing goes before the pause ends.
         #expect(try line(at: now + 1)?.nextAttempt == Timestamp.format(Date(timeIntervalSince1970: now + 600)))
@@ -511,7 +518,8 @@ import Testing
         #expect(try line(at: test.now)?.lastDelivery == nil)
         // One fails at 09:00:00 (503 with no Retry-After: the deliverer says so), the inbox keeps the error.
         #expect(try test.claim(address, limit: 3, at: test.now).map(\.seq) == [1, 2, 3])
-        let failed = CopyTransition(seq: 1, to: .deferred, at: test.now, attempts: 1, nextAttemptAt: test.now + 60, reason: "HTTP 503", httpStatus: 503)
+        let failed = CopyTransition(
+            seq: 1, to: .deferred, at: test.now, attempts: 1, nextAttemptAt: test.now + 60, reason: "HTTP 503", httpStatus: 503)
         _ = try test.queue.settle(
             [failed], inboxErrors: [address: "HTTP 503 without Retry-After"], pausedUntil: [:], hold: [], claims: [], now: test.now)
         #expect(try line(at: test.now + 1)?.lastError == "HTTP 503 without Retry-After")
@@ -537,7 +545,8 @@ import Testing
         try test.submit(referral(id: "00000000-0000-4000-8000-000000000701"))
         try test.queueCopies(like: 1, count: 2, anonymous: true)
         func line() throws -> InboxStatus? { try test.operators.status(now: test.now, inboxes: [address]).first }
-        _ = try test.queue.settle([], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [], circuits: [address: .opened(at: test.now)], now: test.now)
+        _ = try test.queue.settle(
+            [], inboxErrors: [:], pausedUntil: [:], hold: [], claims: [], circuits: [address: .opened(at: test.now)], now: test.now)
         #expect(try line()?.circuitOpenSince == Timestamp.format(testAt))
         // Copy 2 was sent back by an operator later: its lifetime began again then.
         try test.store.database.write { session in
@@ -638,8 +647,10 @@ import Testing
     @Test(arguments: StoreKind.available) func aBatchKeepsEveryItemButTheOneThatFailed(kind: StoreKind) throws {
         struct Boom: Error {}
         let test = try TestStore(kind)
-        let items = [("00000000-0000-4000-8000-000000000011", "AB123456C"), ("00000000-0000-4000-8000-000000000012", "CE123456A"),
-                     ("00000000-0000-4000-8000-000000000013", "HJ123456B"), ("00000000-0000-4000-8000-000000000014", "JK123456D")]
+        let items = [
+            ("00000000-0000-4000-8000-000000000011", "AB123456C"), ("00000000-0000-4000-8000-000000000012", "CE123456A"),
+            ("00000000-0000-4000-8000-000000000013", "HJ123456B"), ("00000000-0000-4000-8000-000000000014", "JK123456D"),
+        ]
         func keys(_ item: (String, String)) -> BatchKeys { BatchKeys(claimant: String(item.1.prefix(8)), messageID: item.0) }
         // Without a failure the batch is stored whole.
         let whole = try test.cases.batch(Array(items.prefix(1)), keys: keys) { item, transaction in
@@ -710,8 +721,9 @@ import Testing
         // Changes of state are counted too: each state's counter is the copies in it.
         _ = try test.claim("prime-a/contact", limit: 2)
         let counted = Dictionary(uniqueKeysWithValues: try test.operators.queueCounts().map { ("\($0.inbox) \($0.state)", $0.count) })
-        let actual = Dictionary(uniqueKeysWithValues: try test.rows("SELECT address, state, COUNT(*) AS n FROM copy GROUP BY address, state")
-            .map { ("\(try $0.text("address")) \(try $0.text("state"))", try $0.integer("n")) })
+        let actual = Dictionary(
+            uniqueKeysWithValues: try test.rows("SELECT address, state, COUNT(*) AS n FROM copy GROUP BY address, state")
+                .map { ("\(try $0.text("address")) \(try $0.text("state"))", try $0.integer("n")) })
         #expect(counted.filter { $0.value != 0 } == actual)
     }
 
@@ -761,7 +773,8 @@ import Testing
         let accounts = test.store.staffAccounts
         let now = Date(timeIntervalSince1970: test.now)
         let member = try accounts.add(
-            email: "SPOC@cwp-a.test", name: "SPOC", party: "cwp-a", roles: [.spoc], setupToken: "token", expires: now.addingTimeInterval(60), now: now)
+            email: "SPOC@cwp-a.test", name: "SPOC", party: "cwp-a", roles: [.spoc], setupToken: "token", expires: now.addingTimeInterval(60), now: now
+        )
         #expect(throws: StaffAccounts.AccountError.exists(email: "spoc@cwp-a.test")) {
             try accounts.add(email: "spoc@cwp-a.test", name: "Again", party: "cwp-a", roles: [.spoc], setupToken: "t2", expires: now, now: now)
         }

@@ -1,7 +1,8 @@
 import Foundation
 import LiaisonCore
-@testable import LiaisonStore
 import Testing
+
+@testable import LiaisonStore
 
 /// A fresh temporary folder, removed afterwards.
 final class TemporaryStore {

@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
-@testable import LiaisonStore
 import Testing
+
+@testable import LiaisonStore
 
 @Suite struct WALBufferTests {
     private func createFiller(_ db: Database) throws {

@@ -108,11 +108,14 @@ public struct EnvelopeReader: Sendable {
         // send it (`not-permitted`, after validation).
         guard let typeName = typeValue.stringValue, let type = MessageType(rawValue: typeName) else {
             // The type given is not repeated: the refusal is kept in the audit log, and the text could be anything.
-            let detail = typeValue.stringValue == nil
+            let detail =
+                typeValue.stringValue == nil
                 ? "the type is a \(typeValue.kindName), not one of the catalogue's names" : "the type is not in the catalogue"
-            throw Refusal(.unknownType, detail, errors: [
-                FieldProblem(field: "type", problem: "must be one of the catalogue's message types"),
-            ])
+            throw Refusal(
+                .unknownType, detail,
+                errors: [
+                    FieldProblem(field: "type", problem: "must be one of the catalogue's message types")
+                ])
         }
 
         var from = sender

@@ -363,9 +363,11 @@ extension CaseRules {
         -> (Decision, [Address])
     {
         let inReplyTo = advice.inReplyTo
-        guard let index = s.person.absences.firstIndex(where: {
-            $0.id.lowercased() == inReplyTo && $0.caseID == placement.id && $0.state == .awaitingSPOC
-        }) else {
+        guard
+            let index = s.person.absences.firstIndex(where: {
+                $0.id.lowercased() == inReplyTo && $0.caseID == placement.id && $0.state == .awaitingSPOC
+            })
+        else {
             throw Refusal(.nothingToAnswer, "no absence of this case is waiting for the SPOC under id \(inReplyTo)")
         }
         let treat = advice.treatAsAvailable

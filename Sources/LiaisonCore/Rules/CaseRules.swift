@@ -59,7 +59,8 @@ public struct CaseRules: Sendable {
             envelope: envelope, sender: sender, now: now, receiptDate: UKTime.localDate(at: now), person: record
         )
         guard envelope.type.senders.contains(sender.kind) else {
-            let detail = envelope.type.isGenerated
+            let detail =
+                envelope.type.isGenerated
                 ? "\(envelope.type.rawValue) is sent only by Liaison" : "a \(sender.kind.rawValue) party may not send \(envelope.type.rawValue)"
             return .refused(Refusal(.notPermitted, detail), generated: [])
         }

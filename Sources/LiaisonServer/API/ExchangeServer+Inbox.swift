@@ -97,9 +97,11 @@ extension ExchangeServer {
             return parts.count != 2 || !UUIDText.isValid(String(parts[0])) || parts[1] != address
         }
         if !malformed.isEmpty {
-            return problem(Refusal(
-                .invalidMessage, "\(malformed.count) of the ids are not copy ids of this inbox",
-                errors: malformed.map { FieldProblem(field: "ids[\($0)]", problem: "is not a copy id of this inbox as pulled, nor a message id") }))
+            return problem(
+                Refusal(
+                    .invalidMessage, "\(malformed.count) of the ids are not copy ids of this inbox",
+                    errors: malformed.map { FieldProblem(field: "ids[\($0)]", problem: "is not a copy id of this inbox as pulled, nor a message id") }
+                ))
         }
         let done = try await Self.offStore { try queue.acknowledge(address: address, ids: copyIDs, now: Date().timeIntervalSince1970) }
         for id in done { logger.info("delivered", metadata: ["copy": "\(id)", "inbox": "\(address)", "by": "acknowledgement"]) }

@@ -89,13 +89,14 @@ extension ExchangeServer {
             return .object([
                 "copyId": .string(detail.copy.id), "address": .string(detail.copy.inbox), "state": .string(detail.copy.state),
                 "attempts": .int(detail.copy.attempts),
-                "events": .array(detail.events.map { event in
-                    var fields: [String: JSONValue] = ["at": .string(event.at), "state": .string(event.state)]
-                    if let reason = event.reason { fields["reason"] = .string(reason) }
-                    if let status = event.httpStatus { fields["httpStatus"] = .int(status) }
-                    if let error = event.error { fields["error"] = .string(own ? error : "delivery failed") }
-                    return .object(fields)
-                }),
+                "events": .array(
+                    detail.events.map { event in
+                        var fields: [String: JSONValue] = ["at": .string(event.at), "state": .string(event.state)]
+                        if let reason = event.reason { fields["reason"] = .string(reason) }
+                        if let status = event.httpStatus { fields["httpStatus"] = .int(status) }
+                        if let error = event.error { fields["error"] = .string(own ? error : "delivery failed") }
+                        return .object(fields)
+                    }),
             ])
         }
         let states = Set(visible.map(\.copy.state))

@@ -34,7 +34,8 @@ struct ProblemAnswers: RouterMiddleware {
         } catch is NIOTooManyBytesError {
             return server.problem(server.bodyOverLimit)
         } catch let interrupted as RequestBodyInterrupted {
-            let refusal = interrupted.tooSlow
+            let refusal =
+                interrupted.tooSlow
                 ? Refusal(.requestTimeout, "the request did not arrive whole in time")
                 : Refusal(
                     .malformedRequest,

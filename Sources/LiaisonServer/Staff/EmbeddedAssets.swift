@@ -5,1202 +5,1202 @@ enum EmbeddedAssets {
     /// Mustache templates by name (the file name without `.mustache`).
     static let templates: [String: String] = [
         "banner": #"""
-<div class="govuk-notification-banner{{#success}} govuk-notification-banner--success{{/success}}" role="{{#success}}alert{{/success}}{{^success}}region{{/success}}" aria-labelledby="notification-banner-title" tabindex="-1">
-  <div class="govuk-notification-banner__header">
-    <h2 class="govuk-notification-banner__title" id="notification-banner-title">{{title}}</h2>
-  </div>
-  <div class="govuk-notification-banner__content">
-    <p class="govuk-notification-banner__heading">{{heading}}{{#link}} <a class="govuk-notification-banner__link" href="{{href}}">{{label}}</a>{{/link}}</p>
-    {{#body}}<p class="govuk-body">{{.}}</p>{{/body}}
-  </div>
-</div>
+        <div class="govuk-notification-banner{{#success}} govuk-notification-banner--success{{/success}}" role="{{#success}}alert{{/success}}{{^success}}region{{/success}}" aria-labelledby="notification-banner-title" tabindex="-1">
+          <div class="govuk-notification-banner__header">
+            <h2 class="govuk-notification-banner__title" id="notification-banner-title">{{title}}</h2>
+          </div>
+          <div class="govuk-notification-banner__content">
+            <p class="govuk-notification-banner__heading">{{heading}}{{#link}} <a class="govuk-notification-banner__link" href="{{href}}">{{label}}</a>{{/link}}</p>
+            {{#body}}<p class="govuk-body">{{.}}</p>{{/body}}
+          </div>
+        </div>
 
-"""#,
+        """#,
         "error-summary": ##"""
-<div class="govuk-error-summary" tabindex="-1">
-  <div role="alert">
-    <h2 class="govuk-error-summary__title">There is a problem</h2>
-    <div class="govuk-error-summary__body">
-      {{#summary}}<p class="govuk-body">{{.}}</p>{{/summary}}
-      {{#hasItems}}
-      <ul class="govuk-list govuk-error-summary__list">
-        {{#items}}<li>{{#target}}<a href="#{{target}}">{{message}}</a>{{/target}}{{^target}}{{message}}{{/target}}</li>{{/items}}
-      </ul>
-      {{/hasItems}}
-    </div>
-  </div>
-</div>
+        <div class="govuk-error-summary" tabindex="-1">
+          <div role="alert">
+            <h2 class="govuk-error-summary__title">There is a problem</h2>
+            <div class="govuk-error-summary__body">
+              {{#summary}}<p class="govuk-body">{{.}}</p>{{/summary}}
+              {{#hasItems}}
+              <ul class="govuk-list govuk-error-summary__list">
+                {{#items}}<li>{{#target}}<a href="#{{target}}">{{message}}</a>{{/target}}{{^target}}{{message}}{{/target}}</li>{{/items}}
+              </ul>
+              {{/hasItems}}
+            </div>
+          </div>
+        </div>
 
-"""##,
+        """##,
         "field": #"""
-<div class="govuk-form-group{{#error}} govuk-form-group--error{{/error}}">
-  {{#isFieldset}}
-  <fieldset class="govuk-fieldset"{{#isDate}} role="group"{{/isDate}}{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}>
-    <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">{{label}}</legend>
-    {{#hint}}<div id="{{id}}-hint" class="govuk-hint">{{hint}}</div>{{/hint}}
-    {{#error}}<p id="{{id}}-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> {{error}}</p>{{/error}}
-    {{#isDate}}
-    <div class="govuk-date-input" id="{{id}}">
-      {{#parts}}
-      <div class="govuk-date-input__item">
-        <div class="govuk-form-group">
-          <label class="govuk-label govuk-date-input__label" for="{{partID}}">{{partLabel}}</label>
-          <input class="govuk-input govuk-date-input__input {{partWidth}}{{#partInvalid}} govuk-input--error{{/partInvalid}}" id="{{partID}}" name="{{partName}}" type="text" inputmode="numeric" value="{{partValue}}"{{#partAutocomplete}} autocomplete="{{partAutocomplete}}"{{/partAutocomplete}}>
+        <div class="govuk-form-group{{#error}} govuk-form-group--error{{/error}}">
+          {{#isFieldset}}
+          <fieldset class="govuk-fieldset"{{#isDate}} role="group"{{/isDate}}{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}>
+            <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">{{label}}</legend>
+            {{#hint}}<div id="{{id}}-hint" class="govuk-hint">{{hint}}</div>{{/hint}}
+            {{#error}}<p id="{{id}}-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> {{error}}</p>{{/error}}
+            {{#isDate}}
+            <div class="govuk-date-input" id="{{id}}">
+              {{#parts}}
+              <div class="govuk-date-input__item">
+                <div class="govuk-form-group">
+                  <label class="govuk-label govuk-date-input__label" for="{{partID}}">{{partLabel}}</label>
+                  <input class="govuk-input govuk-date-input__input {{partWidth}}{{#partInvalid}} govuk-input--error{{/partInvalid}}" id="{{partID}}" name="{{partName}}" type="text" inputmode="numeric" value="{{partValue}}"{{#partAutocomplete}} autocomplete="{{partAutocomplete}}"{{/partAutocomplete}}>
+                </div>
+              </div>
+              {{/parts}}
+            </div>
+            {{/isDate}}
+            {{#isRadios}}
+            <div class="govuk-radios{{#inline}} govuk-radios--inline{{/inline}}">
+              {{#options}}
+              <div class="govuk-radios__item">
+                <input class="govuk-radios__input" id="{{optionID}}" name="{{name}}" type="radio" value="{{optionValue}}"{{#optionSelected}} checked{{/optionSelected}}>
+                <label class="govuk-label govuk-radios__label" for="{{optionID}}">{{optionLabel}}</label>
+              </div>
+              {{/options}}
+            </div>
+            {{/isRadios}}
+            {{#isCheckboxes}}
+            <div class="govuk-checkboxes">
+              {{#options}}
+              <div class="govuk-checkboxes__item">
+                <input class="govuk-checkboxes__input" id="{{optionID}}" name="{{name}}" type="checkbox" value="{{optionValue}}"{{#optionSelected}} checked{{/optionSelected}}>
+                <label class="govuk-label govuk-checkboxes__label" for="{{optionID}}">{{optionLabel}}</label>
+              </div>
+              {{/options}}
+            </div>
+            {{/isCheckboxes}}
+          </fieldset>
+          {{/isFieldset}}
+          {{^isFieldset}}
+          <label class="govuk-label govuk-label--s" for="{{id}}">{{label}}</label>
+          {{#hint}}<div id="{{id}}-hint" class="govuk-hint">{{hint}}</div>{{/hint}}
+          {{#error}}<p id="{{id}}-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> {{error}}</p>{{/error}}
+          {{#isText}}
+          <input class="govuk-input{{#widthClass}} {{widthClass}}{{/widthClass}}{{#error}} govuk-input--error{{/error}}" id="{{id}}" name="{{name}}" type="{{inputType}}" value="{{value}}" spellcheck="false"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#numeric}} inputmode="numeric"{{/numeric}}{{#autocomplete}} autocomplete="{{autocomplete}}"{{/autocomplete}}>
+          {{/isText}}
+          {{#isTextarea}}
+          <textarea class="govuk-textarea{{#error}} govuk-textarea--error{{/error}}" id="{{id}}" name="{{name}}" rows="5"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}>{{value}}</textarea>
+          {{/isTextarea}}
+          {{#isSelect}}
+          <select class="govuk-select{{#error}} govuk-select--error{{/error}}" id="{{id}}" name="{{name}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}>
+            {{#options}}<option value="{{optionValue}}"{{#optionSelected}} selected{{/optionSelected}}>{{optionLabel}}</option>{{/options}}
+          </select>
+          {{/isSelect}}
+          {{/isFieldset}}
         </div>
-      </div>
-      {{/parts}}
-    </div>
-    {{/isDate}}
-    {{#isRadios}}
-    <div class="govuk-radios{{#inline}} govuk-radios--inline{{/inline}}">
-      {{#options}}
-      <div class="govuk-radios__item">
-        <input class="govuk-radios__input" id="{{optionID}}" name="{{name}}" type="radio" value="{{optionValue}}"{{#optionSelected}} checked{{/optionSelected}}>
-        <label class="govuk-label govuk-radios__label" for="{{optionID}}">{{optionLabel}}</label>
-      </div>
-      {{/options}}
-    </div>
-    {{/isRadios}}
-    {{#isCheckboxes}}
-    <div class="govuk-checkboxes">
-      {{#options}}
-      <div class="govuk-checkboxes__item">
-        <input class="govuk-checkboxes__input" id="{{optionID}}" name="{{name}}" type="checkbox" value="{{optionValue}}"{{#optionSelected}} checked{{/optionSelected}}>
-        <label class="govuk-label govuk-checkboxes__label" for="{{optionID}}">{{optionLabel}}</label>
-      </div>
-      {{/options}}
-    </div>
-    {{/isCheckboxes}}
-  </fieldset>
-  {{/isFieldset}}
-  {{^isFieldset}}
-  <label class="govuk-label govuk-label--s" for="{{id}}">{{label}}</label>
-  {{#hint}}<div id="{{id}}-hint" class="govuk-hint">{{hint}}</div>{{/hint}}
-  {{#error}}<p id="{{id}}-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> {{error}}</p>{{/error}}
-  {{#isText}}
-  <input class="govuk-input{{#widthClass}} {{widthClass}}{{/widthClass}}{{#error}} govuk-input--error{{/error}}" id="{{id}}" name="{{name}}" type="{{inputType}}" value="{{value}}" spellcheck="false"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#numeric}} inputmode="numeric"{{/numeric}}{{#autocomplete}} autocomplete="{{autocomplete}}"{{/autocomplete}}>
-  {{/isText}}
-  {{#isTextarea}}
-  <textarea class="govuk-textarea{{#error}} govuk-textarea--error{{/error}}" id="{{id}}" name="{{name}}" rows="5"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}>{{value}}</textarea>
-  {{/isTextarea}}
-  {{#isSelect}}
-  <select class="govuk-select{{#error}} govuk-select--error{{/error}}" id="{{id}}" name="{{name}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}>
-    {{#options}}<option value="{{optionValue}}"{{#optionSelected}} selected{{/optionSelected}}>{{optionLabel}}</option>{{/options}}
-  </select>
-  {{/isSelect}}
-  {{/isFieldset}}
-</div>
 
-"""#,
+        """#,
         "home": #"""
-{{<layout}}
-{{$main}}
-<h1 class="govuk-heading-l">Your inboxes</h1>
-<p class="govuk-body">Notices for {{partyName}} that wait for you, in each of your roles.</p>
-<table class="govuk-table">
-  <caption class="govuk-table__caption govuk-table__caption--m">Inboxes</caption>
-  <thead class="govuk-table__head">
-    <tr class="govuk-table__row">
-      <th scope="col" class="govuk-table__header">Inbox</th>
-      <th scope="col" class="govuk-table__header govuk-table__header--numeric">Waiting</th>
-      <th scope="col" class="govuk-table__header govuk-table__header--numeric">Overdue</th>
-    </tr>
-  </thead>
-  <tbody class="govuk-table__body">
-    {{#inboxes}}
-    <tr class="govuk-table__row">
-      <th scope="row" class="govuk-table__header"><a class="govuk-link" href="{{href}}">{{roleName}}</a></th>
-      <td class="govuk-table__cell govuk-table__cell--numeric">{{waiting}}</td>
-      <td class="govuk-table__cell govuk-table__cell--numeric">{{#hasOverdue}}<strong class="govuk-tag govuk-tag--red">{{overdue}} overdue</strong>{{/hasOverdue}}{{^hasOverdue}}None overdue{{/hasOverdue}}</td>
-    </tr>
-    {{/inboxes}}
-  </tbody>
-</table>
-<p class="govuk-body"><a class="govuk-link" href="/ui/send">Send a notice</a></p>
-{{/main}}
-{{/layout}}
+        {{<layout}}
+        {{$main}}
+        <h1 class="govuk-heading-l">Your inboxes</h1>
+        <p class="govuk-body">Notices for {{partyName}} that wait for you, in each of your roles.</p>
+        <table class="govuk-table">
+          <caption class="govuk-table__caption govuk-table__caption--m">Inboxes</caption>
+          <thead class="govuk-table__head">
+            <tr class="govuk-table__row">
+              <th scope="col" class="govuk-table__header">Inbox</th>
+              <th scope="col" class="govuk-table__header govuk-table__header--numeric">Waiting</th>
+              <th scope="col" class="govuk-table__header govuk-table__header--numeric">Overdue</th>
+            </tr>
+          </thead>
+          <tbody class="govuk-table__body">
+            {{#inboxes}}
+            <tr class="govuk-table__row">
+              <th scope="row" class="govuk-table__header"><a class="govuk-link" href="{{href}}">{{roleName}}</a></th>
+              <td class="govuk-table__cell govuk-table__cell--numeric">{{waiting}}</td>
+              <td class="govuk-table__cell govuk-table__cell--numeric">{{#hasOverdue}}<strong class="govuk-tag govuk-tag--red">{{overdue}} overdue</strong>{{/hasOverdue}}{{^hasOverdue}}None overdue{{/hasOverdue}}</td>
+            </tr>
+            {{/inboxes}}
+          </tbody>
+        </table>
+        <p class="govuk-body"><a class="govuk-link" href="/ui/send">Send a notice</a></p>
+        {{/main}}
+        {{/layout}}
 
-"""#,
+        """#,
         "inbox": #"""
-{{<layout}}
-{{$main}}
-{{#errors}}{{> error-summary}}{{/errors}}
-<h1 class="govuk-heading-l"><span class="govuk-caption-l">{{partyName}}</span>{{roleName}} inbox</h1>
-<p class="govuk-body">Notices waiting here, newest first. Reading a notice does not take it from a system that pulls this inbox; mark it done once it is dealt with.</p>
-<div class="govuk-grid-row">
-  <div class="govuk-grid-column-one-half">
-    <form method="get" action="{{path}}" novalidate>
-      <h2 class="govuk-heading-m">Filter</h2>
-      {{#filterFields}}{{> field}}{{/filterFields}}
-      <div class="govuk-button-group">
-        <button type="submit" class="govuk-button govuk-button--secondary">Apply filters</button>
-        <a class="govuk-link" href="{{path}}">Clear filters</a>
-      </div>
-    </form>
-  </div>
-  <div class="govuk-grid-column-one-half">
-    <form method="post" action="{{path}}" novalidate>
-      <h2 class="govuk-heading-m">Find a claimant</h2>
-      <input type="hidden" name="csrfToken" value="{{csrfToken}}">
-      {{#searchFields}}{{> field}}{{/searchFields}}
-      <button type="submit" class="govuk-button govuk-button--secondary">Find</button>
-    </form>
-  </div>
-</div>
-<p class="govuk-body">{{showing}}</p>
-{{#hasRows}}
-<table class="govuk-table app-inbox">
-  <caption class="govuk-table__caption govuk-table__caption--m">{{caption}}</caption>
-  <thead class="govuk-table__head">
-    <tr class="govuk-table__row">
-      <th scope="col" class="govuk-table__header">Notice</th>
-      <th scope="col" class="govuk-table__header">Claimant</th>
-      <th scope="col" class="govuk-table__header">From</th>
-      <th scope="col" class="govuk-table__header">Received</th>
-      <th scope="col" class="govuk-table__header">Answer due</th>
-    </tr>
-  </thead>
-  <tbody class="govuk-table__body">
-    {{#rows}}
-    <tr class="govuk-table__row">
-      <th scope="row" class="govuk-table__header"><a class="govuk-link" href="{{href}}">{{typeName}}</a></th>
-      <td class="govuk-table__cell app-nino">{{nino}}</td>
-      <td class="govuk-table__cell app-party">{{sender}}</td>
-      <td class="govuk-table__cell">{{received}}</td>
-      <td class="govuk-table__cell">{{#due}}{{dueWords}} by {{dueDate}}{{#overdue}} <strong class="govuk-tag govuk-tag--red">Overdue</strong>{{/overdue}}{{/due}}{{^due}}No date set{{/due}}</td>
-    </tr>
-    {{/rows}}
-  </tbody>
-</table>
-{{/hasRows}}
-{{^hasRows}}<p class="govuk-body">{{empty}}</p>{{/hasRows}}
-{{#pagination}}{{> pagination}}{{/pagination}}
-{{/main}}
-{{/layout}}
-
-"""#,
-        "info": #"""
-{{<layout}}
-{{$main}}
-<div class="govuk-grid-row">
-  <div class="govuk-grid-column-two-thirds">
-    <h1 class="govuk-heading-l">{{heading}}</h1>
-    {{#paragraphs}}<p class="govuk-body">{{.}}</p>{{/paragraphs}}
-    {{#link}}<p class="govuk-body"><a class="govuk-link" href="{{href}}">{{label}}</a></p>{{/link}}
-  </div>
-</div>
-{{/main}}
-{{/layout}}
-
-"""#,
-        "layout": ##"""
-<!DOCTYPE html>
-<html lang="en" class="govuk-template">
-<head>
-<meta charset="utf-8">
-<title>{{#layout.hasErrors}}Error: {{/layout.hasErrors}}{{layout.title}} – Liaison</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="theme-color" content="#0b0c0c">
-<link rel="icon" href="/ui/assets/icon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/ui/assets/staff.css">
-<script src="/ui/assets/staff.js" defer></script>
-</head>
-<body class="govuk-template__body">
-<a href="#main-content" class="govuk-skip-link">Skip to main content</a>
-<header class="govuk-template__header">
-  <div class="govuk-header">
-    <div class="govuk-header__container govuk-width-container">
-      <div class="govuk-header__logo">
-        <a href="/ui/" class="govuk-header__link govuk-header__link--homepage"><span class="govuk-header__product-name">Liaison</span></a>
-      </div>
-      <div class="govuk-header__content">
-        <a href="/ui/" class="govuk-header__link govuk-header__service-name">Casework notices</a>
-      </div>
-    </div>
-  </div>
-  {{#layout.member}}
-  <section aria-label="Service information" class="govuk-service-navigation">
-    <div class="govuk-width-container">
-      <div class="govuk-service-navigation__container">
-        <nav aria-label="Menu" class="govuk-service-navigation__wrapper">
-          <ul class="govuk-service-navigation__list" id="navigation">
-            {{#layout.navigation}}
-            <li class="govuk-service-navigation__item{{#current}} govuk-service-navigation__item--active{{/current}}">
-              <a class="govuk-service-navigation__link" href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{#current}}<strong class="govuk-service-navigation__active-fallback">{{label}}</strong>{{/current}}{{^current}}{{label}}{{/current}}</a>
-            </li>
-            {{/layout.navigation}}
-          </ul>
-        </nav>
-        <form method="post" action="/ui/sign-out" class="app-sign-out" novalidate>
-          <input type="hidden" name="csrfToken" value="{{layout.csrfToken}}">
-          <span class="app-signed-in">{{name}}, {{partyName}}</span>
-          <button type="submit" class="govuk-button govuk-button--secondary app-sign-out__button">Sign out</button>
-        </form>
-      </div>
-    </div>
-  </section>
-  {{/layout.member}}
-</header>
-<div class="govuk-width-container">
-  <main class="govuk-main-wrapper" id="main-content">
-    {{#layout.backLink}}<a href="{{href}}" class="govuk-back-link">{{label}}</a>{{/layout.backLink}}
-    <div class="app-live" aria-live="polite" id="live-updates"{{#layout.liveInboxes}} data-inboxes="{{layout.liveInboxes}}"{{/layout.liveInboxes}}></div>
-    {{#layout.banner}}{{> banner}}{{/layout.banner}}
-    {{$main}}{{/main}}
-  </main>
-</div>
-<footer class="govuk-template__footer">
-  <div class="govuk-footer">
-    <div class="govuk-width-container">
-      <div class="govuk-footer__meta">
-        <div class="govuk-footer__meta-item govuk-footer__meta-item--grow">
-          <h2 class="govuk-visually-hidden">About these pages</h2>
-          <p class="govuk-footer__meta-custom">Liaison carries casework notices between Jobcentre Plus, Work Programme providers and Community Work Placement providers. Notices hold personal information: do not copy it elsewhere.</p>
+        {{<layout}}
+        {{$main}}
+        {{#errors}}{{> error-summary}}{{/errors}}
+        <h1 class="govuk-heading-l"><span class="govuk-caption-l">{{partyName}}</span>{{roleName}} inbox</h1>
+        <p class="govuk-body">Notices waiting here, newest first. Reading a notice does not take it from a system that pulls this inbox; mark it done once it is dealt with.</p>
+        <div class="govuk-grid-row">
+          <div class="govuk-grid-column-one-half">
+            <form method="get" action="{{path}}" novalidate>
+              <h2 class="govuk-heading-m">Filter</h2>
+              {{#filterFields}}{{> field}}{{/filterFields}}
+              <div class="govuk-button-group">
+                <button type="submit" class="govuk-button govuk-button--secondary">Apply filters</button>
+                <a class="govuk-link" href="{{path}}">Clear filters</a>
+              </div>
+            </form>
+          </div>
+          <div class="govuk-grid-column-one-half">
+            <form method="post" action="{{path}}" novalidate>
+              <h2 class="govuk-heading-m">Find a claimant</h2>
+              <input type="hidden" name="csrfToken" value="{{csrfToken}}">
+              {{#searchFields}}{{> field}}{{/searchFields}}
+              <button type="submit" class="govuk-button govuk-button--secondary">Find</button>
+            </form>
+          </div>
         </div>
-      </div>
-    </div>
-  </div>
-</footer>
-</body>
-</html>
+        <p class="govuk-body">{{showing}}</p>
+        {{#hasRows}}
+        <table class="govuk-table app-inbox">
+          <caption class="govuk-table__caption govuk-table__caption--m">{{caption}}</caption>
+          <thead class="govuk-table__head">
+            <tr class="govuk-table__row">
+              <th scope="col" class="govuk-table__header">Notice</th>
+              <th scope="col" class="govuk-table__header">Claimant</th>
+              <th scope="col" class="govuk-table__header">From</th>
+              <th scope="col" class="govuk-table__header">Received</th>
+              <th scope="col" class="govuk-table__header">Answer due</th>
+            </tr>
+          </thead>
+          <tbody class="govuk-table__body">
+            {{#rows}}
+            <tr class="govuk-table__row">
+              <th scope="row" class="govuk-table__header"><a class="govuk-link" href="{{href}}">{{typeName}}</a></th>
+              <td class="govuk-table__cell app-nino">{{nino}}</td>
+              <td class="govuk-table__cell app-party">{{sender}}</td>
+              <td class="govuk-table__cell">{{received}}</td>
+              <td class="govuk-table__cell">{{#due}}{{dueWords}} by {{dueDate}}{{#overdue}} <strong class="govuk-tag govuk-tag--red">Overdue</strong>{{/overdue}}{{/due}}{{^due}}No date set{{/due}}</td>
+            </tr>
+            {{/rows}}
+          </tbody>
+        </table>
+        {{/hasRows}}
+        {{^hasRows}}<p class="govuk-body">{{empty}}</p>{{/hasRows}}
+        {{#pagination}}{{> pagination}}{{/pagination}}
+        {{/main}}
+        {{/layout}}
 
-"""##,
+        """#,
+        "info": #"""
+        {{<layout}}
+        {{$main}}
+        <div class="govuk-grid-row">
+          <div class="govuk-grid-column-two-thirds">
+            <h1 class="govuk-heading-l">{{heading}}</h1>
+            {{#paragraphs}}<p class="govuk-body">{{.}}</p>{{/paragraphs}}
+            {{#link}}<p class="govuk-body"><a class="govuk-link" href="{{href}}">{{label}}</a></p>{{/link}}
+          </div>
+        </div>
+        {{/main}}
+        {{/layout}}
+
+        """#,
+        "layout": ##"""
+        <!DOCTYPE html>
+        <html lang="en" class="govuk-template">
+        <head>
+        <meta charset="utf-8">
+        <title>{{#layout.hasErrors}}Error: {{/layout.hasErrors}}{{layout.title}} – Liaison</title>
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="theme-color" content="#0b0c0c">
+        <link rel="icon" href="/ui/assets/icon.svg" type="image/svg+xml">
+        <link rel="stylesheet" href="/ui/assets/staff.css">
+        <script src="/ui/assets/staff.js" defer></script>
+        </head>
+        <body class="govuk-template__body">
+        <a href="#main-content" class="govuk-skip-link">Skip to main content</a>
+        <header class="govuk-template__header">
+          <div class="govuk-header">
+            <div class="govuk-header__container govuk-width-container">
+              <div class="govuk-header__logo">
+                <a href="/ui/" class="govuk-header__link govuk-header__link--homepage"><span class="govuk-header__product-name">Liaison</span></a>
+              </div>
+              <div class="govuk-header__content">
+                <a href="/ui/" class="govuk-header__link govuk-header__service-name">Casework notices</a>
+              </div>
+            </div>
+          </div>
+          {{#layout.member}}
+          <section aria-label="Service information" class="govuk-service-navigation">
+            <div class="govuk-width-container">
+              <div class="govuk-service-navigation__container">
+                <nav aria-label="Menu" class="govuk-service-navigation__wrapper">
+                  <ul class="govuk-service-navigation__list" id="navigation">
+                    {{#layout.navigation}}
+                    <li class="govuk-service-navigation__item{{#current}} govuk-service-navigation__item--active{{/current}}">
+                      <a class="govuk-service-navigation__link" href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{#current}}<strong class="govuk-service-navigation__active-fallback">{{label}}</strong>{{/current}}{{^current}}{{label}}{{/current}}</a>
+                    </li>
+                    {{/layout.navigation}}
+                  </ul>
+                </nav>
+                <form method="post" action="/ui/sign-out" class="app-sign-out" novalidate>
+                  <input type="hidden" name="csrfToken" value="{{layout.csrfToken}}">
+                  <span class="app-signed-in">{{name}}, {{partyName}}</span>
+                  <button type="submit" class="govuk-button govuk-button--secondary app-sign-out__button">Sign out</button>
+                </form>
+              </div>
+            </div>
+          </section>
+          {{/layout.member}}
+        </header>
+        <div class="govuk-width-container">
+          <main class="govuk-main-wrapper" id="main-content">
+            {{#layout.backLink}}<a href="{{href}}" class="govuk-back-link">{{label}}</a>{{/layout.backLink}}
+            <div class="app-live" aria-live="polite" id="live-updates"{{#layout.liveInboxes}} data-inboxes="{{layout.liveInboxes}}"{{/layout.liveInboxes}}></div>
+            {{#layout.banner}}{{> banner}}{{/layout.banner}}
+            {{$main}}{{/main}}
+          </main>
+        </div>
+        <footer class="govuk-template__footer">
+          <div class="govuk-footer">
+            <div class="govuk-width-container">
+              <div class="govuk-footer__meta">
+                <div class="govuk-footer__meta-item govuk-footer__meta-item--grow">
+                  <h2 class="govuk-visually-hidden">About these pages</h2>
+                  <p class="govuk-footer__meta-custom">Liaison carries casework notices between Jobcentre Plus, Work Programme providers and Community Work Placement providers. Notices hold personal information: do not copy it elsewhere.</p>
+                </div>
+              </div>
+            </div>
+          </div>
+        </footer>
+        </body>
+        </html>
+
+        """##,
         "notice": #"""
-{{<layout}}
-{{$main}}
-<h1 class="govuk-heading-l"><span class="govuk-caption-l">{{caption}}</span>{{typeName}}</h1>
-<div class="govuk-grid-row">
-  <div class="govuk-grid-column-two-thirds">
-    {{#due}}
-    <div class="govuk-inset-text">{{dueWords}} by {{dueDate}}.{{#overdue}} <strong class="govuk-tag govuk-tag--red">Overdue</strong>{{/overdue}}</div>
-    {{/due}}
-    <h2 class="govuk-heading-m">The notice</h2>
-    <dl class="govuk-summary-list">
-      {{#details}}
-      <div class="govuk-summary-list__row">
-        <dt class="govuk-summary-list__key">{{key}}</dt>
-        <dd class="govuk-summary-list__value">{{#lines}}<span class="app-line">{{.}}</span>{{/lines}}{{#link}}<a class="govuk-link" href="{{href}}">{{label}}</a>{{/link}}</dd>
-      </div>
-      {{/details}}
-    </dl>
-    {{#hasDecision}}
-    <h2 class="govuk-heading-m">Liaison's decision</h2>
-    <dl class="govuk-summary-list">
-      {{#decision}}
-      <div class="govuk-summary-list__row">
-        <dt class="govuk-summary-list__key">{{key}}</dt>
-        <dd class="govuk-summary-list__value">{{#lines}}<span class="app-line">{{.}}</span>{{/lines}}</dd>
-      </div>
-      {{/decision}}
-    </dl>
-    {{/hasDecision}}
-    {{#hasAnswers}}
-    <h2 class="govuk-heading-m">Answers to this notice</h2>
-    <ul class="govuk-list">
-      {{#answers}}<li><a class="govuk-link" href="{{href}}">{{label}}</a></li>{{/answers}}
-    </ul>
-    {{/hasAnswers}}
-    {{#hasActions}}
-    <h2 class="govuk-heading-m">What you can do</h2>
-    <div class="govuk-button-group">
-      {{#replies}}<a class="govuk-button govuk-button--secondary" href="{{href}}">{{label}}</a>{{/replies}}
-    </div>
-    {{#done}}
-    <form method="post" action="{{action}}" novalidate>
-      <input type="hidden" name="csrfToken" value="{{csrfToken}}">
-      <input type="hidden" name="inbox" value="{{inbox}}">
-      <button type="submit" class="govuk-button">Mark as done</button>
-    </form>
-    {{/done}}
-    {{/hasActions}}
-  </div>
-  <div class="govuk-grid-column-one-third">
-    <h2 class="govuk-heading-m">The claimant's case</h2>
-    <p class="govuk-body-s">Notices about this claimant that {{partyName}} sent or received, oldest first.</p>
-    <ol class="govuk-list app-timeline">
-      {{#timeline}}
-      <li>{{#current}}<strong>{{label}}</strong> <span class="govuk-visually-hidden">(this notice)</span>{{/current}}{{^current}}<a class="govuk-link" href="{{href}}">{{label}}</a>{{/current}}<br><span class="govuk-body-s app-secondary">{{when}}, from {{sender}}</span></li>
-      {{/timeline}}
-    </ol>
-  </div>
-</div>
-{{/main}}
-{{/layout}}
+        {{<layout}}
+        {{$main}}
+        <h1 class="govuk-heading-l"><span class="govuk-caption-l">{{caption}}</span>{{typeName}}</h1>
+        <div class="govuk-grid-row">
+          <div class="govuk-grid-column-two-thirds">
+            {{#due}}
+            <div class="govuk-inset-text">{{dueWords}} by {{dueDate}}.{{#overdue}} <strong class="govuk-tag govuk-tag--red">Overdue</strong>{{/overdue}}</div>
+            {{/due}}
+            <h2 class="govuk-heading-m">The notice</h2>
+            <dl class="govuk-summary-list">
+              {{#details}}
+              <div class="govuk-summary-list__row">
+                <dt class="govuk-summary-list__key">{{key}}</dt>
+                <dd class="govuk-summary-list__value">{{#lines}}<span class="app-line">{{.}}</span>{{/lines}}{{#link}}<a class="govuk-link" href="{{href}}">{{label}}</a>{{/link}}</dd>
+              </div>
+              {{/details}}
+            </dl>
+            {{#hasDecision}}
+            <h2 class="govuk-heading-m">Liaison's decision</h2>
+            <dl class="govuk-summary-list">
+              {{#decision}}
+              <div class="govuk-summary-list__row">
+                <dt class="govuk-summary-list__key">{{key}}</dt>
+                <dd class="govuk-summary-list__value">{{#lines}}<span class="app-line">{{.}}</span>{{/lines}}</dd>
+              </div>
+              {{/decision}}
+            </dl>
+            {{/hasDecision}}
+            {{#hasAnswers}}
+            <h2 class="govuk-heading-m">Answers to this notice</h2>
+            <ul class="govuk-list">
+              {{#answers}}<li><a class="govuk-link" href="{{href}}">{{label}}</a></li>{{/answers}}
+            </ul>
+            {{/hasAnswers}}
+            {{#hasActions}}
+            <h2 class="govuk-heading-m">What you can do</h2>
+            <div class="govuk-button-group">
+              {{#replies}}<a class="govuk-button govuk-button--secondary" href="{{href}}">{{label}}</a>{{/replies}}
+            </div>
+            {{#done}}
+            <form method="post" action="{{action}}" novalidate>
+              <input type="hidden" name="csrfToken" value="{{csrfToken}}">
+              <input type="hidden" name="inbox" value="{{inbox}}">
+              <button type="submit" class="govuk-button">Mark as done</button>
+            </form>
+            {{/done}}
+            {{/hasActions}}
+          </div>
+          <div class="govuk-grid-column-one-third">
+            <h2 class="govuk-heading-m">The claimant's case</h2>
+            <p class="govuk-body-s">Notices about this claimant that {{partyName}} sent or received, oldest first.</p>
+            <ol class="govuk-list app-timeline">
+              {{#timeline}}
+              <li>{{#current}}<strong>{{label}}</strong> <span class="govuk-visually-hidden">(this notice)</span>{{/current}}{{^current}}<a class="govuk-link" href="{{href}}">{{label}}</a>{{/current}}<br><span class="govuk-body-s app-secondary">{{when}}, from {{sender}}</span></li>
+              {{/timeline}}
+            </ol>
+          </div>
+        </div>
+        {{/main}}
+        {{/layout}}
 
-"""#,
+        """#,
         "pagination": #"""
-<nav class="govuk-pagination" aria-label="Pagination">
-  {{#previous}}
-  <div class="govuk-pagination__prev">
-    <a class="govuk-link govuk-pagination__link" href="{{.}}" rel="prev"><span class="govuk-pagination__link-title">Previous<span class="govuk-visually-hidden"> page</span></span></a>
-  </div>
-  {{/previous}}
-  <ul class="govuk-pagination__list">
-    {{#pages}}
-    {{#ellipsis}}<li class="govuk-pagination__item govuk-pagination__item--ellipsis">&ctdot;</li>{{/ellipsis}}
-    {{^ellipsis}}<li class="govuk-pagination__item{{#current}} govuk-pagination__item--current{{/current}}"><a class="govuk-link govuk-pagination__link" href="{{pageHref}}" aria-label="Page {{number}}"{{#current}} aria-current="page"{{/current}}>{{number}}</a></li>{{/ellipsis}}
-    {{/pages}}
-  </ul>
-  {{#next}}
-  <div class="govuk-pagination__next">
-    <a class="govuk-link govuk-pagination__link" href="{{.}}" rel="next"><span class="govuk-pagination__link-title">Next<span class="govuk-visually-hidden"> page</span></span></a>
-  </div>
-  {{/next}}
-</nav>
+        <nav class="govuk-pagination" aria-label="Pagination">
+          {{#previous}}
+          <div class="govuk-pagination__prev">
+            <a class="govuk-link govuk-pagination__link" href="{{.}}" rel="prev"><span class="govuk-pagination__link-title">Previous<span class="govuk-visually-hidden"> page</span></span></a>
+          </div>
+          {{/previous}}
+          <ul class="govuk-pagination__list">
+            {{#pages}}
+            {{#ellipsis}}<li class="govuk-pagination__item govuk-pagination__item--ellipsis">&ctdot;</li>{{/ellipsis}}
+            {{^ellipsis}}<li class="govuk-pagination__item{{#current}} govuk-pagination__item--current{{/current}}"><a class="govuk-link govuk-pagination__link" href="{{pageHref}}" aria-label="Page {{number}}"{{#current}} aria-current="page"{{/current}}>{{number}}</a></li>{{/ellipsis}}
+            {{/pages}}
+          </ul>
+          {{#next}}
+          <div class="govuk-pagination__next">
+            <a class="govuk-link govuk-pagination__link" href="{{.}}" rel="next"><span class="govuk-pagination__link-title">Next<span class="govuk-visually-hidden"> page</span></span></a>
+          </div>
+          {{/next}}
+        </nav>
 
-"""#,
+        """#,
         "send-choose": #"""
-{{<layout}}
-{{$main}}
-<h1 class="govuk-heading-l">Send a notice</h1>
-<p class="govuk-body">What {{partyName}} may send. Liaison checks each notice as it checks one sent by a system, decides where the guidance allows, and sends it on.</p>
-{{#groups}}
-<h2 class="govuk-heading-m">{{title}}</h2>
-<ul class="govuk-list">
-  {{#types}}<li><a class="govuk-link" href="{{href}}">{{label}}</a></li>{{/types}}
-</ul>
-{{/groups}}
-{{/main}}
-{{/layout}}
+        {{<layout}}
+        {{$main}}
+        <h1 class="govuk-heading-l">Send a notice</h1>
+        <p class="govuk-body">What {{partyName}} may send. Liaison checks each notice as it checks one sent by a system, decides where the guidance allows, and sends it on.</p>
+        {{#groups}}
+        <h2 class="govuk-heading-m">{{title}}</h2>
+        <ul class="govuk-list">
+          {{#types}}<li><a class="govuk-link" href="{{href}}">{{label}}</a></li>{{/types}}
+        </ul>
+        {{/groups}}
+        {{/main}}
+        {{/layout}}
 
-"""#,
+        """#,
         "send": #"""
-{{<layout}}
-{{$main}}
-<div class="govuk-grid-row">
-  <div class="govuk-grid-column-two-thirds">
-    {{#errors}}{{> error-summary}}{{/errors}}
-    <h1 class="govuk-heading-l"><span class="govuk-caption-l">Send a notice</span>{{typeName}}</h1>
-    {{#replyingTo}}<div class="govuk-inset-text">In reply to <a class="govuk-link" href="{{href}}">{{label}}</a>.</div>{{/replyingTo}}
-    <form method="post" action="{{action}}" novalidate>
-      <input type="hidden" name="csrfToken" value="{{csrfToken}}">
-      {{#hidden}}<input type="hidden" name="{{hiddenName}}" value="{{hiddenValue}}">{{/hidden}}
-      {{#fields}}{{> field}}{{/fields}}
-      <div class="govuk-button-group">
-        <button type="submit" class="govuk-button">Send</button>
-        <a class="govuk-link" href="/ui/send">Choose another kind of notice</a>
-      </div>
-    </form>
-  </div>
-</div>
-{{/main}}
-{{/layout}}
+        {{<layout}}
+        {{$main}}
+        <div class="govuk-grid-row">
+          <div class="govuk-grid-column-two-thirds">
+            {{#errors}}{{> error-summary}}{{/errors}}
+            <h1 class="govuk-heading-l"><span class="govuk-caption-l">Send a notice</span>{{typeName}}</h1>
+            {{#replyingTo}}<div class="govuk-inset-text">In reply to <a class="govuk-link" href="{{href}}">{{label}}</a>.</div>{{/replyingTo}}
+            <form method="post" action="{{action}}" novalidate>
+              <input type="hidden" name="csrfToken" value="{{csrfToken}}">
+              {{#hidden}}<input type="hidden" name="{{hiddenName}}" value="{{hiddenValue}}">{{/hidden}}
+              {{#fields}}{{> field}}{{/fields}}
+              <div class="govuk-button-group">
+                <button type="submit" class="govuk-button">Send</button>
+                <a class="govuk-link" href="/ui/send">Choose another kind of notice</a>
+              </div>
+            </form>
+          </div>
+        </div>
+        {{/main}}
+        {{/layout}}
 
-"""#,
+        """#,
         "set-up": #"""
-{{<layout}}
-{{$main}}
-<div class="govuk-grid-row">
-  <div class="govuk-grid-column-two-thirds">
-    {{#errors}}{{> error-summary}}{{/errors}}
-    <h1 class="govuk-heading-l">Set your password</h1>
-    <dl class="govuk-summary-list">
-      <div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">Name</dt><dd class="govuk-summary-list__value">{{memberName}}</dd></div>
-      <div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">E-mail address</dt><dd class="govuk-summary-list__value">{{memberEmail}}</dd></div>
-      <div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">Organisation</dt><dd class="govuk-summary-list__value">{{memberParty}}</dd></div>
-    </dl>
-    <form method="post" action="{{action}}" novalidate>
-      <input type="hidden" name="csrfToken" value="{{csrfToken}}">
-      {{#fields}}{{> field}}{{/fields}}
-      <button type="submit" class="govuk-button">Set password</button>
-    </form>
-  </div>
-</div>
-{{/main}}
-{{/layout}}
+        {{<layout}}
+        {{$main}}
+        <div class="govuk-grid-row">
+          <div class="govuk-grid-column-two-thirds">
+            {{#errors}}{{> error-summary}}{{/errors}}
+            <h1 class="govuk-heading-l">Set your password</h1>
+            <dl class="govuk-summary-list">
+              <div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">Name</dt><dd class="govuk-summary-list__value">{{memberName}}</dd></div>
+              <div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">E-mail address</dt><dd class="govuk-summary-list__value">{{memberEmail}}</dd></div>
+              <div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">Organisation</dt><dd class="govuk-summary-list__value">{{memberParty}}</dd></div>
+            </dl>
+            <form method="post" action="{{action}}" novalidate>
+              <input type="hidden" name="csrfToken" value="{{csrfToken}}">
+              {{#fields}}{{> field}}{{/fields}}
+              <button type="submit" class="govuk-button">Set password</button>
+            </form>
+          </div>
+        </div>
+        {{/main}}
+        {{/layout}}
 
-"""#,
+        """#,
         "sign-in": #"""
-{{<layout}}
-{{$main}}
-<div class="govuk-grid-row">
-  <div class="govuk-grid-column-two-thirds">
-    {{#errors}}{{> error-summary}}{{/errors}}
-    <h1 class="govuk-heading-l">Sign in</h1>
-    <p class="govuk-body">Sign in with the e-mail address your administrator set up for you.</p>
-    <form method="post" action="/ui/sign-in" novalidate>
-      <input type="hidden" name="csrfToken" value="{{csrfToken}}">
-      {{#fields}}{{> field}}{{/fields}}
-      <button type="submit" class="govuk-button">Sign in</button>
-    </form>
-    <p class="govuk-body">Forgotten your password, or locked out? Ask your Liaison administrator to reset your account: they will send you a new set-up link.</p>
-  </div>
-</div>
-{{/main}}
-{{/layout}}
+        {{<layout}}
+        {{$main}}
+        <div class="govuk-grid-row">
+          <div class="govuk-grid-column-two-thirds">
+            {{#errors}}{{> error-summary}}{{/errors}}
+            <h1 class="govuk-heading-l">Sign in</h1>
+            <p class="govuk-body">Sign in with the e-mail address your administrator set up for you.</p>
+            <form method="post" action="/ui/sign-in" novalidate>
+              <input type="hidden" name="csrfToken" value="{{csrfToken}}">
+              {{#fields}}{{> field}}{{/fields}}
+              <button type="submit" class="govuk-button">Sign in</button>
+            </form>
+            <p class="govuk-body">Forgotten your password, or locked out? Ask your Liaison administrator to reset your account: they will send you a new set-up link.</p>
+          </div>
+        </div>
+        {{/main}}
+        {{/layout}}
 
-"""#,
+        """#,
     ]
 
     /// Files served under `/ui/assets/`, by file name.
     static let assets: [String: String] = [
         "icon.svg": ##"""
-<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" fill="#0b0c0c"/><path d="M8 7h4v14h10v4H8z" fill="#ffffff"/></svg>
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" fill="#0b0c0c"/><path d="M8 7h4v14h10v4H8z" fill="#ffffff"/></svg>
 
-"""##,
+        """##,
         "staff.css": #"""
-/* ==========================================================================
-   staff.css: house stylesheet for the daemon's server-rendered staff pages.
+        /* ==========================================================================
+           staff.css: house stylesheet for the daemon's server-rendered staff pages.
 
-   Written from scratch in plain CSS. It styles the class names used by
-   GOV.UK Frontend v5 markup (see markup.md) so that pages look and behave
-   like the GOV.UK Design System. Colour, size and spacing values follow
-   GOV.UK Frontend v5.14. No GOV.UK source or assets are included.
-   Nothing is fetched at run time: no web fonts, no imports, no images.
-   Font: system stack (GDS Transport is only for services on GOV.UK).
-   Breakpoints: tablet >= 641px (40.0625em), desktop >= 769px (48.0625em).
-   ========================================================================== */
+           Written from scratch in plain CSS. It styles the class names used by
+           GOV.UK Frontend v5 markup (see markup.md) so that pages look and behave
+           like the GOV.UK Design System. Colour, size and spacing values follow
+           GOV.UK Frontend v5.14. No GOV.UK source or assets are included.
+           Nothing is fetched at run time: no web fonts, no imports, no images.
+           Font: system stack (GDS Transport is only for services on GOV.UK).
+           Breakpoints: tablet >= 641px (40.0625em), desktop >= 769px (48.0625em).
+           ========================================================================== */
 
-/* 1. Design tokens --------------------------------------------------------- */
-:root {
-  --app-font: arial, sans-serif;
-  /* Palette (GOV.UK v5). Contrast against white noted where used for text */
-  --app-black: #0b0c0c;      /* 19.6:1 */   --app-white: #ffffff;
-  --app-blue: #1d70b8;       /* 5.2:1 links, brand */
-  --app-dark-blue: #003078;  /* 12.4:1 link hover */
-  --app-purple: #4c2c92;     /* 10.1:1 visited links */
-  --app-red: #d4351c;        /* 4.9:1 errors */  --app-dark-red: #942514;   /* 8.3:1 */
-  --app-green: #00703c;      /* 6.2:1 success */ --app-dark-green: #004e2a; /* 9.9:1 */
-  --app-yellow: #ffdd00;     /* focus; black on yellow 14.6:1 */
-  --app-dark-grey: #505a5f;  /* 7.1:1 secondary text (6.3:1 on light grey) */
-  --app-mid-grey: #b1b4b6;   /* decorative borders only */
-  --app-light-grey: #f3f2f1;
-  /* Roles */
-  --app-text: var(--app-black); --app-secondary-text: var(--app-dark-grey);
-  --app-link: var(--app-blue); --app-link-visited: var(--app-purple); --app-link-hover: var(--app-dark-blue);
-  --app-focus: var(--app-yellow); --app-focus-text: var(--app-black);
-  --app-error: var(--app-red); --app-success: var(--app-green);
-  --app-border: var(--app-mid-grey); --app-input-border: var(--app-black);
-  --app-brand: var(--app-blue); /* header rule + footer top border: swap for your organisation's colour */
-  /* Type scale, mobile values (GOV.UK v5 default "legacy" scale).
-     fs = font-size in rem (1rem = 16px), lh = unitless line-height */
-  --app-fs-48: 2rem;      --app-lh-48: 1.09375;  /* 32/35 */
-  --app-fs-36: 1.5rem;    --app-lh-36: 1.04167;  /* 24/25 */
-  --app-fs-27: 1.125rem;  --app-lh-27: 1.11111;  /* 18/20 */
-  --app-fs-24: 1.125rem;  --app-lh-24: 1.11111;  /* 18/20 */
-  --app-fs-19: 1rem;      --app-lh-19: 1.25;     /* 16/20 */
-  --app-fs-16: 0.875rem;  --app-lh-16: 1.14286;  /* 14/16 */
-  /* Spacing: static scale is 5,10,15,20,25,30,40,50,60px.
-     Responsive steps (rs) grow at the tablet breakpoint. */
-  --app-rs-4: 15px; --app-rs-5: 15px; --app-rs-6: 20px;
-  --app-rs-7: 25px; --app-rs-8: 30px; --app-rs-9: 40px; --app-heading-gap: 5px;
-}
-@media (min-width: 40.0625em) {
-  :root {
-    --app-fs-48: 3rem;      --app-lh-48: 1.04167;  /* 48/50 */
-    --app-fs-36: 2.25rem;   --app-lh-36: 1.11111;  /* 36/40 */
-    --app-fs-27: 1.6875rem; --app-lh-27: 1.11111;  /* 27/30 */
-    --app-fs-24: 1.5rem;    --app-lh-24: 1.25;     /* 24/30 */
-    --app-fs-19: 1.1875rem; --app-lh-19: 1.31579;  /* 19/25 */
-    --app-fs-16: 1rem;      --app-lh-16: 1.25;     /* 16/20 */
-    --app-rs-4: 20px; --app-rs-5: 25px; --app-rs-6: 30px;
-    --app-rs-7: 40px; --app-rs-8: 50px; --app-rs-9: 60px; --app-heading-gap: 10px;
-  }
-}
-/* Opt-in: GOV.UK "new type scale" (v5.2+ opt-in, default in v6): body stays
-   19px on mobile. Add class "app-type-scale-new" to <html> to use it. */
-@media (max-width: 40.0525em) {
-  .app-type-scale-new {
-    --app-fs-36: 1.6875rem; --app-lh-36: 1.11111; --app-fs-27: 1.3125rem; --app-lh-27: 1.19048;
-    --app-fs-24: 1.3125rem; --app-lh-24: 1.19048; --app-fs-19: 1.1875rem; --app-lh-19: 1.31579;
-    --app-fs-16: 1rem; --app-lh-16: 1.25; }
-}
+        /* 1. Design tokens --------------------------------------------------------- */
+        :root {
+          --app-font: arial, sans-serif;
+          /* Palette (GOV.UK v5). Contrast against white noted where used for text */
+          --app-black: #0b0c0c;      /* 19.6:1 */   --app-white: #ffffff;
+          --app-blue: #1d70b8;       /* 5.2:1 links, brand */
+          --app-dark-blue: #003078;  /* 12.4:1 link hover */
+          --app-purple: #4c2c92;     /* 10.1:1 visited links */
+          --app-red: #d4351c;        /* 4.9:1 errors */  --app-dark-red: #942514;   /* 8.3:1 */
+          --app-green: #00703c;      /* 6.2:1 success */ --app-dark-green: #004e2a; /* 9.9:1 */
+          --app-yellow: #ffdd00;     /* focus; black on yellow 14.6:1 */
+          --app-dark-grey: #505a5f;  /* 7.1:1 secondary text (6.3:1 on light grey) */
+          --app-mid-grey: #b1b4b6;   /* decorative borders only */
+          --app-light-grey: #f3f2f1;
+          /* Roles */
+          --app-text: var(--app-black); --app-secondary-text: var(--app-dark-grey);
+          --app-link: var(--app-blue); --app-link-visited: var(--app-purple); --app-link-hover: var(--app-dark-blue);
+          --app-focus: var(--app-yellow); --app-focus-text: var(--app-black);
+          --app-error: var(--app-red); --app-success: var(--app-green);
+          --app-border: var(--app-mid-grey); --app-input-border: var(--app-black);
+          --app-brand: var(--app-blue); /* header rule + footer top border: swap for your organisation's colour */
+          /* Type scale, mobile values (GOV.UK v5 default "legacy" scale).
+             fs = font-size in rem (1rem = 16px), lh = unitless line-height */
+          --app-fs-48: 2rem;      --app-lh-48: 1.09375;  /* 32/35 */
+          --app-fs-36: 1.5rem;    --app-lh-36: 1.04167;  /* 24/25 */
+          --app-fs-27: 1.125rem;  --app-lh-27: 1.11111;  /* 18/20 */
+          --app-fs-24: 1.125rem;  --app-lh-24: 1.11111;  /* 18/20 */
+          --app-fs-19: 1rem;      --app-lh-19: 1.25;     /* 16/20 */
+          --app-fs-16: 0.875rem;  --app-lh-16: 1.14286;  /* 14/16 */
+          /* Spacing: static scale is 5,10,15,20,25,30,40,50,60px.
+             Responsive steps (rs) grow at the tablet breakpoint. */
+          --app-rs-4: 15px; --app-rs-5: 15px; --app-rs-6: 20px;
+          --app-rs-7: 25px; --app-rs-8: 30px; --app-rs-9: 40px; --app-heading-gap: 5px;
+        }
+        @media (min-width: 40.0625em) {
+          :root {
+            --app-fs-48: 3rem;      --app-lh-48: 1.04167;  /* 48/50 */
+            --app-fs-36: 2.25rem;   --app-lh-36: 1.11111;  /* 36/40 */
+            --app-fs-27: 1.6875rem; --app-lh-27: 1.11111;  /* 27/30 */
+            --app-fs-24: 1.5rem;    --app-lh-24: 1.25;     /* 24/30 */
+            --app-fs-19: 1.1875rem; --app-lh-19: 1.31579;  /* 19/25 */
+            --app-fs-16: 1rem;      --app-lh-16: 1.25;     /* 16/20 */
+            --app-rs-4: 20px; --app-rs-5: 25px; --app-rs-6: 30px;
+            --app-rs-7: 40px; --app-rs-8: 50px; --app-rs-9: 60px; --app-heading-gap: 10px;
+          }
+        }
+        /* Opt-in: GOV.UK "new type scale" (v5.2+ opt-in, default in v6): body stays
+           19px on mobile. Add class "app-type-scale-new" to <html> to use it. */
+        @media (max-width: 40.0525em) {
+          .app-type-scale-new {
+            --app-fs-36: 1.6875rem; --app-lh-36: 1.11111; --app-fs-27: 1.3125rem; --app-lh-27: 1.19048;
+            --app-fs-24: 1.3125rem; --app-lh-24: 1.19048; --app-fs-19: 1.1875rem; --app-lh-19: 1.31579;
+            --app-fs-16: 1rem; --app-lh-16: 1.25; }
+        }
 
-/* 2. Page template, width container, main wrapper, grid -------------------- */
-.govuk-template { background-color: var(--app-light-grey); -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
-@media screen { .govuk-template { overflow-y: scroll; } }
-.govuk-template__body {
-  margin: 0; background-color: var(--app-white); color: var(--app-text);
-  font-size: var(--app-fs-19); line-height: var(--app-lh-19); /* bare text defaults to body size */
-  font-family: var(--app-font); -webkit-font-smoothing: antialiased; -moz-osx-font-smoothing: grayscale;
-}
-.govuk-width-container {
-  max-width: 960px; margin-right: max(15px, calc(15px + env(safe-area-inset-right)));
-  margin-left: max(15px, calc(15px + env(safe-area-inset-left)));
-}
-@media (min-width: 40.0625em) {
-  .govuk-width-container {
-    margin-right: max(30px, calc(15px + env(safe-area-inset-right)));
-    margin-left: max(30px, calc(15px + env(safe-area-inset-left)));
-  }
-}
-@media (min-width: 63.75em) { /* 1020px = 960 + 2 x 30 */
-  .govuk-width-container { margin-right: auto; margin-left: auto; }
-}
-.govuk-main-wrapper { display: block; padding-top: 20px; padding-bottom: 20px; }
-@media (min-width: 40.0625em) { .govuk-main-wrapper { padding-top: 40px; padding-bottom: 40px; } }
-.govuk-main-wrapper--l { padding-top: var(--app-rs-8); }
+        /* 2. Page template, width container, main wrapper, grid -------------------- */
+        .govuk-template { background-color: var(--app-light-grey); -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
+        @media screen { .govuk-template { overflow-y: scroll; } }
+        .govuk-template__body {
+          margin: 0; background-color: var(--app-white); color: var(--app-text);
+          font-size: var(--app-fs-19); line-height: var(--app-lh-19); /* bare text defaults to body size */
+          font-family: var(--app-font); -webkit-font-smoothing: antialiased; -moz-osx-font-smoothing: grayscale;
+        }
+        .govuk-width-container {
+          max-width: 960px; margin-right: max(15px, calc(15px + env(safe-area-inset-right)));
+          margin-left: max(15px, calc(15px + env(safe-area-inset-left)));
+        }
+        @media (min-width: 40.0625em) {
+          .govuk-width-container {
+            margin-right: max(30px, calc(15px + env(safe-area-inset-right)));
+            margin-left: max(30px, calc(15px + env(safe-area-inset-left)));
+          }
+        }
+        @media (min-width: 63.75em) { /* 1020px = 960 + 2 x 30 */
+          .govuk-width-container { margin-right: auto; margin-left: auto; }
+        }
+        .govuk-main-wrapper { display: block; padding-top: 20px; padding-bottom: 20px; }
+        @media (min-width: 40.0625em) { .govuk-main-wrapper { padding-top: 40px; padding-bottom: 40px; } }
+        .govuk-main-wrapper--l { padding-top: var(--app-rs-8); }
 
-.govuk-grid-row { margin-right: -15px; margin-left: -15px; }
-.govuk-grid-row::after, .govuk-form-group::after, .govuk-fieldset::after,
-.govuk-date-input::after { content: ""; display: block; clear: both; }
-[class*="govuk-grid-column-"] { box-sizing: border-box; padding: 0 15px; }
-.govuk-grid-column-full, .govuk-grid-column-one-half, .govuk-grid-column-one-third,
-.govuk-grid-column-two-thirds, .govuk-grid-column-one-quarter, .govuk-grid-column-three-quarters { width: 100%; }
-@media (min-width: 40.0625em) {
-  .govuk-grid-column-full { width: 100%; float: left; }
-  .govuk-grid-column-one-half { width: 50%; float: left; }
-  .govuk-grid-column-one-third { width: 33.3333%; float: left; }
-  .govuk-grid-column-two-thirds { width: 66.6667%; float: left; }
-  .govuk-grid-column-one-quarter { width: 25%; float: left; }
-  .govuk-grid-column-three-quarters { width: 75%; float: left; }
-}
-@media (min-width: 48.0625em) {
-  .govuk-grid-column-one-third-from-desktop { width: 33.3333%; float: left; }
-  .govuk-grid-column-two-thirds-from-desktop { width: 66.6667%; float: left; }
-}
+        .govuk-grid-row { margin-right: -15px; margin-left: -15px; }
+        .govuk-grid-row::after, .govuk-form-group::after, .govuk-fieldset::after,
+        .govuk-date-input::after { content: ""; display: block; clear: both; }
+        [class*="govuk-grid-column-"] { box-sizing: border-box; padding: 0 15px; }
+        .govuk-grid-column-full, .govuk-grid-column-one-half, .govuk-grid-column-one-third,
+        .govuk-grid-column-two-thirds, .govuk-grid-column-one-quarter, .govuk-grid-column-three-quarters { width: 100%; }
+        @media (min-width: 40.0625em) {
+          .govuk-grid-column-full { width: 100%; float: left; }
+          .govuk-grid-column-one-half { width: 50%; float: left; }
+          .govuk-grid-column-one-third { width: 33.3333%; float: left; }
+          .govuk-grid-column-two-thirds { width: 66.6667%; float: left; }
+          .govuk-grid-column-one-quarter { width: 25%; float: left; }
+          .govuk-grid-column-three-quarters { width: 75%; float: left; }
+        }
+        @media (min-width: 48.0625em) {
+          .govuk-grid-column-one-third-from-desktop { width: 33.3333%; float: left; }
+          .govuk-grid-column-two-thirds-from-desktop { width: 66.6667%; float: left; }
+        }
 
-/* 3. Links and the focus style ---------------------------------------------- */
-.govuk-link, a:not([class]), .govuk-back-link, .govuk-footer__link, .govuk-notification-banner__link, .govuk-error-summary__list a {
-  text-decoration: underline; text-decoration-thickness: max(1px, 0.0625rem); text-underline-offset: 0.1578em;
-}
-.govuk-link:link, a:not([class]):link { color: var(--app-link); }
-.govuk-link:visited, a:not([class]):visited { color: var(--app-link-visited); }
-.govuk-link:hover, a:not([class]):hover { color: var(--app-link-hover); }
-.govuk-link:active, a:not([class]):active { color: var(--app-black); }
-.govuk-link:hover, a:not([class]):hover, .govuk-back-link:hover, .govuk-footer__link:hover,
-.govuk-notification-banner__link:hover, .govuk-error-summary__list a:hover {
-  text-decoration-thickness: max(3px, 0.1875rem, 0.12em);
-  -webkit-text-decoration-skip-ink: none; text-decoration-skip-ink: none;
-}
-/* Focus for text links: yellow background, thick black underline (box-shadow).
-   The transparent outline becomes visible in Windows high contrast mode. */
-.govuk-link:focus, a:not([class]):focus, .govuk-back-link:focus, .govuk-footer__link:focus,
-.govuk-header__link:focus, .govuk-service-navigation__link:focus,
-.govuk-notification-banner__link:focus, .govuk-error-summary__list a:focus,
-.govuk-details__summary:focus, .govuk-link.govuk-pagination__link:focus {
-  outline: 3px solid transparent; color: var(--app-focus-text); background-color: var(--app-focus);
-  box-shadow: 0 -2px var(--app-focus), 0 4px var(--app-focus-text);
-  text-decoration: none; -webkit-box-decoration-break: clone; box-decoration-break: clone;
-}
-.govuk-link--no-visited-state:visited { color: var(--app-link); }
-.govuk-link--muted:link, .govuk-link--muted:visited { color: var(--app-secondary-text); }
-.govuk-link--text-colour:link, .govuk-link--text-colour:visited,
-.govuk-link--muted:hover { color: var(--app-text); }
-.govuk-link--inverse:link, .govuk-link--inverse:visited, .govuk-link--inverse:hover { color: var(--app-white); }
-.govuk-link--no-underline:not(:hover):not(:active) { text-decoration: none; }
-.govuk-link--muted:focus, .govuk-link--text-colour:focus, .govuk-link--inverse:focus { color: var(--app-focus-text); }
+        /* 3. Links and the focus style ---------------------------------------------- */
+        .govuk-link, a:not([class]), .govuk-back-link, .govuk-footer__link, .govuk-notification-banner__link, .govuk-error-summary__list a {
+          text-decoration: underline; text-decoration-thickness: max(1px, 0.0625rem); text-underline-offset: 0.1578em;
+        }
+        .govuk-link:link, a:not([class]):link { color: var(--app-link); }
+        .govuk-link:visited, a:not([class]):visited { color: var(--app-link-visited); }
+        .govuk-link:hover, a:not([class]):hover { color: var(--app-link-hover); }
+        .govuk-link:active, a:not([class]):active { color: var(--app-black); }
+        .govuk-link:hover, a:not([class]):hover, .govuk-back-link:hover, .govuk-footer__link:hover,
+        .govuk-notification-banner__link:hover, .govuk-error-summary__list a:hover {
+          text-decoration-thickness: max(3px, 0.1875rem, 0.12em);
+          -webkit-text-decoration-skip-ink: none; text-decoration-skip-ink: none;
+        }
+        /* Focus for text links: yellow background, thick black underline (box-shadow).
+           The transparent outline becomes visible in Windows high contrast mode. */
+        .govuk-link:focus, a:not([class]):focus, .govuk-back-link:focus, .govuk-footer__link:focus,
+        .govuk-header__link:focus, .govuk-service-navigation__link:focus,
+        .govuk-notification-banner__link:focus, .govuk-error-summary__list a:focus,
+        .govuk-details__summary:focus, .govuk-link.govuk-pagination__link:focus {
+          outline: 3px solid transparent; color: var(--app-focus-text); background-color: var(--app-focus);
+          box-shadow: 0 -2px var(--app-focus), 0 4px var(--app-focus-text);
+          text-decoration: none; -webkit-box-decoration-break: clone; box-decoration-break: clone;
+        }
+        .govuk-link--no-visited-state:visited { color: var(--app-link); }
+        .govuk-link--muted:link, .govuk-link--muted:visited { color: var(--app-secondary-text); }
+        .govuk-link--text-colour:link, .govuk-link--text-colour:visited,
+        .govuk-link--muted:hover { color: var(--app-text); }
+        .govuk-link--inverse:link, .govuk-link--inverse:visited, .govuk-link--inverse:hover { color: var(--app-white); }
+        .govuk-link--no-underline:not(:hover):not(:active) { text-decoration: none; }
+        .govuk-link--muted:focus, .govuk-link--text-colour:focus, .govuk-link--inverse:focus { color: var(--app-focus-text); }
 
-/* 4. Typography -------------------------------------------------------------- */
-.govuk-heading-xl, .govuk-heading-l, .govuk-heading-m, .govuk-heading-s { display: block; margin-top: 0; color: var(--app-text); font-weight: 700; }
-.govuk-heading-xl { font-size: var(--app-fs-48); line-height: var(--app-lh-48); margin-bottom: var(--app-rs-8); }
-.govuk-heading-l { font-size: var(--app-fs-36); line-height: var(--app-lh-36); margin-bottom: var(--app-rs-6); }
-.govuk-heading-m { font-size: var(--app-fs-24); line-height: var(--app-lh-24); margin-bottom: var(--app-rs-4); }
-.govuk-heading-s { font-size: var(--app-fs-19); line-height: var(--app-lh-19); margin-bottom: var(--app-rs-4); }
-.govuk-caption-xl, .govuk-caption-l, .govuk-caption-m { display: block; color: var(--app-secondary-text); font-weight: 400; }
-.govuk-caption-xl { font-size: var(--app-fs-27); line-height: var(--app-lh-27); margin-bottom: 5px; }
-.govuk-caption-l { font-size: var(--app-fs-24); line-height: var(--app-lh-24); margin-bottom: 5px; }
-.govuk-caption-m { font-size: var(--app-fs-19); line-height: var(--app-lh-19); }
-@media (min-width: 40.0625em) { .govuk-caption-l { margin-bottom: 0; } }
-.govuk-body, .govuk-body-m, .govuk-body-l, .govuk-body-s, .govuk-list { margin-top: 0; color: var(--app-text); }
-.govuk-body, .govuk-body-m { font-size: var(--app-fs-19); line-height: var(--app-lh-19); margin-bottom: var(--app-rs-4); }
-.govuk-body-l { font-size: var(--app-fs-24); line-height: var(--app-lh-24); margin-bottom: var(--app-rs-6); }
-.govuk-body-s { font-size: var(--app-fs-16); line-height: var(--app-lh-16); margin-bottom: var(--app-rs-4); }
-.govuk-body + .govuk-heading-l, .govuk-list + .govuk-heading-l { padding-top: var(--app-rs-4); }
-.govuk-body + .govuk-heading-m, .govuk-body + .govuk-heading-s,
-.govuk-list + .govuk-heading-m, .govuk-list + .govuk-heading-s { padding-top: var(--app-heading-gap); }
-.govuk-list { font-size: var(--app-fs-19); line-height: var(--app-lh-19); margin-bottom: var(--app-rs-4); padding-left: 0; list-style-type: none; }
-.govuk-list .govuk-list { margin-top: 10px; }
-.govuk-list > li { margin-bottom: 5px; }
-.govuk-list--bullet { padding-left: 20px; list-style-type: disc; }
-.govuk-list--number { padding-left: 20px; list-style-type: decimal; }
-.govuk-list--spaced > li { margin-bottom: 10px; }
-@media (min-width: 40.0625em) { .govuk-list--spaced > li { margin-bottom: 15px; } }
-.govuk-section-break { margin: 0; border: 0; }
-.govuk-section-break--xl { margin-top: var(--app-rs-8); margin-bottom: var(--app-rs-8); }
-.govuk-section-break--l { margin-top: var(--app-rs-6); margin-bottom: var(--app-rs-6); }
-.govuk-section-break--m { margin-top: var(--app-rs-4); margin-bottom: var(--app-rs-4); }
-.govuk-section-break--visible { border-bottom: 1px solid var(--app-border); }
+        /* 4. Typography -------------------------------------------------------------- */
+        .govuk-heading-xl, .govuk-heading-l, .govuk-heading-m, .govuk-heading-s { display: block; margin-top: 0; color: var(--app-text); font-weight: 700; }
+        .govuk-heading-xl { font-size: var(--app-fs-48); line-height: var(--app-lh-48); margin-bottom: var(--app-rs-8); }
+        .govuk-heading-l { font-size: var(--app-fs-36); line-height: var(--app-lh-36); margin-bottom: var(--app-rs-6); }
+        .govuk-heading-m { font-size: var(--app-fs-24); line-height: var(--app-lh-24); margin-bottom: var(--app-rs-4); }
+        .govuk-heading-s { font-size: var(--app-fs-19); line-height: var(--app-lh-19); margin-bottom: var(--app-rs-4); }
+        .govuk-caption-xl, .govuk-caption-l, .govuk-caption-m { display: block; color: var(--app-secondary-text); font-weight: 400; }
+        .govuk-caption-xl { font-size: var(--app-fs-27); line-height: var(--app-lh-27); margin-bottom: 5px; }
+        .govuk-caption-l { font-size: var(--app-fs-24); line-height: var(--app-lh-24); margin-bottom: 5px; }
+        .govuk-caption-m { font-size: var(--app-fs-19); line-height: var(--app-lh-19); }
+        @media (min-width: 40.0625em) { .govuk-caption-l { margin-bottom: 0; } }
+        .govuk-body, .govuk-body-m, .govuk-body-l, .govuk-body-s, .govuk-list { margin-top: 0; color: var(--app-text); }
+        .govuk-body, .govuk-body-m { font-size: var(--app-fs-19); line-height: var(--app-lh-19); margin-bottom: var(--app-rs-4); }
+        .govuk-body-l { font-size: var(--app-fs-24); line-height: var(--app-lh-24); margin-bottom: var(--app-rs-6); }
+        .govuk-body-s { font-size: var(--app-fs-16); line-height: var(--app-lh-16); margin-bottom: var(--app-rs-4); }
+        .govuk-body + .govuk-heading-l, .govuk-list + .govuk-heading-l { padding-top: var(--app-rs-4); }
+        .govuk-body + .govuk-heading-m, .govuk-body + .govuk-heading-s,
+        .govuk-list + .govuk-heading-m, .govuk-list + .govuk-heading-s { padding-top: var(--app-heading-gap); }
+        .govuk-list { font-size: var(--app-fs-19); line-height: var(--app-lh-19); margin-bottom: var(--app-rs-4); padding-left: 0; list-style-type: none; }
+        .govuk-list .govuk-list { margin-top: 10px; }
+        .govuk-list > li { margin-bottom: 5px; }
+        .govuk-list--bullet { padding-left: 20px; list-style-type: disc; }
+        .govuk-list--number { padding-left: 20px; list-style-type: decimal; }
+        .govuk-list--spaced > li { margin-bottom: 10px; }
+        @media (min-width: 40.0625em) { .govuk-list--spaced > li { margin-bottom: 15px; } }
+        .govuk-section-break { margin: 0; border: 0; }
+        .govuk-section-break--xl { margin-top: var(--app-rs-8); margin-bottom: var(--app-rs-8); }
+        .govuk-section-break--l { margin-top: var(--app-rs-6); margin-bottom: var(--app-rs-6); }
+        .govuk-section-break--m { margin-top: var(--app-rs-4); margin-bottom: var(--app-rs-4); }
+        .govuk-section-break--visible { border-bottom: 1px solid var(--app-border); }
 
-/* 5. Visually hidden utilities ---------------------------------------------- */
-/* Hidden on screen, still read by screen readers. The no-break spaces stop
-   the hidden text running into neighbouring words when read out. */
-.govuk-visually-hidden, .govuk-visually-hidden-focusable:not(:active):not(:focus),
-.govuk-skip-link:not(:active):not(:focus) {
-  position: absolute !important; width: 1px !important; height: 1px !important;
-  margin: 0 !important; padding: 0 !important; overflow: hidden !important;
-  clip: rect(0 0 0 0) !important; clip-path: inset(50%) !important;
-  border: 0 !important; white-space: nowrap !important; -webkit-user-select: none; user-select: none;
-}
-.govuk-visually-hidden::before, .govuk-visually-hidden::after { content: "\00a0"; }
+        /* 5. Visually hidden utilities ---------------------------------------------- */
+        /* Hidden on screen, still read by screen readers. The no-break spaces stop
+           the hidden text running into neighbouring words when read out. */
+        .govuk-visually-hidden, .govuk-visually-hidden-focusable:not(:active):not(:focus),
+        .govuk-skip-link:not(:active):not(:focus) {
+          position: absolute !important; width: 1px !important; height: 1px !important;
+          margin: 0 !important; padding: 0 !important; overflow: hidden !important;
+          clip: rect(0 0 0 0) !important; clip-path: inset(50%) !important;
+          border: 0 !important; white-space: nowrap !important; -webkit-user-select: none; user-select: none;
+        }
+        .govuk-visually-hidden::before, .govuk-visually-hidden::after { content: "\00a0"; }
 
-/* 6. Skip link ----------------------------------------------------------------- */
-.govuk-skip-link {
-  display: block; padding: 10px 15px; font-size: var(--app-fs-16); line-height: var(--app-lh-16);
-  text-decoration: underline; text-decoration-thickness: max(1px, 0.0625rem); text-underline-offset: 0.1578em;
-}
-.govuk-skip-link:link, .govuk-skip-link:visited { color: var(--app-text); }
-.govuk-skip-link:focus {
-  outline: 3px solid var(--app-focus); outline-offset: 0;
-  color: var(--app-focus-text); background-color: var(--app-focus); box-shadow: none;
-}
-.govuk-skip-link-focused-element:focus { outline: none; }
+        /* 6. Skip link ----------------------------------------------------------------- */
+        .govuk-skip-link {
+          display: block; padding: 10px 15px; font-size: var(--app-fs-16); line-height: var(--app-lh-16);
+          text-decoration: underline; text-decoration-thickness: max(1px, 0.0625rem); text-underline-offset: 0.1578em;
+        }
+        .govuk-skip-link:link, .govuk-skip-link:visited { color: var(--app-text); }
+        .govuk-skip-link:focus {
+          outline: 3px solid var(--app-focus); outline-offset: 0;
+          color: var(--app-focus-text); background-color: var(--app-focus); box-shadow: none;
+        }
+        .govuk-skip-link-focused-element:focus { outline: none; }
 
-/* 7. Header (black bar with blue rule), service navigation, phase banner ---- */
-.govuk-header {
-  font-size: var(--app-fs-16); line-height: 1; color: var(--app-white);
-  background-color: var(--app-black); border-bottom: 10px solid var(--app-white);
-}
-.govuk-header__container { position: relative; margin-bottom: -10px; padding-top: 10px; border-bottom: 10px solid var(--app-brand); }
-.govuk-header__container::after { content: ""; display: block; clear: both; }
-.govuk-header--full-width-border { border-bottom-color: var(--app-brand); }
-.govuk-header--full-width-border .govuk-header__container { border-bottom-color: transparent; }
-.govuk-header__logo, .govuk-header__content { box-sizing: border-box; }
-.govuk-header__logo { margin-bottom: 10px; }
-@media (min-width: 48.0625em) {
-  .govuk-header__logo { width: 33.33%; padding-right: 15px; float: left; }
-  .govuk-header__logo:last-child { width: auto; padding-right: 0; float: none; }
-  .govuk-header__content { width: 66.66%; padding-left: 15px; float: left; }
-}
-.govuk-header__link { text-decoration: none; }
-.govuk-header__link:link, .govuk-header__link:visited, .govuk-header__link:hover,
-.govuk-header__link:active { color: var(--app-white); }
-.govuk-header__link:hover { text-decoration: underline; text-decoration-thickness: 3px; text-underline-offset: 0.1578em; }
-.govuk-header__link--homepage { display: inline-block; margin-right: 10px; font-size: 1.875rem; }
-.govuk-header__product-name { display: inline-block; font-size: var(--app-fs-24); line-height: 1; font-weight: 400; }
-.govuk-header__service-name { display: inline-block; margin-bottom: 10px; font-size: var(--app-fs-24); line-height: var(--app-lh-24); font-weight: 700; }
-/* Header navigation links (v5 .govuk-header__navigation) are not styled: put
-   service-level links in .govuk-service-navigation instead. */
+        /* 7. Header (black bar with blue rule), service navigation, phase banner ---- */
+        .govuk-header {
+          font-size: var(--app-fs-16); line-height: 1; color: var(--app-white);
+          background-color: var(--app-black); border-bottom: 10px solid var(--app-white);
+        }
+        .govuk-header__container { position: relative; margin-bottom: -10px; padding-top: 10px; border-bottom: 10px solid var(--app-brand); }
+        .govuk-header__container::after { content: ""; display: block; clear: both; }
+        .govuk-header--full-width-border { border-bottom-color: var(--app-brand); }
+        .govuk-header--full-width-border .govuk-header__container { border-bottom-color: transparent; }
+        .govuk-header__logo, .govuk-header__content { box-sizing: border-box; }
+        .govuk-header__logo { margin-bottom: 10px; }
+        @media (min-width: 48.0625em) {
+          .govuk-header__logo { width: 33.33%; padding-right: 15px; float: left; }
+          .govuk-header__logo:last-child { width: auto; padding-right: 0; float: none; }
+          .govuk-header__content { width: 66.66%; padding-left: 15px; float: left; }
+        }
+        .govuk-header__link { text-decoration: none; }
+        .govuk-header__link:link, .govuk-header__link:visited, .govuk-header__link:hover,
+        .govuk-header__link:active { color: var(--app-white); }
+        .govuk-header__link:hover { text-decoration: underline; text-decoration-thickness: 3px; text-underline-offset: 0.1578em; }
+        .govuk-header__link--homepage { display: inline-block; margin-right: 10px; font-size: 1.875rem; }
+        .govuk-header__product-name { display: inline-block; font-size: var(--app-fs-24); line-height: 1; font-weight: 400; }
+        .govuk-header__service-name { display: inline-block; margin-bottom: 10px; font-size: var(--app-fs-24); line-height: var(--app-lh-24); font-weight: 700; }
+        /* Header navigation links (v5 .govuk-header__navigation) are not styled: put
+           service-level links in .govuk-service-navigation instead. */
 
-.govuk-service-navigation { background-color: var(--app-light-grey); border-bottom: 1px solid var(--app-border); }
-.govuk-service-navigation__container { display: flex; flex-direction: column; align-items: flex-start; }
-.govuk-service-navigation__list { margin: 0 0 15px; padding: 0; list-style: none; }
-.govuk-service-navigation__wrapper { flex-grow: 1; }
-.govuk-service-navigation__item, .govuk-service-navigation__service-name { position: relative; margin: 10px 0; border: 0 solid #1a65a6; }
-.govuk-service-navigation__service-name { font-weight: 700; }
-.govuk-service-navigation__link { text-decoration: underline; text-underline-offset: 0.1578em; }
-.govuk-service-navigation__link:not(:hover):not(:active) { text-decoration: none; }
-.govuk-service-navigation__link:link, .govuk-service-navigation__link:visited { color: #1a65a6; } /* 5.4:1 on light grey */
-.govuk-service-navigation__link:hover { color: var(--app-link-hover); text-decoration-thickness: 3px; }
-.govuk-service-navigation__service-name .govuk-service-navigation__link:link,
-.govuk-service-navigation__service-name .govuk-service-navigation__link:visited { color: var(--app-text); }
-.govuk-service-navigation__active-fallback { font-weight: inherit; }
-.govuk-service-navigation__item--active { font-weight: 700; }
-@media (max-width: 40.0525em) {
-  .govuk-service-navigation__item--active { margin-left: -15px; padding-left: 10px; border-left-width: 5px; }
-}
-@media (min-width: 40.0625em) {
-  .govuk-service-navigation__container { flex-direction: row; flex-wrap: wrap; }
-  .govuk-service-navigation__list { display: flex; flex-wrap: wrap; margin-bottom: 0; }
-  .govuk-service-navigation__item, .govuk-service-navigation__service-name {
-    display: inline-block; margin-top: 0; margin-bottom: 0; padding: 20px 0;
-  }
-  .govuk-service-navigation__item:not(:last-child),
-  .govuk-service-navigation__service-name:not(:last-child) { margin-right: var(--app-rs-6); }
-  .govuk-service-navigation__item--active { padding-bottom: 15px; border-bottom-width: 5px; }
-}
+        .govuk-service-navigation { background-color: var(--app-light-grey); border-bottom: 1px solid var(--app-border); }
+        .govuk-service-navigation__container { display: flex; flex-direction: column; align-items: flex-start; }
+        .govuk-service-navigation__list { margin: 0 0 15px; padding: 0; list-style: none; }
+        .govuk-service-navigation__wrapper { flex-grow: 1; }
+        .govuk-service-navigation__item, .govuk-service-navigation__service-name { position: relative; margin: 10px 0; border: 0 solid #1a65a6; }
+        .govuk-service-navigation__service-name { font-weight: 700; }
+        .govuk-service-navigation__link { text-decoration: underline; text-underline-offset: 0.1578em; }
+        .govuk-service-navigation__link:not(:hover):not(:active) { text-decoration: none; }
+        .govuk-service-navigation__link:link, .govuk-service-navigation__link:visited { color: #1a65a6; } /* 5.4:1 on light grey */
+        .govuk-service-navigation__link:hover { color: var(--app-link-hover); text-decoration-thickness: 3px; }
+        .govuk-service-navigation__service-name .govuk-service-navigation__link:link,
+        .govuk-service-navigation__service-name .govuk-service-navigation__link:visited { color: var(--app-text); }
+        .govuk-service-navigation__active-fallback { font-weight: inherit; }
+        .govuk-service-navigation__item--active { font-weight: 700; }
+        @media (max-width: 40.0525em) {
+          .govuk-service-navigation__item--active { margin-left: -15px; padding-left: 10px; border-left-width: 5px; }
+        }
+        @media (min-width: 40.0625em) {
+          .govuk-service-navigation__container { flex-direction: row; flex-wrap: wrap; }
+          .govuk-service-navigation__list { display: flex; flex-wrap: wrap; margin-bottom: 0; }
+          .govuk-service-navigation__item, .govuk-service-navigation__service-name {
+            display: inline-block; margin-top: 0; margin-bottom: 0; padding: 20px 0;
+          }
+          .govuk-service-navigation__item:not(:last-child),
+          .govuk-service-navigation__service-name:not(:last-child) { margin-right: var(--app-rs-6); }
+          .govuk-service-navigation__item--active { padding-bottom: 15px; border-bottom-width: 5px; }
+        }
 
-.govuk-phase-banner { padding-top: 10px; padding-bottom: 10px; border-bottom: 1px solid var(--app-border); }
-.govuk-phase-banner__content { display: table; margin: 0; color: var(--app-text); font-size: var(--app-fs-16); line-height: var(--app-lh-16); }
-.govuk-phase-banner__content__tag { margin-right: 10px; font-size: var(--app-fs-16); line-height: var(--app-lh-16); }
-.govuk-phase-banner__text { display: table-cell; vertical-align: middle; }
+        .govuk-phase-banner { padding-top: 10px; padding-bottom: 10px; border-bottom: 1px solid var(--app-border); }
+        .govuk-phase-banner__content { display: table; margin: 0; color: var(--app-text); font-size: var(--app-fs-16); line-height: var(--app-lh-16); }
+        .govuk-phase-banner__content__tag { margin-right: 10px; font-size: var(--app-fs-16); line-height: var(--app-lh-16); }
+        .govuk-phase-banner__text { display: table-cell; vertical-align: middle; }
 
-/* 8. Back link ------------------------------------------------------------------ */
-.govuk-back-link { display: inline-block; position: relative; margin: 15px 0; padding-left: 0.875em; font-size: var(--app-fs-16); line-height: var(--app-lh-16); }
-.govuk-back-link:link, .govuk-back-link:visited { color: var(--app-text); }
-.govuk-back-link::before { /* chevron drawn with two borders of a rotated square */
-  content: ""; display: block; position: absolute; top: 0; bottom: 0; left: 0.1875em;
-  width: 0.4375em; height: 0.4375em; margin: auto 0; transform: rotate(225deg);
-  border: solid var(--app-secondary-text); border-width: max(1px, 0.0625em) max(1px, 0.0625em) 0 0;
-}
-.govuk-back-link:focus::before { border-color: var(--app-focus-text); }
-.govuk-back-link::after { content: ""; position: absolute; top: -14px; right: 0; bottom: -14px; left: 0; } /* bigger target */
-.govuk-back-link--inverse:link, .govuk-back-link--inverse:visited { color: var(--app-white); }
-.govuk-back-link--inverse::before { border-color: currentcolor; }
+        /* 8. Back link ------------------------------------------------------------------ */
+        .govuk-back-link { display: inline-block; position: relative; margin: 15px 0; padding-left: 0.875em; font-size: var(--app-fs-16); line-height: var(--app-lh-16); }
+        .govuk-back-link:link, .govuk-back-link:visited { color: var(--app-text); }
+        .govuk-back-link::before { /* chevron drawn with two borders of a rotated square */
+          content: ""; display: block; position: absolute; top: 0; bottom: 0; left: 0.1875em;
+          width: 0.4375em; height: 0.4375em; margin: auto 0; transform: rotate(225deg);
+          border: solid var(--app-secondary-text); border-width: max(1px, 0.0625em) max(1px, 0.0625em) 0 0;
+        }
+        .govuk-back-link:focus::before { border-color: var(--app-focus-text); }
+        .govuk-back-link::after { content: ""; position: absolute; top: -14px; right: 0; bottom: -14px; left: 0; } /* bigger target */
+        .govuk-back-link--inverse:link, .govuk-back-link--inverse:visited { color: var(--app-white); }
+        .govuk-back-link--inverse::before { border-color: currentcolor; }
 
-/* 9. Form groups, labels, hints, error messages, fieldsets ------------------- */
-.govuk-form-group { margin-bottom: var(--app-rs-6); }
-.govuk-form-group .govuk-form-group:last-of-type { margin-bottom: 0; }
-.govuk-form-group--error { padding-left: 15px; border-left: 5px solid var(--app-error); }
-.govuk-form-group--error .govuk-form-group { padding: 0; border: 0; }
-.govuk-label, .govuk-hint, .govuk-error-message, .govuk-fieldset__legend { font-size: var(--app-fs-19); line-height: var(--app-lh-19); }
-.govuk-label { display: block; margin-bottom: 5px; color: var(--app-text); }
-.govuk-label--xl, .govuk-label--l, .govuk-label--m, .govuk-label--s { font-weight: 700; }
-.govuk-label--xl, .govuk-label--l, .govuk-label--m { margin-bottom: 15px; }
-.govuk-label--xl, .govuk-fieldset__legend--xl { font-size: var(--app-fs-48); line-height: var(--app-lh-48); }
-.govuk-label--l, .govuk-fieldset__legend--l { font-size: var(--app-fs-36); line-height: var(--app-lh-36); }
-.govuk-label--m, .govuk-fieldset__legend--m { font-size: var(--app-fs-24); line-height: var(--app-lh-24); }
-.govuk-label-wrapper { margin: 0; }
-.govuk-hint { margin-bottom: 15px; color: var(--app-secondary-text); }
-.govuk-label:not(.govuk-label--m):not(.govuk-label--l):not(.govuk-label--xl) + .govuk-hint,
-.govuk-fieldset__legend:not(.govuk-fieldset__legend--m):not(.govuk-fieldset__legend--l):not(.govuk-fieldset__legend--xl) + .govuk-hint { margin-bottom: 10px; }
-.govuk-fieldset__legend + .govuk-hint { margin-top: -5px; }
-/* Red AND bold AND the hidden "Error:" prefix AND the left bar: not colour alone */
-.govuk-error-message { display: block; clear: both; margin-top: 0; margin-bottom: 15px; color: var(--app-error); font-weight: 700; }
-.govuk-fieldset { min-width: 0; margin: 0; padding: 0; border: 0; }
-.govuk-fieldset__legend {
-  box-sizing: border-box; display: table; max-width: 100%;
-  margin-bottom: 10px; padding: 0; white-space: normal; color: var(--app-text);
-}
-.govuk-fieldset__legend--xl, .govuk-fieldset__legend--l, .govuk-fieldset__legend--m { margin-bottom: 15px; font-weight: 700; }
-.govuk-fieldset__legend--s { font-weight: 700; }
-.govuk-fieldset__heading { margin: 0; font-size: inherit; font-weight: inherit; }
+        /* 9. Form groups, labels, hints, error messages, fieldsets ------------------- */
+        .govuk-form-group { margin-bottom: var(--app-rs-6); }
+        .govuk-form-group .govuk-form-group:last-of-type { margin-bottom: 0; }
+        .govuk-form-group--error { padding-left: 15px; border-left: 5px solid var(--app-error); }
+        .govuk-form-group--error .govuk-form-group { padding: 0; border: 0; }
+        .govuk-label, .govuk-hint, .govuk-error-message, .govuk-fieldset__legend { font-size: var(--app-fs-19); line-height: var(--app-lh-19); }
+        .govuk-label { display: block; margin-bottom: 5px; color: var(--app-text); }
+        .govuk-label--xl, .govuk-label--l, .govuk-label--m, .govuk-label--s { font-weight: 700; }
+        .govuk-label--xl, .govuk-label--l, .govuk-label--m { margin-bottom: 15px; }
+        .govuk-label--xl, .govuk-fieldset__legend--xl { font-size: var(--app-fs-48); line-height: var(--app-lh-48); }
+        .govuk-label--l, .govuk-fieldset__legend--l { font-size: var(--app-fs-36); line-height: var(--app-lh-36); }
+        .govuk-label--m, .govuk-fieldset__legend--m { font-size: var(--app-fs-24); line-height: var(--app-lh-24); }
+        .govuk-label-wrapper { margin: 0; }
+        .govuk-hint { margin-bottom: 15px; color: var(--app-secondary-text); }
+        .govuk-label:not(.govuk-label--m):not(.govuk-label--l):not(.govuk-label--xl) + .govuk-hint,
+        .govuk-fieldset__legend:not(.govuk-fieldset__legend--m):not(.govuk-fieldset__legend--l):not(.govuk-fieldset__legend--xl) + .govuk-hint { margin-bottom: 10px; }
+        .govuk-fieldset__legend + .govuk-hint { margin-top: -5px; }
+        /* Red AND bold AND the hidden "Error:" prefix AND the left bar: not colour alone */
+        .govuk-error-message { display: block; clear: both; margin-top: 0; margin-bottom: 15px; color: var(--app-error); font-weight: 700; }
+        .govuk-fieldset { min-width: 0; margin: 0; padding: 0; border: 0; }
+        .govuk-fieldset__legend {
+          box-sizing: border-box; display: table; max-width: 100%;
+          margin-bottom: 10px; padding: 0; white-space: normal; color: var(--app-text);
+        }
+        .govuk-fieldset__legend--xl, .govuk-fieldset__legend--l, .govuk-fieldset__legend--m { margin-bottom: 15px; font-weight: 700; }
+        .govuk-fieldset__legend--s { font-weight: 700; }
+        .govuk-fieldset__heading { margin: 0; font-size: inherit; font-weight: inherit; }
 
-/* 10. Text input, textarea, select ----------------------------------------- */
-.govuk-input, .govuk-textarea, .govuk-select {
-  box-sizing: border-box; font-family: inherit; font-size: var(--app-fs-19);
-  padding: 5px; border: 2px solid var(--app-input-border); border-radius: 0;
-  color: var(--app-text); background-color: var(--app-white);
-}
-.govuk-input { width: 100%; height: 2.5rem; margin-top: 0; line-height: var(--app-lh-19); -webkit-appearance: none; appearance: none; }
-.govuk-textarea { display: block; width: 100%; min-height: 40px; margin-bottom: var(--app-rs-6); line-height: 1.25; resize: vertical; -webkit-appearance: none; appearance: none; }
-.govuk-select { min-width: 11.5em; max-width: 100%; height: 2.5rem; line-height: 1.25; }
-/* Focus: 3px yellow outline plus a thicker (4px) black edge drawn inside */
-.govuk-input:focus, .govuk-textarea:focus, .govuk-select:focus {
-  outline: 3px solid var(--app-focus); outline-offset: 0; box-shadow: inset 0 0 0 2px var(--app-input-border);
-}
-.govuk-input:disabled, .govuk-textarea:disabled, .govuk-select:disabled { opacity: 0.5; cursor: not-allowed; }
-.govuk-input--error, .govuk-textarea--error, .govuk-select--error { border-color: var(--app-error); }
-.govuk-input--error:focus, .govuk-textarea--error:focus, .govuk-select--error:focus { border-color: var(--app-input-border); }
-.govuk-input::-webkit-outer-spin-button, .govuk-input::-webkit-inner-spin-button { margin: 0; -webkit-appearance: none; }
-.govuk-input--extra-letter-spacing { font-variant-numeric: tabular-nums; letter-spacing: 0.05em; }
-/* Fixed widths sized to the number of characters expected */
-.govuk-input--width-30 { max-width: 29.5em; } .govuk-input--width-20 { max-width: 20.5em; } .govuk-input--width-10 { max-width: 11.5em; }
-.govuk-input--width-5 { max-width: 5.5em; } .govuk-input--width-4 { max-width: 4.5em; } .govuk-input--width-3 { max-width: 3.75em; }
-.govuk-input--width-2 { max-width: 2.75em; }
-.govuk-input__wrapper { display: flex; }
-.govuk-input__wrapper .govuk-input { flex: 0 1 auto; }
-.govuk-input__wrapper .govuk-input:focus { z-index: 1; }
-.govuk-input__prefix, .govuk-input__suffix {
-  box-sizing: border-box; display: flex; flex: 0 0 auto; align-items: center; justify-content: center;
-  min-width: 2.5rem; height: 2.5rem; padding: 5px; border: 2px solid var(--app-input-border);
-  color: var(--app-text); background-color: var(--app-light-grey);
-  font-size: var(--app-fs-19); white-space: nowrap; cursor: default;
-}
-.govuk-input__prefix { border-right: 0; }
-.govuk-input__suffix { border-left: 0; }
+        /* 10. Text input, textarea, select ----------------------------------------- */
+        .govuk-input, .govuk-textarea, .govuk-select {
+          box-sizing: border-box; font-family: inherit; font-size: var(--app-fs-19);
+          padding: 5px; border: 2px solid var(--app-input-border); border-radius: 0;
+          color: var(--app-text); background-color: var(--app-white);
+        }
+        .govuk-input { width: 100%; height: 2.5rem; margin-top: 0; line-height: var(--app-lh-19); -webkit-appearance: none; appearance: none; }
+        .govuk-textarea { display: block; width: 100%; min-height: 40px; margin-bottom: var(--app-rs-6); line-height: 1.25; resize: vertical; -webkit-appearance: none; appearance: none; }
+        .govuk-select { min-width: 11.5em; max-width: 100%; height: 2.5rem; line-height: 1.25; }
+        /* Focus: 3px yellow outline plus a thicker (4px) black edge drawn inside */
+        .govuk-input:focus, .govuk-textarea:focus, .govuk-select:focus {
+          outline: 3px solid var(--app-focus); outline-offset: 0; box-shadow: inset 0 0 0 2px var(--app-input-border);
+        }
+        .govuk-input:disabled, .govuk-textarea:disabled, .govuk-select:disabled { opacity: 0.5; cursor: not-allowed; }
+        .govuk-input--error, .govuk-textarea--error, .govuk-select--error { border-color: var(--app-error); }
+        .govuk-input--error:focus, .govuk-textarea--error:focus, .govuk-select--error:focus { border-color: var(--app-input-border); }
+        .govuk-input::-webkit-outer-spin-button, .govuk-input::-webkit-inner-spin-button { margin: 0; -webkit-appearance: none; }
+        .govuk-input--extra-letter-spacing { font-variant-numeric: tabular-nums; letter-spacing: 0.05em; }
+        /* Fixed widths sized to the number of characters expected */
+        .govuk-input--width-30 { max-width: 29.5em; } .govuk-input--width-20 { max-width: 20.5em; } .govuk-input--width-10 { max-width: 11.5em; }
+        .govuk-input--width-5 { max-width: 5.5em; } .govuk-input--width-4 { max-width: 4.5em; } .govuk-input--width-3 { max-width: 3.75em; }
+        .govuk-input--width-2 { max-width: 2.75em; }
+        .govuk-input__wrapper { display: flex; }
+        .govuk-input__wrapper .govuk-input { flex: 0 1 auto; }
+        .govuk-input__wrapper .govuk-input:focus { z-index: 1; }
+        .govuk-input__prefix, .govuk-input__suffix {
+          box-sizing: border-box; display: flex; flex: 0 0 auto; align-items: center; justify-content: center;
+          min-width: 2.5rem; height: 2.5rem; padding: 5px; border: 2px solid var(--app-input-border);
+          color: var(--app-text); background-color: var(--app-light-grey);
+          font-size: var(--app-fs-19); white-space: nowrap; cursor: default;
+        }
+        .govuk-input__prefix { border-right: 0; }
+        .govuk-input__suffix { border-left: 0; }
 
-/* 11. Date input --------------------------------------------------------------- */
-.govuk-date-input { font-size: 0; } /* removes gaps between inline-block items */
-.govuk-date-input__item { display: inline-block; margin-right: 20px; margin-bottom: 0; vertical-align: bottom; }
-.govuk-date-input__label { display: block; }
-.govuk-date-input__input { margin-bottom: 0; }
+        /* 11. Date input --------------------------------------------------------------- */
+        .govuk-date-input { font-size: 0; } /* removes gaps between inline-block items */
+        .govuk-date-input__item { display: inline-block; margin-right: 20px; margin-bottom: 0; vertical-align: bottom; }
+        .govuk-date-input__label { display: block; }
+        .govuk-date-input__input { margin-bottom: 0; }
 
-/* 12. Radios and checkboxes ----------------------------------------------------
-   The native input stays in place (transparent, 44px touch target) so keyboard,
-   click and screen reader behaviour is native; the visible control is drawn
-   on the label's ::before (box/circle) and ::after (dot/tick). */
-.govuk-radios__item, .govuk-checkboxes__item { display: flex; flex-wrap: wrap; position: relative; margin-bottom: 10px; }
-.govuk-radios__item:last-child, .govuk-checkboxes__item:last-child { margin-bottom: 0; }
-.govuk-radios__input, .govuk-checkboxes__input { z-index: 1; width: 44px; height: 44px; margin: 0; opacity: 0; cursor: pointer; }
-.govuk-radios__label, .govuk-checkboxes__label {
-  align-self: center; max-width: calc(100% - 74px); margin-bottom: 0; padding: 7px 15px; cursor: pointer; touch-action: manipulation;
-}
-.govuk-radios__label::before, .govuk-checkboxes__label::before {
-  content: ""; box-sizing: border-box; position: absolute; top: 2px; left: 2px;
-  width: 40px; height: 40px; border: 2px solid currentcolor; background: transparent;
-}
-.govuk-radios__label::before { border-radius: 50%; }
-.govuk-radios__label::after { /* the dot */
-  content: ""; position: absolute; top: 12px; left: 12px; width: 0; height: 0;
-  border: 10px solid currentcolor; border-radius: 50%; opacity: 0; background: currentcolor;
-}
-.govuk-checkboxes__label::after { /* the tick: two borders of a rotated box */
-  content: ""; box-sizing: border-box; position: absolute; top: 13px; left: 10px;
-  width: 23px; height: 12px; transform: rotate(-45deg);
-  border: solid; border-width: 0 0 5px 5px; border-top-color: transparent; opacity: 0; background: transparent;
-}
-.govuk-radios__input:checked + .govuk-radios__label::after,
-.govuk-checkboxes__input:checked + .govuk-checkboxes__label::after { opacity: 1; }
-/* Focus: thicker black ring plus yellow halo (transparent outline shows in forced colours) */
-.govuk-radios__input:focus + .govuk-radios__label::before,
-.govuk-checkboxes__input:focus + .govuk-checkboxes__label::before {
-  border-width: 4px; outline: 3px solid transparent; outline-offset: 1px; box-shadow: 0 0 0 4px var(--app-focus);
-}
-.govuk-checkboxes__input:focus + .govuk-checkboxes__label::before { box-shadow: 0 0 0 3px var(--app-focus); }
-.govuk-radios__input:disabled, .govuk-radios__input:disabled + .govuk-radios__label,
-.govuk-checkboxes__input:disabled, .govuk-checkboxes__input:disabled + .govuk-checkboxes__label { cursor: not-allowed; }
-.govuk-radios__input:disabled + .govuk-radios__label, .govuk-radios__input:disabled ~ .govuk-hint,
-.govuk-checkboxes__input:disabled + .govuk-checkboxes__label, .govuk-checkboxes__input:disabled ~ .govuk-hint { opacity: 0.5; }
-.govuk-radios__hint, .govuk-checkboxes__hint { display: block; width: 100%; margin-top: -5px; padding-right: 15px; padding-left: 59px; }
-.govuk-label:not(.govuk-label--m):not(.govuk-label--l):not(.govuk-label--xl) + .govuk-radios__hint,
-.govuk-label:not(.govuk-label--m):not(.govuk-label--l):not(.govuk-label--xl) + .govuk-checkboxes__hint { margin-bottom: 0; }
-.govuk-radios__divider, .govuk-checkboxes__divider { width: 40px; margin-bottom: 10px; text-align: center; color: var(--app-text); }
-@media (min-width: 40.0625em) {
-  .govuk-radios--inline { display: flex; flex-wrap: wrap; align-items: flex-start; }
-  .govuk-radios--inline .govuk-radios__item { margin-right: 20px; }
-}
-/* Conditional reveals: only hidden when our own script has marked the page */
-.govuk-radios__conditional, .govuk-checkboxes__conditional {
-  margin-bottom: var(--app-rs-4); margin-left: 20px; padding-left: 35px; border-left: 4px solid var(--app-border);
-}
-.govuk-frontend-supported .govuk-radios__conditional--hidden,
-.govuk-frontend-supported .govuk-checkboxes__conditional--hidden { display: none; }
-.govuk-radios__conditional > :last-child, .govuk-checkboxes__conditional > :last-child { margin-bottom: 0; }
-/* Small variants (24px controls, same 44px touch target) */
-.govuk-radios--small .govuk-radios__item, .govuk-checkboxes--small .govuk-checkboxes__item { margin-bottom: 0; }
-.govuk-radios--small .govuk-radios__input, .govuk-checkboxes--small .govuk-checkboxes__input { margin-left: -10px; }
-.govuk-radios--small .govuk-radios__label, .govuk-checkboxes--small .govuk-checkboxes__label { padding-left: 1px; }
-.govuk-radios--small .govuk-radios__label::before,
-.govuk-checkboxes--small .govuk-checkboxes__label::before { top: 10px; left: 0; width: 24px; height: 24px; }
-.govuk-radios--small .govuk-radios__label::after { top: 17px; left: 7px; border-width: 5px; }
-.govuk-checkboxes--small .govuk-checkboxes__label::after { top: 17px; left: 6px; width: 12px; height: 6.5px; border-width: 0 0 3px 3px; }
-.govuk-radios--small .govuk-radios__hint, .govuk-checkboxes--small .govuk-checkboxes__hint { padding-left: 34px; }
+        /* 12. Radios and checkboxes ----------------------------------------------------
+           The native input stays in place (transparent, 44px touch target) so keyboard,
+           click and screen reader behaviour is native; the visible control is drawn
+           on the label's ::before (box/circle) and ::after (dot/tick). */
+        .govuk-radios__item, .govuk-checkboxes__item { display: flex; flex-wrap: wrap; position: relative; margin-bottom: 10px; }
+        .govuk-radios__item:last-child, .govuk-checkboxes__item:last-child { margin-bottom: 0; }
+        .govuk-radios__input, .govuk-checkboxes__input { z-index: 1; width: 44px; height: 44px; margin: 0; opacity: 0; cursor: pointer; }
+        .govuk-radios__label, .govuk-checkboxes__label {
+          align-self: center; max-width: calc(100% - 74px); margin-bottom: 0; padding: 7px 15px; cursor: pointer; touch-action: manipulation;
+        }
+        .govuk-radios__label::before, .govuk-checkboxes__label::before {
+          content: ""; box-sizing: border-box; position: absolute; top: 2px; left: 2px;
+          width: 40px; height: 40px; border: 2px solid currentcolor; background: transparent;
+        }
+        .govuk-radios__label::before { border-radius: 50%; }
+        .govuk-radios__label::after { /* the dot */
+          content: ""; position: absolute; top: 12px; left: 12px; width: 0; height: 0;
+          border: 10px solid currentcolor; border-radius: 50%; opacity: 0; background: currentcolor;
+        }
+        .govuk-checkboxes__label::after { /* the tick: two borders of a rotated box */
+          content: ""; box-sizing: border-box; position: absolute; top: 13px; left: 10px;
+          width: 23px; height: 12px; transform: rotate(-45deg);
+          border: solid; border-width: 0 0 5px 5px; border-top-color: transparent; opacity: 0; background: transparent;
+        }
+        .govuk-radios__input:checked + .govuk-radios__label::after,
+        .govuk-checkboxes__input:checked + .govuk-checkboxes__label::after { opacity: 1; }
+        /* Focus: thicker black ring plus yellow halo (transparent outline shows in forced colours) */
+        .govuk-radios__input:focus + .govuk-radios__label::before,
+        .govuk-checkboxes__input:focus + .govuk-checkboxes__label::before {
+          border-width: 4px; outline: 3px solid transparent; outline-offset: 1px; box-shadow: 0 0 0 4px var(--app-focus);
+        }
+        .govuk-checkboxes__input:focus + .govuk-checkboxes__label::before { box-shadow: 0 0 0 3px var(--app-focus); }
+        .govuk-radios__input:disabled, .govuk-radios__input:disabled + .govuk-radios__label,
+        .govuk-checkboxes__input:disabled, .govuk-checkboxes__input:disabled + .govuk-checkboxes__label { cursor: not-allowed; }
+        .govuk-radios__input:disabled + .govuk-radios__label, .govuk-radios__input:disabled ~ .govuk-hint,
+        .govuk-checkboxes__input:disabled + .govuk-checkboxes__label, .govuk-checkboxes__input:disabled ~ .govuk-hint { opacity: 0.5; }
+        .govuk-radios__hint, .govuk-checkboxes__hint { display: block; width: 100%; margin-top: -5px; padding-right: 15px; padding-left: 59px; }
+        .govuk-label:not(.govuk-label--m):not(.govuk-label--l):not(.govuk-label--xl) + .govuk-radios__hint,
+        .govuk-label:not(.govuk-label--m):not(.govuk-label--l):not(.govuk-label--xl) + .govuk-checkboxes__hint { margin-bottom: 0; }
+        .govuk-radios__divider, .govuk-checkboxes__divider { width: 40px; margin-bottom: 10px; text-align: center; color: var(--app-text); }
+        @media (min-width: 40.0625em) {
+          .govuk-radios--inline { display: flex; flex-wrap: wrap; align-items: flex-start; }
+          .govuk-radios--inline .govuk-radios__item { margin-right: 20px; }
+        }
+        /* Conditional reveals: only hidden when our own script has marked the page */
+        .govuk-radios__conditional, .govuk-checkboxes__conditional {
+          margin-bottom: var(--app-rs-4); margin-left: 20px; padding-left: 35px; border-left: 4px solid var(--app-border);
+        }
+        .govuk-frontend-supported .govuk-radios__conditional--hidden,
+        .govuk-frontend-supported .govuk-checkboxes__conditional--hidden { display: none; }
+        .govuk-radios__conditional > :last-child, .govuk-checkboxes__conditional > :last-child { margin-bottom: 0; }
+        /* Small variants (24px controls, same 44px touch target) */
+        .govuk-radios--small .govuk-radios__item, .govuk-checkboxes--small .govuk-checkboxes__item { margin-bottom: 0; }
+        .govuk-radios--small .govuk-radios__input, .govuk-checkboxes--small .govuk-checkboxes__input { margin-left: -10px; }
+        .govuk-radios--small .govuk-radios__label, .govuk-checkboxes--small .govuk-checkboxes__label { padding-left: 1px; }
+        .govuk-radios--small .govuk-radios__label::before,
+        .govuk-checkboxes--small .govuk-checkboxes__label::before { top: 10px; left: 0; width: 24px; height: 24px; }
+        .govuk-radios--small .govuk-radios__label::after { top: 17px; left: 7px; border-width: 5px; }
+        .govuk-checkboxes--small .govuk-checkboxes__label::after { top: 17px; left: 6px; width: 12px; height: 6.5px; border-width: 0 0 3px 3px; }
+        .govuk-radios--small .govuk-radios__hint, .govuk-checkboxes--small .govuk-checkboxes__hint { padding-left: 34px; }
 
-/* 13. Buttons ------------------------------------------------------------------ */
-.govuk-button {
-  box-sizing: border-box; display: inline-block; position: relative; width: 100%; margin: 0 0 calc(var(--app-rs-6) + 2px);
-  padding: 8px 10px 7px; border: 2px solid transparent; border-radius: 0; color: var(--app-white); background-color: var(--app-green);
-  box-shadow: 0 2px 0 #002d18; /* darker green "bottom edge" */
-  font-family: inherit; font-size: var(--app-fs-19); line-height: 1; font-weight: 400;
-  text-align: center; text-decoration: none; vertical-align: top; cursor: pointer; -webkit-appearance: none; appearance: none;
-}
-@media (min-width: 40.0625em) { .govuk-button { width: auto; } }
-.govuk-button:link, .govuk-button:visited, .govuk-button:hover, .govuk-button:active { color: var(--app-white); text-decoration: none; }
-.govuk-button::-moz-focus-inner { padding: 0; border: 0; }
-.govuk-button:hover { background-color: #005a30; }
-.govuk-button:active { top: 2px; }
-.govuk-button::before { /* keeps the click area under the pointer when pressed */
-  content: ""; display: block; position: absolute; top: -2px; right: -2px; bottom: -4px; left: -2px; background: transparent;
-}
-.govuk-button:active::before { top: -4px; }
-.govuk-button:focus { border-color: var(--app-focus); outline: 3px solid transparent; box-shadow: inset 0 0 0 1px var(--app-focus); }
-/* Resting focus: yellow button, black text, black bottom edge (all variants) */
-.govuk-button:focus:not(:active):not(:hover) {
-  border-color: var(--app-focus); color: var(--app-focus-text);
-  background-color: var(--app-focus); box-shadow: 0 2px 0 var(--app-focus-text);
-}
-.govuk-button[disabled] { opacity: 0.5; }
-.govuk-button[disabled]:hover { background-color: var(--app-green); cursor: not-allowed; }
-.govuk-button[disabled]:active { top: 0; box-shadow: 0 2px 0 #002d18; }
-.govuk-button--secondary { background-color: var(--app-light-grey); box-shadow: 0 2px 0 #929191; }
-.govuk-button--secondary, .govuk-button--secondary:link, .govuk-button--secondary:visited,
-.govuk-button--secondary:hover, .govuk-button--secondary:active { color: var(--app-black); }
-.govuk-button--secondary:hover { background-color: #dbdad9; }
-.govuk-button--secondary[disabled]:hover { background-color: var(--app-light-grey); }
-.govuk-button--warning { background-color: var(--app-red); box-shadow: 0 2px 0 #55150b; } /* white on red 4.9:1 */
-.govuk-button--warning:hover { background-color: #aa2a16; }
-.govuk-button--warning[disabled]:hover { background-color: var(--app-red); }
+        /* 13. Buttons ------------------------------------------------------------------ */
+        .govuk-button {
+          box-sizing: border-box; display: inline-block; position: relative; width: 100%; margin: 0 0 calc(var(--app-rs-6) + 2px);
+          padding: 8px 10px 7px; border: 2px solid transparent; border-radius: 0; color: var(--app-white); background-color: var(--app-green);
+          box-shadow: 0 2px 0 #002d18; /* darker green "bottom edge" */
+          font-family: inherit; font-size: var(--app-fs-19); line-height: 1; font-weight: 400;
+          text-align: center; text-decoration: none; vertical-align: top; cursor: pointer; -webkit-appearance: none; appearance: none;
+        }
+        @media (min-width: 40.0625em) { .govuk-button { width: auto; } }
+        .govuk-button:link, .govuk-button:visited, .govuk-button:hover, .govuk-button:active { color: var(--app-white); text-decoration: none; }
+        .govuk-button::-moz-focus-inner { padding: 0; border: 0; }
+        .govuk-button:hover { background-color: #005a30; }
+        .govuk-button:active { top: 2px; }
+        .govuk-button::before { /* keeps the click area under the pointer when pressed */
+          content: ""; display: block; position: absolute; top: -2px; right: -2px; bottom: -4px; left: -2px; background: transparent;
+        }
+        .govuk-button:active::before { top: -4px; }
+        .govuk-button:focus { border-color: var(--app-focus); outline: 3px solid transparent; box-shadow: inset 0 0 0 1px var(--app-focus); }
+        /* Resting focus: yellow button, black text, black bottom edge (all variants) */
+        .govuk-button:focus:not(:active):not(:hover) {
+          border-color: var(--app-focus); color: var(--app-focus-text);
+          background-color: var(--app-focus); box-shadow: 0 2px 0 var(--app-focus-text);
+        }
+        .govuk-button[disabled] { opacity: 0.5; }
+        .govuk-button[disabled]:hover { background-color: var(--app-green); cursor: not-allowed; }
+        .govuk-button[disabled]:active { top: 0; box-shadow: 0 2px 0 #002d18; }
+        .govuk-button--secondary { background-color: var(--app-light-grey); box-shadow: 0 2px 0 #929191; }
+        .govuk-button--secondary, .govuk-button--secondary:link, .govuk-button--secondary:visited,
+        .govuk-button--secondary:hover, .govuk-button--secondary:active { color: var(--app-black); }
+        .govuk-button--secondary:hover { background-color: #dbdad9; }
+        .govuk-button--secondary[disabled]:hover { background-color: var(--app-light-grey); }
+        .govuk-button--warning { background-color: var(--app-red); box-shadow: 0 2px 0 #55150b; } /* white on red 4.9:1 */
+        .govuk-button--warning:hover { background-color: #aa2a16; }
+        .govuk-button--warning[disabled]:hover { background-color: var(--app-red); }
 
-.govuk-button-group { display: flex; flex-direction: column; align-items: center; margin-bottom: calc(var(--app-rs-6) - 15px); }
-.govuk-button-group .govuk-link { display: inline-block; max-width: 100%; margin: 5px 0 20px; text-align: center; line-height: 1; }
-.govuk-button-group .govuk-button { margin-bottom: 17px; }
-@media (min-width: 40.0625em) {
-  .govuk-button-group { flex-direction: row; flex-wrap: wrap; align-items: baseline; margin-right: -15px; }
-  .govuk-button-group .govuk-button, .govuk-button-group .govuk-link { margin-right: 15px; }
-  .govuk-button-group .govuk-link { text-align: left; }
-}
+        .govuk-button-group { display: flex; flex-direction: column; align-items: center; margin-bottom: calc(var(--app-rs-6) - 15px); }
+        .govuk-button-group .govuk-link { display: inline-block; max-width: 100%; margin: 5px 0 20px; text-align: center; line-height: 1; }
+        .govuk-button-group .govuk-button { margin-bottom: 17px; }
+        @media (min-width: 40.0625em) {
+          .govuk-button-group { flex-direction: row; flex-wrap: wrap; align-items: baseline; margin-right: -15px; }
+          .govuk-button-group .govuk-button, .govuk-button-group .govuk-link { margin-right: 15px; }
+          .govuk-button-group .govuk-link { text-align: left; }
+        }
 
-/* 14. Error summary ------------------------------------------------------------ */
-.govuk-error-summary { margin-bottom: var(--app-rs-8); padding: var(--app-rs-4); border: 5px solid var(--app-error); color: var(--app-text); }
-.govuk-error-summary:focus { outline: 3px solid var(--app-focus); }
-.govuk-error-summary__title { margin: 0 0 var(--app-rs-4); font-size: var(--app-fs-24); line-height: var(--app-lh-24); font-weight: 700; }
-.govuk-error-summary__body p { margin-top: 0; margin-bottom: 0; }
-.govuk-error-summary__body > * + * { margin-top: var(--app-rs-4); }
-.govuk-error-summary__body > :last-child { margin-bottom: 5px; }
-.govuk-error-summary__list, .govuk-error-summary__list li:last-child { margin-bottom: 0; }
-.govuk-error-summary__list a { font-weight: 700; }
-.govuk-error-summary__list a:link, .govuk-error-summary__list a:visited, .govuk-error-summary__list a:active { color: var(--app-error); }
-.govuk-error-summary__list a:hover { color: var(--app-dark-red); }
-.govuk-error-summary__list a:focus { color: var(--app-focus-text); }
+        /* 14. Error summary ------------------------------------------------------------ */
+        .govuk-error-summary { margin-bottom: var(--app-rs-8); padding: var(--app-rs-4); border: 5px solid var(--app-error); color: var(--app-text); }
+        .govuk-error-summary:focus { outline: 3px solid var(--app-focus); }
+        .govuk-error-summary__title { margin: 0 0 var(--app-rs-4); font-size: var(--app-fs-24); line-height: var(--app-lh-24); font-weight: 700; }
+        .govuk-error-summary__body p { margin-top: 0; margin-bottom: 0; }
+        .govuk-error-summary__body > * + * { margin-top: var(--app-rs-4); }
+        .govuk-error-summary__body > :last-child { margin-bottom: 5px; }
+        .govuk-error-summary__list, .govuk-error-summary__list li:last-child { margin-bottom: 0; }
+        .govuk-error-summary__list a { font-weight: 700; }
+        .govuk-error-summary__list a:link, .govuk-error-summary__list a:visited, .govuk-error-summary__list a:active { color: var(--app-error); }
+        .govuk-error-summary__list a:hover { color: var(--app-dark-red); }
+        .govuk-error-summary__list a:focus { color: var(--app-focus-text); }
 
-/* 15. Table -------------------------------------------------------------------- */
-.govuk-table { width: 100%; margin-bottom: var(--app-rs-6); border-spacing: 0; border-collapse: collapse; color: var(--app-text); }
-.govuk-table__header { font-weight: 700; }
-.govuk-table__header, .govuk-table__cell {
-  padding: 10px 20px 10px 0; border-bottom: 1px solid var(--app-border); text-align: left; vertical-align: top;
-}
-.govuk-table__cell--numeric { font-variant-numeric: tabular-nums; }
-.govuk-table__header--numeric, .govuk-table__cell--numeric { text-align: right; }
-.govuk-table__header:last-child, .govuk-table__cell:last-child { padding-right: 0; }
-.govuk-table__caption { display: table-caption; font-weight: 700; text-align: left; }
-.govuk-table__caption--xl, .govuk-table__caption--l, .govuk-table__caption--m { margin-bottom: 15px; }
-.govuk-table__caption--xl { font-size: var(--app-fs-48); line-height: var(--app-lh-48); }
-.govuk-table__caption--l { font-size: var(--app-fs-36); line-height: var(--app-lh-36); }
-.govuk-table__caption--m { font-size: var(--app-fs-24); line-height: var(--app-lh-24); }
-@media (max-width: 40.0525em) {
-  .govuk-table--small-text-until-tablet { font-size: var(--app-fs-16); line-height: var(--app-lh-16); }
-}
+        /* 15. Table -------------------------------------------------------------------- */
+        .govuk-table { width: 100%; margin-bottom: var(--app-rs-6); border-spacing: 0; border-collapse: collapse; color: var(--app-text); }
+        .govuk-table__header { font-weight: 700; }
+        .govuk-table__header, .govuk-table__cell {
+          padding: 10px 20px 10px 0; border-bottom: 1px solid var(--app-border); text-align: left; vertical-align: top;
+        }
+        .govuk-table__cell--numeric { font-variant-numeric: tabular-nums; }
+        .govuk-table__header--numeric, .govuk-table__cell--numeric { text-align: right; }
+        .govuk-table__header:last-child, .govuk-table__cell:last-child { padding-right: 0; }
+        .govuk-table__caption { display: table-caption; font-weight: 700; text-align: left; }
+        .govuk-table__caption--xl, .govuk-table__caption--l, .govuk-table__caption--m { margin-bottom: 15px; }
+        .govuk-table__caption--xl { font-size: var(--app-fs-48); line-height: var(--app-lh-48); }
+        .govuk-table__caption--l { font-size: var(--app-fs-36); line-height: var(--app-lh-36); }
+        .govuk-table__caption--m { font-size: var(--app-fs-24); line-height: var(--app-lh-24); }
+        @media (max-width: 40.0525em) {
+          .govuk-table--small-text-until-tablet { font-size: var(--app-fs-16); line-height: var(--app-lh-16); }
+        }
 
-/* 16. Summary list ---------------------------------------------------------- */
-.govuk-summary-list { margin: 0 0 var(--app-rs-6); color: var(--app-text); }
-.govuk-summary-list__row { border-bottom: 1px solid var(--app-border); }
-.govuk-summary-list__key, .govuk-summary-list__value, .govuk-summary-list__actions { margin: 0; }
-.govuk-summary-list__key, .govuk-summary-list__value { overflow-wrap: break-word; word-wrap: break-word; }
-.govuk-summary-list__key { margin-bottom: 5px; font-weight: 700; }
-.govuk-summary-list__actions { margin-bottom: 15px; }
-.govuk-summary-list__value > p { margin-bottom: 10px; }
-.govuk-summary-list__value > :last-child { margin-bottom: 0; }
-.govuk-summary-list__actions-list { width: 100%; margin: 0; padding: 0; }
-.govuk-summary-list__actions-list-item { display: inline-block; }
-@media (max-width: 40.0525em) {
-    .govuk-summary-list__row, .govuk-summary-list__value { margin-bottom: 15px; }
-  .govuk-summary-list__actions-list-item { margin-right: 10px; padding-right: 10px; border-right: 1px solid var(--app-border); }
-  .govuk-summary-list__actions-list-item:last-child { margin-right: 0; padding-right: 0; border: 0; }
-}
-@media (min-width: 40.0625em) {
-  .govuk-summary-list { display: table; width: 100%; table-layout: fixed; border-collapse: collapse; }
-  .govuk-summary-list__row { display: table-row; }
-  .govuk-summary-list__key, .govuk-summary-list__value, .govuk-summary-list__actions {
-    display: table-cell; padding-top: 10px; padding-right: 20px; padding-bottom: 10px;
-  }
-  .govuk-summary-list__key { width: 30%; }
-  .govuk-summary-list__actions { width: 20%; text-align: right; }
-  .govuk-summary-list__row--no-actions::after { content: ""; display: table-cell; width: 20%; }
-  .govuk-summary-list__actions-list-item { margin-left: 10px; padding-left: 10px; }
-  .govuk-summary-list__actions-list-item:not(:first-child) { border-left: 1px solid var(--app-border); }
-  .govuk-summary-list__actions-list-item:first-child { margin-left: 0; padding-left: 0; border: 0; }
-}
-.govuk-summary-list__row:not(.govuk-summary-list__row--no-actions) > :last-child { padding-right: 0; }
-.govuk-summary-list--no-border .govuk-summary-list__row, .govuk-summary-list__row--no-border { border: 0; }
+        /* 16. Summary list ---------------------------------------------------------- */
+        .govuk-summary-list { margin: 0 0 var(--app-rs-6); color: var(--app-text); }
+        .govuk-summary-list__row { border-bottom: 1px solid var(--app-border); }
+        .govuk-summary-list__key, .govuk-summary-list__value, .govuk-summary-list__actions { margin: 0; }
+        .govuk-summary-list__key, .govuk-summary-list__value { overflow-wrap: break-word; word-wrap: break-word; }
+        .govuk-summary-list__key { margin-bottom: 5px; font-weight: 700; }
+        .govuk-summary-list__actions { margin-bottom: 15px; }
+        .govuk-summary-list__value > p { margin-bottom: 10px; }
+        .govuk-summary-list__value > :last-child { margin-bottom: 0; }
+        .govuk-summary-list__actions-list { width: 100%; margin: 0; padding: 0; }
+        .govuk-summary-list__actions-list-item { display: inline-block; }
+        @media (max-width: 40.0525em) {
+            .govuk-summary-list__row, .govuk-summary-list__value { margin-bottom: 15px; }
+          .govuk-summary-list__actions-list-item { margin-right: 10px; padding-right: 10px; border-right: 1px solid var(--app-border); }
+          .govuk-summary-list__actions-list-item:last-child { margin-right: 0; padding-right: 0; border: 0; }
+        }
+        @media (min-width: 40.0625em) {
+          .govuk-summary-list { display: table; width: 100%; table-layout: fixed; border-collapse: collapse; }
+          .govuk-summary-list__row { display: table-row; }
+          .govuk-summary-list__key, .govuk-summary-list__value, .govuk-summary-list__actions {
+            display: table-cell; padding-top: 10px; padding-right: 20px; padding-bottom: 10px;
+          }
+          .govuk-summary-list__key { width: 30%; }
+          .govuk-summary-list__actions { width: 20%; text-align: right; }
+          .govuk-summary-list__row--no-actions::after { content: ""; display: table-cell; width: 20%; }
+          .govuk-summary-list__actions-list-item { margin-left: 10px; padding-left: 10px; }
+          .govuk-summary-list__actions-list-item:not(:first-child) { border-left: 1px solid var(--app-border); }
+          .govuk-summary-list__actions-list-item:first-child { margin-left: 0; padding-left: 0; border: 0; }
+        }
+        .govuk-summary-list__row:not(.govuk-summary-list__row--no-actions) > :last-child { padding-right: 0; }
+        .govuk-summary-list--no-border .govuk-summary-list__row, .govuk-summary-list__row--no-border { border: 0; }
 
-/* 17. Tags: dark text on a light tint; the word carries the meaning -------- */
-.govuk-tag {
-  display: inline-block; max-width: 160px; margin: -2px 0 -3px; padding: 2px 8px 3px; text-decoration: none;
-  overflow-wrap: break-word; font-size: var(--app-fs-19); line-height: var(--app-lh-19); font-weight: 400;
-}
-.govuk-tag, .govuk-tag--blue { color: #0c2d4a; background-color: #bbd4ea; } /* default = blue, 9.2:1 */
-.govuk-tag--light-blue { color: #0c2d4a; background-color: #e8f1f8; } /* 12.3:1 */
-.govuk-tag--grey { color: #282d30; background-color: #e5e6e7; }       /* 11.1:1 */
-.govuk-tag--red { color: #2a0b06; background-color: #f4cdc6; }        /* 12.4:1 e.g. Overdue */
-.govuk-tag--green { color: #005a30; background-color: #cce2d8; }      /* 6.2:1 */
-.govuk-tag--yellow { color: #594d00; background-color: #fff7bf; }     /* 7.7:1 */
-.govuk-tag--orange { color: #6e3619; background-color: #fcd6c3; }     /* 7.1:1 */
-.govuk-tag--purple { color: #491644; background-color: #efdfed; }     /* 11.1:1 */
-.govuk-tag--pink { color: #6b1c40; background-color: #f9e1ec; }       /* 9.2:1 */
-.govuk-tag--turquoise { color: #10403c; background-color: #d4ecea; }  /* 9.3:1 */
+        /* 17. Tags: dark text on a light tint; the word carries the meaning -------- */
+        .govuk-tag {
+          display: inline-block; max-width: 160px; margin: -2px 0 -3px; padding: 2px 8px 3px; text-decoration: none;
+          overflow-wrap: break-word; font-size: var(--app-fs-19); line-height: var(--app-lh-19); font-weight: 400;
+        }
+        .govuk-tag, .govuk-tag--blue { color: #0c2d4a; background-color: #bbd4ea; } /* default = blue, 9.2:1 */
+        .govuk-tag--light-blue { color: #0c2d4a; background-color: #e8f1f8; } /* 12.3:1 */
+        .govuk-tag--grey { color: #282d30; background-color: #e5e6e7; }       /* 11.1:1 */
+        .govuk-tag--red { color: #2a0b06; background-color: #f4cdc6; }        /* 12.4:1 e.g. Overdue */
+        .govuk-tag--green { color: #005a30; background-color: #cce2d8; }      /* 6.2:1 */
+        .govuk-tag--yellow { color: #594d00; background-color: #fff7bf; }     /* 7.7:1 */
+        .govuk-tag--orange { color: #6e3619; background-color: #fcd6c3; }     /* 7.1:1 */
+        .govuk-tag--purple { color: #491644; background-color: #efdfed; }     /* 11.1:1 */
+        .govuk-tag--pink { color: #6b1c40; background-color: #f9e1ec; }       /* 9.2:1 */
+        .govuk-tag--turquoise { color: #10403c; background-color: #d4ecea; }  /* 9.3:1 */
 
-/* 18. Notification banner ------------------------------------------------------ */
-.govuk-notification-banner { margin-bottom: var(--app-rs-8); border: 5px solid var(--app-blue); background-color: var(--app-blue); }
-.govuk-notification-banner:focus { outline: 3px solid var(--app-focus); }
-.govuk-notification-banner__header { padding: 2px 15px 5px; border-bottom: 1px solid transparent; }
-.govuk-notification-banner__title { margin: 0; padding: 0; color: var(--app-white); font-size: var(--app-fs-19); line-height: var(--app-lh-19); font-weight: 700; }
-.govuk-notification-banner__content { padding: 15px; color: var(--app-text); background-color: var(--app-white); }
-.govuk-notification-banner__content > * { box-sizing: border-box; max-width: 605px; }
-.govuk-notification-banner__content > :last-child { margin-bottom: 0; }
-.govuk-notification-banner__heading { margin: 0 0 15px; padding: 0; font-size: var(--app-fs-24); line-height: var(--app-lh-24); font-weight: 700; }
-@media (min-width: 40.0625em) {
-  .govuk-notification-banner__header { padding: 2px 20px 5px; }
-  .govuk-notification-banner__content { padding: 20px; }
-}
-.govuk-notification-banner__link:link, .govuk-notification-banner__link:visited { color: var(--app-link); }
-.govuk-notification-banner__link:hover { color: var(--app-link-hover); }
-.govuk-notification-banner--success { border-color: var(--app-success); background-color: var(--app-success); }
-.govuk-notification-banner--success .govuk-notification-banner__link:link,
-.govuk-notification-banner--success .govuk-notification-banner__link:visited { color: var(--app-success); }
-.govuk-notification-banner--success .govuk-notification-banner__link:hover { color: var(--app-dark-green); }
-.govuk-notification-banner .govuk-notification-banner__link:focus { color: var(--app-focus-text); }
+        /* 18. Notification banner ------------------------------------------------------ */
+        .govuk-notification-banner { margin-bottom: var(--app-rs-8); border: 5px solid var(--app-blue); background-color: var(--app-blue); }
+        .govuk-notification-banner:focus { outline: 3px solid var(--app-focus); }
+        .govuk-notification-banner__header { padding: 2px 15px 5px; border-bottom: 1px solid transparent; }
+        .govuk-notification-banner__title { margin: 0; padding: 0; color: var(--app-white); font-size: var(--app-fs-19); line-height: var(--app-lh-19); font-weight: 700; }
+        .govuk-notification-banner__content { padding: 15px; color: var(--app-text); background-color: var(--app-white); }
+        .govuk-notification-banner__content > * { box-sizing: border-box; max-width: 605px; }
+        .govuk-notification-banner__content > :last-child { margin-bottom: 0; }
+        .govuk-notification-banner__heading { margin: 0 0 15px; padding: 0; font-size: var(--app-fs-24); line-height: var(--app-lh-24); font-weight: 700; }
+        @media (min-width: 40.0625em) {
+          .govuk-notification-banner__header { padding: 2px 20px 5px; }
+          .govuk-notification-banner__content { padding: 20px; }
+        }
+        .govuk-notification-banner__link:link, .govuk-notification-banner__link:visited { color: var(--app-link); }
+        .govuk-notification-banner__link:hover { color: var(--app-link-hover); }
+        .govuk-notification-banner--success { border-color: var(--app-success); background-color: var(--app-success); }
+        .govuk-notification-banner--success .govuk-notification-banner__link:link,
+        .govuk-notification-banner--success .govuk-notification-banner__link:visited { color: var(--app-success); }
+        .govuk-notification-banner--success .govuk-notification-banner__link:hover { color: var(--app-dark-green); }
+        .govuk-notification-banner .govuk-notification-banner__link:focus { color: var(--app-focus-text); }
 
-/* 19. Pagination --------------------------------------------------------------- */
-.govuk-pagination { display: flex; flex-direction: column; flex-wrap: wrap; align-items: center; margin-bottom: var(--app-rs-6); }
-@media (min-width: 40.0625em) { .govuk-pagination { flex-direction: row; align-items: flex-start; } }
-.govuk-pagination__list { margin: 0; padding: 0; list-style: none; }
-.govuk-pagination__item, .govuk-pagination__prev, .govuk-pagination__next {
-  box-sizing: border-box; position: relative; float: left; min-width: 45px; min-height: 45px; /* >= 24px target */
-  padding: 10px 15px; font-size: var(--app-fs-19); line-height: var(--app-lh-19);
-}
-.govuk-pagination__item:hover, .govuk-pagination__prev:hover, .govuk-pagination__next:hover { background-color: var(--app-light-grey); }
-.govuk-pagination__item { display: none; text-align: center; }
-@media (min-width: 40.0625em) { .govuk-pagination__item { display: block; } }
-.govuk-pagination__item--current, .govuk-pagination__item--ellipsis,
-.govuk-pagination__item:first-child, .govuk-pagination__item:last-child { display: block; }
-.govuk-pagination__prev, .govuk-pagination__next { font-weight: 700; }
-.govuk-pagination__prev { padding-left: 0; }
-.govuk-pagination__next { padding-right: 0; }
-.govuk-pagination__prev .govuk-pagination__link, .govuk-pagination__next .govuk-pagination__link { display: flex; align-items: center; }
-/* Current page: white on blue (5.2:1), bold, plus aria-current in the markup */
-.govuk-pagination__item--current, .govuk-pagination__item--current:hover { font-weight: 700; outline: 1px solid transparent; background-color: var(--app-link); }
-.govuk-pagination__item--current .govuk-pagination__link:link,
-.govuk-pagination__item--current .govuk-pagination__link:visited { color: var(--app-white); }
-.govuk-pagination__item--ellipsis { font-weight: 700; color: var(--app-secondary-text); }
-.govuk-pagination__item--ellipsis:hover { background-color: transparent; }
-.govuk-pagination__link { display: block; min-width: 15px; }
-@media screen { .govuk-pagination__link::after { content: ""; position: absolute; top: 0; right: 0; bottom: 0; left: 0; } } /* whole box clickable */
-.govuk-pagination__link-title { text-decoration-thickness: inherit; }
-.govuk-pagination__link-label { display: inline-block; font-weight: 400; text-decoration: underline; text-underline-offset: 0.1578em; }
-.govuk-pagination__link:hover .govuk-pagination__link-title--decorated { text-decoration: underline; text-decoration-thickness: 3px; }
-.govuk-pagination__link:focus .govuk-pagination__link-label,
-.govuk-pagination__link:focus .govuk-pagination__link-title--decorated { text-decoration: none; }
-.govuk-pagination__icon { width: 0.9375rem; height: 0.8125rem; color: var(--app-secondary-text); fill: currentcolor; }
-.govuk-pagination__link:focus .govuk-pagination__icon { color: var(--app-focus-text); }
-.govuk-pagination__icon--prev { margin-right: 15px; }
-.govuk-pagination__icon--next { margin-left: 15px; }
+        /* 19. Pagination --------------------------------------------------------------- */
+        .govuk-pagination { display: flex; flex-direction: column; flex-wrap: wrap; align-items: center; margin-bottom: var(--app-rs-6); }
+        @media (min-width: 40.0625em) { .govuk-pagination { flex-direction: row; align-items: flex-start; } }
+        .govuk-pagination__list { margin: 0; padding: 0; list-style: none; }
+        .govuk-pagination__item, .govuk-pagination__prev, .govuk-pagination__next {
+          box-sizing: border-box; position: relative; float: left; min-width: 45px; min-height: 45px; /* >= 24px target */
+          padding: 10px 15px; font-size: var(--app-fs-19); line-height: var(--app-lh-19);
+        }
+        .govuk-pagination__item:hover, .govuk-pagination__prev:hover, .govuk-pagination__next:hover { background-color: var(--app-light-grey); }
+        .govuk-pagination__item { display: none; text-align: center; }
+        @media (min-width: 40.0625em) { .govuk-pagination__item { display: block; } }
+        .govuk-pagination__item--current, .govuk-pagination__item--ellipsis,
+        .govuk-pagination__item:first-child, .govuk-pagination__item:last-child { display: block; }
+        .govuk-pagination__prev, .govuk-pagination__next { font-weight: 700; }
+        .govuk-pagination__prev { padding-left: 0; }
+        .govuk-pagination__next { padding-right: 0; }
+        .govuk-pagination__prev .govuk-pagination__link, .govuk-pagination__next .govuk-pagination__link { display: flex; align-items: center; }
+        /* Current page: white on blue (5.2:1), bold, plus aria-current in the markup */
+        .govuk-pagination__item--current, .govuk-pagination__item--current:hover { font-weight: 700; outline: 1px solid transparent; background-color: var(--app-link); }
+        .govuk-pagination__item--current .govuk-pagination__link:link,
+        .govuk-pagination__item--current .govuk-pagination__link:visited { color: var(--app-white); }
+        .govuk-pagination__item--ellipsis { font-weight: 700; color: var(--app-secondary-text); }
+        .govuk-pagination__item--ellipsis:hover { background-color: transparent; }
+        .govuk-pagination__link { display: block; min-width: 15px; }
+        @media screen { .govuk-pagination__link::after { content: ""; position: absolute; top: 0; right: 0; bottom: 0; left: 0; } } /* whole box clickable */
+        .govuk-pagination__link-title { text-decoration-thickness: inherit; }
+        .govuk-pagination__link-label { display: inline-block; font-weight: 400; text-decoration: underline; text-underline-offset: 0.1578em; }
+        .govuk-pagination__link:hover .govuk-pagination__link-title--decorated { text-decoration: underline; text-decoration-thickness: 3px; }
+        .govuk-pagination__link:focus .govuk-pagination__link-label,
+        .govuk-pagination__link:focus .govuk-pagination__link-title--decorated { text-decoration: none; }
+        .govuk-pagination__icon { width: 0.9375rem; height: 0.8125rem; color: var(--app-secondary-text); fill: currentcolor; }
+        .govuk-pagination__link:focus .govuk-pagination__icon { color: var(--app-focus-text); }
+        .govuk-pagination__icon--prev { margin-right: 15px; }
+        .govuk-pagination__icon--next { margin-left: 15px; }
 
-/* 20. Inset text, details, warning text, panel -------------------------------- */
-.govuk-inset-text { clear: both; margin: var(--app-rs-6) 0; padding: 15px; border-left: 10px solid var(--app-border); color: var(--app-text); }
-.govuk-inset-text > :first-child, .govuk-details__text > :first-child { margin-top: 0; }
-.govuk-inset-text > :last-child, .govuk-details__text > :last-child { margin-bottom: 0; }
-.govuk-details { display: block; margin-bottom: var(--app-rs-6); color: var(--app-text); }
-.govuk-details__summary { display: block; position: relative; width: fit-content; padding-left: 25px; color: var(--app-link); cursor: pointer; }
-.govuk-details__summary::-webkit-details-marker { display: none; }
-.govuk-details__summary:hover { color: var(--app-link-hover); }
-.govuk-details__summary-text { text-decoration: underline; text-decoration-thickness: max(1px, 0.0625rem); text-underline-offset: 0.1578em; }
-.govuk-details__summary:hover .govuk-details__summary-text { text-decoration-thickness: max(3px, 0.1875rem, 0.12em); }
-.govuk-details__summary:focus .govuk-details__summary-text { text-decoration: none; }
-.govuk-details__summary::before { /* triangle: points right when closed, down when open */
-  content: ""; position: absolute; top: -1px; bottom: 0; left: 0; margin: auto;
-  width: 0; height: 0; border-style: solid; border-color: transparent;
-  border-width: 7px 0 7px 12.124px; border-left-color: currentcolor;
-}
-.govuk-details[open] > .govuk-details__summary::before {
-  border-width: 12.124px 7px 0 7px; border-color: transparent; border-top-color: currentcolor;
-}
-.govuk-details[open] .govuk-details__summary { margin-bottom: 5px; }
-.govuk-details__text { padding: 15px 0 15px 20px; border-left: 5px solid var(--app-border); }
-.govuk-details__text p { margin-top: 0; margin-bottom: 20px; }
+        /* 20. Inset text, details, warning text, panel -------------------------------- */
+        .govuk-inset-text { clear: both; margin: var(--app-rs-6) 0; padding: 15px; border-left: 10px solid var(--app-border); color: var(--app-text); }
+        .govuk-inset-text > :first-child, .govuk-details__text > :first-child { margin-top: 0; }
+        .govuk-inset-text > :last-child, .govuk-details__text > :last-child { margin-bottom: 0; }
+        .govuk-details { display: block; margin-bottom: var(--app-rs-6); color: var(--app-text); }
+        .govuk-details__summary { display: block; position: relative; width: fit-content; padding-left: 25px; color: var(--app-link); cursor: pointer; }
+        .govuk-details__summary::-webkit-details-marker { display: none; }
+        .govuk-details__summary:hover { color: var(--app-link-hover); }
+        .govuk-details__summary-text { text-decoration: underline; text-decoration-thickness: max(1px, 0.0625rem); text-underline-offset: 0.1578em; }
+        .govuk-details__summary:hover .govuk-details__summary-text { text-decoration-thickness: max(3px, 0.1875rem, 0.12em); }
+        .govuk-details__summary:focus .govuk-details__summary-text { text-decoration: none; }
+        .govuk-details__summary::before { /* triangle: points right when closed, down when open */
+          content: ""; position: absolute; top: -1px; bottom: 0; left: 0; margin: auto;
+          width: 0; height: 0; border-style: solid; border-color: transparent;
+          border-width: 7px 0 7px 12.124px; border-left-color: currentcolor;
+        }
+        .govuk-details[open] > .govuk-details__summary::before {
+          border-width: 12.124px 7px 0 7px; border-color: transparent; border-top-color: currentcolor;
+        }
+        .govuk-details[open] .govuk-details__summary { margin-bottom: 5px; }
+        .govuk-details__text { padding: 15px 0 15px 20px; border-left: 5px solid var(--app-border); }
+        .govuk-details__text p { margin-top: 0; margin-bottom: 20px; }
 
-.govuk-warning-text { position: relative; margin-bottom: var(--app-rs-6); padding: 10px 0; font-weight: 700; }
-.govuk-warning-text__icon {
-  box-sizing: border-box; display: inline-block; position: absolute; left: 0; min-width: 35px; min-height: 35px; margin-top: -7px;
-  border: 3px solid var(--app-text); border-radius: 50%; color: var(--app-white); background: var(--app-text);
-  font-size: 30px; line-height: 29px; text-align: center; user-select: none; forced-color-adjust: none;
-}
-@media (min-width: 40.0625em) { .govuk-warning-text__icon { margin-top: -5px; } }
-.govuk-warning-text__text { display: block; padding-left: 45px; color: var(--app-text); font-weight: inherit; }
+        .govuk-warning-text { position: relative; margin-bottom: var(--app-rs-6); padding: 10px 0; font-weight: 700; }
+        .govuk-warning-text__icon {
+          box-sizing: border-box; display: inline-block; position: absolute; left: 0; min-width: 35px; min-height: 35px; margin-top: -7px;
+          border: 3px solid var(--app-text); border-radius: 50%; color: var(--app-white); background: var(--app-text);
+          font-size: 30px; line-height: 29px; text-align: center; user-select: none; forced-color-adjust: none;
+        }
+        @media (min-width: 40.0625em) { .govuk-warning-text__icon { margin-top: -5px; } }
+        .govuk-warning-text__text { display: block; padding-left: 45px; color: var(--app-text); font-weight: inherit; }
 
-.govuk-panel {
-  box-sizing: border-box; margin-bottom: 15px; padding: 10px; border: 5px solid transparent;
-  text-align: center; overflow-wrap: break-word; font-size: var(--app-fs-36); line-height: var(--app-lh-36);
-}
-@media (min-width: 40.0625em) { .govuk-panel { padding: 35px; } }
-.govuk-panel--confirmation { color: var(--app-white); background: var(--app-green); } /* 6.2:1 */
-.govuk-panel__title { margin-top: 0; margin-bottom: 30px; font-size: var(--app-fs-48); line-height: var(--app-lh-48); font-weight: 700; }
-.govuk-panel__title:last-child { margin-bottom: 0; }
+        .govuk-panel {
+          box-sizing: border-box; margin-bottom: 15px; padding: 10px; border: 5px solid transparent;
+          text-align: center; overflow-wrap: break-word; font-size: var(--app-fs-36); line-height: var(--app-lh-36);
+        }
+        @media (min-width: 40.0625em) { .govuk-panel { padding: 35px; } }
+        .govuk-panel--confirmation { color: var(--app-white); background: var(--app-green); } /* 6.2:1 */
+        .govuk-panel__title { margin-top: 0; margin-bottom: 30px; font-size: var(--app-fs-48); line-height: var(--app-lh-48); font-weight: 700; }
+        .govuk-panel__title:last-child { margin-bottom: 0; }
 
-/* 21. Footer ------------------------------------------------------------------- */
-.govuk-footer {
-  padding: var(--app-rs-7) 0 var(--app-rs-5); border-top: 10px solid var(--app-brand); color: var(--app-text);
-  background: var(--app-light-grey); font-size: var(--app-fs-16); line-height: var(--app-lh-16);
-}
-.govuk-footer__link:link, .govuk-footer__link:visited { color: var(--app-text); } /* 17.5:1 */
-.govuk-footer__section-break { margin: 0 0 var(--app-rs-8); border: 0; border-bottom: 1px solid var(--app-border); }
-.govuk-footer__meta { display: flex; flex-wrap: wrap; align-items: flex-end; justify-content: center; margin: 0 -15px; }
-.govuk-footer__meta-item { margin: 0 15px 25px; }  .govuk-footer__meta-item--grow { flex: 1; }
-@media (max-width: 40.0525em) { .govuk-footer__meta-item--grow { flex-basis: 320px; } }
-.govuk-footer__inline-list { margin: 0 0 15px; padding: 0; }
-.govuk-footer__inline-list-item { display: inline-block; margin: 0 15px 5px 0; }
-.govuk-footer__meta-custom { margin-bottom: 20px; }
-.govuk-footer__inline-list:last-child, .govuk-footer__meta-custom:last-child { margin-bottom: 0; }
+        /* 21. Footer ------------------------------------------------------------------- */
+        .govuk-footer {
+          padding: var(--app-rs-7) 0 var(--app-rs-5); border-top: 10px solid var(--app-brand); color: var(--app-text);
+          background: var(--app-light-grey); font-size: var(--app-fs-16); line-height: var(--app-lh-16);
+        }
+        .govuk-footer__link:link, .govuk-footer__link:visited { color: var(--app-text); } /* 17.5:1 */
+        .govuk-footer__section-break { margin: 0 0 var(--app-rs-8); border: 0; border-bottom: 1px solid var(--app-border); }
+        .govuk-footer__meta { display: flex; flex-wrap: wrap; align-items: flex-end; justify-content: center; margin: 0 -15px; }
+        .govuk-footer__meta-item { margin: 0 15px 25px; }  .govuk-footer__meta-item--grow { flex: 1; }
+        @media (max-width: 40.0525em) { .govuk-footer__meta-item--grow { flex-basis: 320px; } }
+        .govuk-footer__inline-list { margin: 0 0 15px; padding: 0; }
+        .govuk-footer__inline-list-item { display: inline-block; margin: 0 15px 5px 0; }
+        .govuk-footer__meta-custom { margin-bottom: 20px; }
+        .govuk-footer__inline-list:last-child, .govuk-footer__meta-custom:last-child { margin-bottom: 0; }
 
-/* 22. Override classes (only the ones our templates use) --------------------- */
-.govuk-\!-margin-top-0 { margin-top: 0 !important; }
-.govuk-\!-margin-bottom-0 { margin-bottom: 0 !important; }     .govuk-\!-margin-bottom-1 { margin-bottom: 5px !important; }
-.govuk-\!-margin-bottom-2 { margin-bottom: 10px !important; }  .govuk-\!-margin-bottom-3 { margin-bottom: 15px !important; }
-.govuk-\!-margin-bottom-4 { margin-bottom: var(--app-rs-4) !important; }  .govuk-\!-margin-bottom-6 { margin-bottom: var(--app-rs-6) !important; }
-.govuk-\!-margin-bottom-8 { margin-bottom: var(--app-rs-8) !important; }
-.govuk-\!-font-weight-bold { font-weight: 700 !important; }  .govuk-\!-font-weight-regular { font-weight: 400 !important; }
-.govuk-\!-text-align-right { text-align: right !important; }
-.govuk-\!-width-full, .govuk-\!-width-three-quarters, .govuk-\!-width-two-thirds, .govuk-\!-width-one-half,
-.govuk-\!-width-one-third, .govuk-\!-width-one-quarter { width: 100% !important; }
-@media (min-width: 40.0625em) {
-  .govuk-\!-width-three-quarters { width: 75% !important; }  .govuk-\!-width-two-thirds { width: 66.66% !important; }
-  .govuk-\!-width-one-half { width: 50% !important; }  .govuk-\!-width-one-third { width: 33.33% !important; }
-  .govuk-\!-width-one-quarter { width: 25% !important; }
-}
+        /* 22. Override classes (only the ones our templates use) --------------------- */
+        .govuk-\!-margin-top-0 { margin-top: 0 !important; }
+        .govuk-\!-margin-bottom-0 { margin-bottom: 0 !important; }     .govuk-\!-margin-bottom-1 { margin-bottom: 5px !important; }
+        .govuk-\!-margin-bottom-2 { margin-bottom: 10px !important; }  .govuk-\!-margin-bottom-3 { margin-bottom: 15px !important; }
+        .govuk-\!-margin-bottom-4 { margin-bottom: var(--app-rs-4) !important; }  .govuk-\!-margin-bottom-6 { margin-bottom: var(--app-rs-6) !important; }
+        .govuk-\!-margin-bottom-8 { margin-bottom: var(--app-rs-8) !important; }
+        .govuk-\!-font-weight-bold { font-weight: 700 !important; }  .govuk-\!-font-weight-regular { font-weight: 400 !important; }
+        .govuk-\!-text-align-right { text-align: right !important; }
+        .govuk-\!-width-full, .govuk-\!-width-three-quarters, .govuk-\!-width-two-thirds, .govuk-\!-width-one-half,
+        .govuk-\!-width-one-third, .govuk-\!-width-one-quarter { width: 100% !important; }
+        @media (min-width: 40.0625em) {
+          .govuk-\!-width-three-quarters { width: 75% !important; }  .govuk-\!-width-two-thirds { width: 66.66% !important; }
+          .govuk-\!-width-one-half { width: 50% !important; }  .govuk-\!-width-one-third { width: 33.33% !important; }
+          .govuk-\!-width-one-quarter { width: 25% !important; }
+        }
 
-/* Focused links are always black on yellow. This block must stay after the
-   component link colours above, which would otherwise win on source order. */
-.govuk-header__link:focus, .govuk-header__navigation-item--active a:focus,
-.govuk-service-navigation__link:focus,
-.govuk-service-navigation__service-name .govuk-service-navigation__link:focus,
-.govuk-pagination__item--current .govuk-pagination__link:focus,
-.govuk-footer__link:focus, .govuk-back-link:focus, .govuk-skip-link:focus { color: var(--app-focus-text); }
+        /* Focused links are always black on yellow. This block must stay after the
+           component link colours above, which would otherwise win on source order. */
+        .govuk-header__link:focus, .govuk-header__navigation-item--active a:focus,
+        .govuk-service-navigation__link:focus,
+        .govuk-service-navigation__service-name .govuk-service-navigation__link:focus,
+        .govuk-pagination__item--current .govuk-pagination__link:focus,
+        .govuk-footer__link:focus, .govuk-back-link:focus, .govuk-skip-link:focus { color: var(--app-focus-text); }
 
-/* 23. Windows high contrast (forced colours) and print ---------------------- */
-@media (forced-colors: active) {
-  .govuk-tag { font-weight: 700; outline: 1px solid transparent; }  /* outline becomes visible */
-  .govuk-radios__input:focus + .govuk-radios__label::before,
-  .govuk-checkboxes__input:focus + .govuk-checkboxes__label::before { outline-color: Highlight; }
-  .govuk-skip-link:focus { outline-offset: -3px; }
-  .govuk-warning-text__icon { border-color: CanvasText; color: CanvasText; background: transparent; }
-}
-@media print {
-  .govuk-template__body { color: #000; background: none; }
-  .govuk-skip-link, .govuk-header__navigation, .govuk-service-navigation__wrapper,
-  .govuk-pagination, .govuk-back-link, .govuk-button, .govuk-footer { display: none !important; }
-  .govuk-header { border-bottom-width: 0; color: #000; background: transparent; }
-  .govuk-header__link:link, .govuk-header__link:visited { color: #000; }
-  .govuk-panel--confirmation { border-color: currentcolor; color: #000; background: none; }
-}
+        /* 23. Windows high contrast (forced colours) and print ---------------------- */
+        @media (forced-colors: active) {
+          .govuk-tag { font-weight: 700; outline: 1px solid transparent; }  /* outline becomes visible */
+          .govuk-radios__input:focus + .govuk-radios__label::before,
+          .govuk-checkboxes__input:focus + .govuk-checkboxes__label::before { outline-color: Highlight; }
+          .govuk-skip-link:focus { outline-offset: -3px; }
+          .govuk-warning-text__icon { border-color: CanvasText; color: CanvasText; background: transparent; }
+        }
+        @media print {
+          .govuk-template__body { color: #000; background: none; }
+          .govuk-skip-link, .govuk-header__navigation, .govuk-service-navigation__wrapper,
+          .govuk-pagination, .govuk-back-link, .govuk-button, .govuk-footer { display: none !important; }
+          .govuk-header { border-bottom-width: 0; color: #000; background: transparent; }
+          .govuk-header__link:link, .govuk-header__link:visited { color: #000; }
+          .govuk-panel--confirmation { border-color: currentcolor; color: #000; background: none; }
+        }
 
-/* 24. Liaison's own pieces ---------------------------------------------------- */
-/* Who is signed in, and the sign-out button, at the end of the service navigation. */
-.app-sign-out { display: flex; flex-wrap: wrap; align-items: center; gap: 10px; margin: 10px 0; }
-.app-signed-in { font-family: var(--app-font); font-size: var(--app-fs-16); line-height: var(--app-lh-16); color: var(--app-text); }
-.app-sign-out__button { margin-bottom: 0; }
-/* A claimant's NINO reads easier spaced out. */
-.app-party { white-space: nowrap; }
-.app-nino { letter-spacing: 0.05em; font-variant-numeric: tabular-nums; white-space: nowrap; }
-/* One value per line inside a summary list value. */
-.app-line { display: block; white-space: pre-wrap; }
-.app-secondary { color: var(--app-secondary-text); }
-.app-timeline > li { margin-bottom: 15px; }
-/* The live-update notice is empty (and takes no room) until the script fills it. */
-.app-live:empty { display: none; }
+        /* 24. Liaison's own pieces ---------------------------------------------------- */
+        /* Who is signed in, and the sign-out button, at the end of the service navigation. */
+        .app-sign-out { display: flex; flex-wrap: wrap; align-items: center; gap: 10px; margin: 10px 0; }
+        .app-signed-in { font-family: var(--app-font); font-size: var(--app-fs-16); line-height: var(--app-lh-16); color: var(--app-text); }
+        .app-sign-out__button { margin-bottom: 0; }
+        /* A claimant's NINO reads easier spaced out. */
+        .app-party { white-space: nowrap; }
+        .app-nino { letter-spacing: 0.05em; font-variant-numeric: tabular-nums; white-space: nowrap; }
+        /* One value per line inside a summary list value. */
+        .app-line { display: block; white-space: pre-wrap; }
+        .app-secondary { color: var(--app-secondary-text); }
+        .app-timeline > li { margin-bottom: 15px; }
+        /* The live-update notice is empty (and takes no room) until the script fills it. */
+        .app-live:empty { display: none; }
 
-"""#,
+        """#,
         "staff.js": ##"""
-// Liaison's staff pages work without this script; it only adds what a script can: the focus moves the GOV.UK
-// Design System makes (the error summary and a success banner on load, the field an error summary link
-// names), and live news of new notices, through server-sent events, so that one shows without a reload.
-(function () {
-  'use strict';
-  var d = document;
-  d.body.classList.add('govuk-frontend-supported');
+        // Liaison's staff pages work without this script; it only adds what a script can: the focus moves the GOV.UK
+        // Design System makes (the error summary and a success banner on load, the field an error summary link
+        // names), and live news of new notices, through server-sent events, so that one shows without a reload.
+        (function () {
+          'use strict';
+          var d = document;
+          d.body.classList.add('govuk-frontend-supported');
 
-  function focusOnce(element) {
-    var had = element.hasAttribute('tabindex');
-    if (!had) element.setAttribute('tabindex', '-1');
-    element.addEventListener('blur', function () { if (!had) element.removeAttribute('tabindex'); }, { once: true });
-    element.focus();
-  }
+          function focusOnce(element) {
+            var had = element.hasAttribute('tabindex');
+            if (!had) element.setAttribute('tabindex', '-1');
+            element.addEventListener('blur', function () { if (!had) element.removeAttribute('tabindex'); }, { once: true });
+            element.focus();
+          }
 
-  var summary = d.querySelector('.govuk-error-summary');
-  var success = d.querySelector('.govuk-notification-banner[role="alert"]');
-  if (summary) focusOnce(summary); else if (success) focusOnce(success);
-  if (summary) {
-    summary.addEventListener('click', function (event) {
-      var link = event.target.closest('a[href^="#"]');
-      var input = link && d.getElementById(link.hash.slice(1));
-      if (!input) return;
-      var fieldset = input.closest('fieldset');
-      var legend = fieldset && fieldset.querySelector('legend');
-      var label = d.querySelector('label[for="' + CSS.escape(input.id) + '"]');
-      var target = (legend && /^(radio|checkbox)$/.test(input.type)) ? legend : (label || legend);
-      if (!target) return;
-      event.preventDefault();
-      target.scrollIntoView();
-      input.focus({ preventScroll: true });
-    });
-  }
+          var summary = d.querySelector('.govuk-error-summary');
+          var success = d.querySelector('.govuk-notification-banner[role="alert"]');
+          if (summary) focusOnce(summary); else if (success) focusOnce(success);
+          if (summary) {
+            summary.addEventListener('click', function (event) {
+              var link = event.target.closest('a[href^="#"]');
+              var input = link && d.getElementById(link.hash.slice(1));
+              if (!input) return;
+              var fieldset = input.closest('fieldset');
+              var legend = fieldset && fieldset.querySelector('legend');
+              var label = d.querySelector('label[for="' + CSS.escape(input.id) + '"]');
+              var target = (legend && /^(radio|checkbox)$/.test(input.type)) ? legend : (label || legend);
+              if (!target) return;
+              event.preventDefault();
+              target.scrollIntoView();
+              input.focus({ preventScroll: true });
+            });
+          }
 
-  // New notices for this member's inboxes, as the daemon announces them.
-  var live = d.getElementById('live-updates');
-  if (live && live.dataset.inboxes && window.EventSource) {
-    var source = new EventSource('/ui/events');
-    source.addEventListener('notice', function (event) {
-      var news;
-      try { news = JSON.parse(event.data); } catch (error) { return; }
-      var banner = d.createElement('div');
-      banner.className = 'govuk-notification-banner';
-      banner.setAttribute('role', 'region');
-      banner.setAttribute('aria-labelledby', 'live-updates-title');
-      var header = d.createElement('div');
-      header.className = 'govuk-notification-banner__header';
-      var title = d.createElement('h2');
-      title.className = 'govuk-notification-banner__title';
-      title.id = 'live-updates-title';
-      title.textContent = 'New notice';
-      header.appendChild(title);
-      var content = d.createElement('div');
-      content.className = 'govuk-notification-banner__content';
-      var text = d.createElement('p');
-      text.className = 'govuk-notification-banner__heading';
-      text.textContent = 'A new notice has arrived in ' + news.label + '. ';
-      var link = d.createElement('a');
-      link.className = 'govuk-notification-banner__link';
-      link.href = news.href;
-      link.textContent = 'Show the inbox';
-      text.appendChild(link);
-      content.appendChild(text);
-      banner.appendChild(header);
-      banner.appendChild(content);
-      live.replaceChildren(banner);
-    });
-    window.addEventListener('pagehide', function () { source.close(); });
-  }
-})();
+          // New notices for this member's inboxes, as the daemon announces them.
+          var live = d.getElementById('live-updates');
+          if (live && live.dataset.inboxes && window.EventSource) {
+            var source = new EventSource('/ui/events');
+            source.addEventListener('notice', function (event) {
+              var news;
+              try { news = JSON.parse(event.data); } catch (error) { return; }
+              var banner = d.createElement('div');
+              banner.className = 'govuk-notification-banner';
+              banner.setAttribute('role', 'region');
+              banner.setAttribute('aria-labelledby', 'live-updates-title');
+              var header = d.createElement('div');
+              header.className = 'govuk-notification-banner__header';
+              var title = d.createElement('h2');
+              title.className = 'govuk-notification-banner__title';
+              title.id = 'live-updates-title';
+              title.textContent = 'New notice';
+              header.appendChild(title);
+              var content = d.createElement('div');
+              content.className = 'govuk-notification-banner__content';
+              var text = d.createElement('p');
+              text.className = 'govuk-notification-banner__heading';
+              text.textContent = 'A new notice has arrived in ' + news.label + '. ';
+              var link = d.createElement('a');
+              link.className = 'govuk-notification-banner__link';
+              link.href = news.href;
+              link.textContent = 'Show the inbox';
+              text.appendChild(link);
+              content.appendChild(text);
+              banner.appendChild(header);
+              banner.appendChild(content);
+              live.replaceChildren(banner);
+            });
+            window.addEventListener('pagehide', function () { source.close(); });
+          }
+        })();
 
-"""##,
+        """##,
     ]
 }

@@ -85,7 +85,8 @@ extension StaffPages {
         guard Self.carriesToken(form, session.csrfToken) else { return forbiddenForm(context: context) }
         let typed = form["nino"]
         guard let nino = NINO(typed) else {
-            let message = typed.isEmpty ? "Enter a National Insurance number" : "Enter a National Insurance number in the correct format, like QQ 12 34 56 C"
+            let message =
+                typed.isEmpty ? "Enter a National Insurance number" : "Enter a National Insurance number in the correct format, like QQ 12 34 56 C"
             return try await inboxList(
                 session: session, role: role, filter: StaffInbox.Filter(), page: 1, limit: Self.pageSize, nino: typed, ninoError: message,
                 banner: nil, status: .badRequest)
@@ -126,7 +127,9 @@ extension StaffPages {
                     }),
             FieldView(
                 kind: .checkboxes, id: "filter-overdue", name: "overdue", label: "Answer due",
-                options: [FieldView.Option(optionID: "filter-overdue", optionValue: "yes", optionLabel: "Overdue only", optionSelected: filter.overdueOnly)]),
+                options: [
+                    FieldView.Option(optionID: "filter-overdue", optionValue: "yes", optionLabel: "Overdue only", optionSelected: filter.overdueOnly)
+                ]),
         ]
         let searchFields = [
             FieldView(
@@ -136,7 +139,8 @@ extension StaffPages {
         let pushed = if case .push = config.inbox(Address(member.party, role)) { true } else { false }
         let first = total == 0 ? 0 : (page - 1) * limit + 1
         let last = min(total, page * limit)
-        let showing = filter.personKey != nil
+        let showing =
+            filter.personKey != nil
             ? "\(total) notice\(total == 1 ? "" : "s") waiting about this claimant\(total > limit ? "; the newest \(limit) are shown" : "")."
             : "Showing \(first) to \(last) of \(total) waiting notice\(total == 1 ? "" : "s")."
                 + (pushed ? " Liaison sends this inbox's notices to your organisation's system: these are on their way there." : "")

@@ -69,7 +69,9 @@ struct MessageForm {
         }
         switch spec.kind {
         case .date, .birthDate, .dateTime, .dateOrDateTime:
-            var parts = [("day", "Day", "govuk-input--width-2"), ("month", "Month", "govuk-input--width-2"), ("year", "Year", "govuk-input--width-4")]
+            var parts = [
+                ("day", "Day", "govuk-input--width-2"), ("month", "Month", "govuk-input--width-2"), ("year", "Year", "govuk-input--width-4"),
+            ]
             if case .dateTime = spec.kind { parts += [("hour", "Hour", "govuk-input--width-2"), ("minute", "Minute", "govuk-input--width-2")] }
             if case .dateOrDateTime = spec.kind {
                 parts += [("hour", "Hour (optional)", "govuk-input--width-2"), ("minute", "Minute (optional)", "govuk-input--width-2")]
@@ -82,7 +84,8 @@ struct MessageForm {
                 parts: parts.map { part, partLabel, width in
                     FieldView.Part(
                         partID: "\(id)-\(part)", partName: "\(name)-\(part)", partLabel: partLabel, partValue: values["\(name)-\(part)"],
-                        partWidth: width, partInvalid: error != nil, partAutocomplete: isBirth && part != "hour" && part != "minute" ? "bday-\(part)" : nil)
+                        partWidth: width, partInvalid: error != nil,
+                        partAutocomplete: isBirth && part != "hour" && part != "minute" ? "bday-\(part)" : nil)
                 })
         case .bool:
             let choices = [("true", "Yes"), ("false", "No")]

@@ -68,14 +68,16 @@ extension StaffPages {
         let openCopy = ownCopy.flatMap { copy in isDoneable(copy.inbox, state: copy.state) ? copy : nil }
 
         var layout = self.layout(typeName, session: session, current: backRole.map { "/ui/inbox/\($0.rawValue)" })
-        layout.backLink = backRole.map { LinkView(href: "/ui/inbox/\($0.rawValue)", label: "Back to the \(PageWords.role($0)) inbox") }
+        layout.backLink =
+            backRole.map { LinkView(href: "/ui/inbox/\($0.rawValue)", label: "Back to the \(PageWords.role($0)) inbox") }
             ?? LinkView(href: "/ui/", label: "Back to your inboxes")
         if query.get("sent") != nil {
             layout.banner = BannerView(
                 title: "Success", heading: "Liaison accepted the notice, stored it and is sending it on.", success: true)
         }
 
-        let replies = (type?.answeredBy ?? []).filter { $0.senders.contains(directory[member.party]?.kind ?? .jobcentre) }
+        let replies =
+            (type?.answeredBy ?? []).filter { $0.senders.contains(directory[member.party]?.kind ?? .jobcentre) }
             .map { LinkView(href: "/ui/send/\($0.rawValue)?replyTo=\(message.id)", label: "Send: \(CatalogueWords.title(of: $0))") }
             + (message.personKey == nil ? [] : [LinkView(href: "/ui/send?replyTo=\(message.id)", label: "Send another notice about this claimant")])
         let done = openCopy.flatMap { copy in Address(copy.inbox) }.map { Done(action: "/ui/messages/\(message.id)/done", inbox: $0.role.rawValue) }
@@ -138,7 +140,8 @@ extension StaffPages {
             guard let value = body[name], value != .null else { continue }
             let label = CatalogueWords.field(name)?.label ?? name
             if name == "inReplyTo" || name == "regarding", let id = value.stringValue, UUIDText.isValid(id) {
-                details.append(Detail(key: label, lines: [], link: LinkView(href: "/ui/messages/\(UUIDText.normalised(id))", label: "The notice it answers")))
+                details.append(
+                    Detail(key: label, lines: [], link: LinkView(href: "/ui/messages/\(UUIDText.normalised(id))", label: "The notice it answers")))
                 continue
             }
             let kind = schema?.fields.first { $0.name == name }?.kind
@@ -223,7 +226,8 @@ extension StaffPages {
         let address = Address(member.party, role)
         guard case .pull = config.inbox(address) else {
             return info(
-                "This notice cannot be marked done here", ["Liaison sends this inbox's notices to your organisation's system, which answers for them."],
+                "This notice cannot be marked done here",
+                ["Liaison sends this inbox's notices to your organisation's system, which answers for them."],
                 link: LinkView(href: "/ui/inbox/\(role.rawValue)", label: "Back to the inbox"), status: .conflict, context: context)
         }
         let marked = try await markDone(address.description, messageID: id, member: member)

@@ -53,7 +53,8 @@ extension StaffPages {
         }
         let groups = [group("Community Work Placements", .communityWorkPlacements), group("Work Programme", .workProgramme)].compactMap { $0 }
         return render(
-            "send-choose", ChooseView(layout: layout("Send a notice", session: session, current: "/ui/send"), partyName: member.party, groups: groups))
+            "send-choose", ChooseView(layout: layout("Send a notice", session: session, current: "/ui/send"), partyName: member.party, groups: groups)
+        )
     }
 
     /// The type named in the path, when the member's party may send it.
@@ -82,9 +83,11 @@ extension StaffPages {
                     form.schema.fields.contains(where: { $0.name == "inReplyTo" })
                 {
                     let regarding = original.envelope["body"]?["regarding"]?.stringValue
-                    values[MessageForm.name(of: "inReplyTo")] = original.type == MessageType.cwpAbsence.rawValue ? original.id : (regarding ?? original.id)
+                    values[MessageForm.name(of: "inReplyTo")] =
+                        original.type == MessageType.cwpAbsence.rawValue ? original.id : (regarding ?? original.id)
                 }
-                replyingTo = LinkView(href: "/ui/messages/\(original.id)", label: MessageType(rawValue: original.type).map(CatalogueWords.title(of:)) ?? original.type)
+                replyingTo = LinkView(
+                    href: "/ui/messages/\(original.id)", label: MessageType(rawValue: original.type).map(CatalogueWords.title(of:)) ?? original.type)
                 values["replyTo"] = original.id
                 // Answering a notice waiting in one of the member's inboxes: offered done with the answer.
                 if MessageType(rawValue: original.type)?.answeredBy.contains(form.type) == true,
@@ -120,17 +123,23 @@ extension StaffPages {
         // answered as before rather than stored twice.
         let fields = form.fields(values, errors: errors?.byField ?? [:])
         let showsTo = fields.contains { $0.name == "to" }
-        let hidden = ["messageId", "sentAt", "replyTo", "doneInbox"].compactMap { name in
-            values[name].isEmpty ? nil : SendView.Hidden(hiddenName: name, hiddenValue: values[name])
-        } + (!showsTo && !values["to"].isEmpty ? [SendView.Hidden(hiddenName: "to", hiddenValue: values["to"])] : [])
+        let hidden =
+            ["messageId", "sentAt", "replyTo", "doneInbox"].compactMap { name in
+                values[name].isEmpty ? nil : SendView.Hidden(hiddenName: name, hiddenValue: values[name])
+            } + (!showsTo && !values["to"].isEmpty ? [SendView.Hidden(hiddenName: "to", hiddenValue: values["to"])] : [])
         // Done with the answer, for the notice answered that waits in the member's inbox.
-        let done = values["doneInbox"].isEmpty ? [] : [
-            FieldView(
-                kind: .checkboxes, id: "markDone", name: "markDone", label: "The notice you are answering",
-                options: [
-                    FieldView.Option(optionID: "markDone", optionValue: "yes", optionLabel: "Mark it as done once this is sent", optionSelected: values["markDone"] == "yes")
-                ])
-        ]
+        let done =
+            values["doneInbox"].isEmpty
+            ? []
+            : [
+                FieldView(
+                    kind: .checkboxes, id: "markDone", name: "markDone", label: "The notice you are answering",
+                    options: [
+                        FieldView.Option(
+                            optionID: "markDone", optionValue: "yes", optionLabel: "Mark it as done once this is sent",
+                            optionSelected: values["markDone"] == "yes")
+                    ])
+            ]
         let view = SendView(
             layout: layout, errors: errors.map { ErrorSummaryView(summary: $0.summary, items: $0.items) }, typeName: typeName,
             action: "/ui/send/\(form.type.rawValue)", csrfToken: session.csrfToken, replyingTo: replyingTo, hidden: hidden,
@@ -153,7 +162,11 @@ extension StaffPages {
             answer = try await committer.submit(Array(envelope.canonicalText.utf8), from: member.party, staffMember: member.email)
         } catch {
             logger.error("message from the staff pages not stored: store unavailable", metadata: ["staff": "\(member.email)", "error": "\(error)"])
-            let problem = (byField: [String: String](), summary: ["Liaison could not store the notice just now, so nothing was kept. Send it again in a few minutes."], items: [ErrorSummaryView.Item]())
+            let problem = (
+                byField: [String: String](),
+                summary: ["Liaison could not store the notice just now, so nothing was kept. Send it again in a few minutes."],
+                items: [ErrorSummaryView.Item]()
+            )
             return sendForm(messageForm, values: values, errors: problem, replyingTo: replyingTo, session: session, status: .serviceUnavailable)
         }
         submissions.record(answer, from: member.party, staffMember: member.email)

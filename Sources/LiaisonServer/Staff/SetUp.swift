@@ -1,6 +1,6 @@
 import Foundation
-import HummingbirdBcrypt
 import Hummingbird
+import HummingbirdBcrypt
 import LiaisonCore
 import LiaisonStore
 import NIOPosix
@@ -31,7 +31,8 @@ extension StaffPages {
 
     private func expiredLink(context: ExchangeContext) -> Response {
         info(
-            "This set-up link does not work", [
+            "This set-up link does not work",
+            [
                 "A set-up link works once, for a few days. This one has been used, has expired, or was replaced by a newer one.",
                 "Ask your administrator for a new link.",
             ], link: LinkView(href: "/ui/sign-in", label: "Sign in"), status: .notFound, context: context)
@@ -96,7 +97,8 @@ extension StaffPages {
         do {
             hash = try await signInGuard.hashing { Bcrypt.hash(password, cost: 12) }
         } catch is SignInGuard.Busy {
-            var response = info("Liaison is busy", ["Too many people are signing in at once. Try again in a minute."], status: .serviceUnavailable, context: context)
+            var response = info(
+                "Liaison is busy", ["Too many people are signing in at once. Try again in a minute."], status: .serviceUnavailable, context: context)
             response.headers[.retryAfter] = "30"
             return response
         }

@@ -1,6 +1,6 @@
 import Foundation
-import HummingbirdBcrypt
 import Hummingbird
+import HummingbirdBcrypt
 import LiaisonCore
 import LiaisonStore
 import NIOPosix
@@ -41,7 +41,8 @@ extension StaffPages {
             FieldView(
                 kind: .text, id: "email", name: "email", label: "E-mail address", error: errors?.1["email"], value: email,
                 autocomplete: "username"),
-            FieldView(kind: .password, id: "password", name: "password", label: "Password", error: errors?.1["password"], autocomplete: "current-password"),
+            FieldView(
+                kind: .password, id: "password", name: "password", label: "Password", error: errors?.1["password"], autocomplete: "current-password"),
         ]
         var layout = LayoutView(title: "Sign in", hasErrors: errors != nil)
         layout.banner = banner
@@ -61,7 +62,8 @@ extension StaffPages {
         if email.isEmpty { problems["email"] = "Enter your e-mail address" }
         if password.isEmpty { problems["password"] = "Enter your password" }
         if !problems.isEmpty {
-            return signInForm(email: email, errors: summary(problems, order: ["email", "password"]), banner: nil, status: .badRequest, request: request)
+            return signInForm(
+                email: email, errors: summary(problems, order: ["email", "password"]), banner: nil, status: .badRequest, request: request)
         }
 
         let accounts = self.accounts
@@ -73,7 +75,8 @@ extension StaffPages {
         if let member = found?.member, member.account.state == .active, let until = member.account.lockedUntil, member.account.isLocked(at: now) {
             logger.info("staff sign-in refused: account locked", metadata: ["staff": "\(member.email)"])
             try await pause(signInGuard.failed(from: address, at: now))
-            let message = "Your account is locked after too many failed sign-ins. Try again after \(PageWords.time(until)), or ask your administrator to reset it"
+            let message =
+                "Your account is locked after too many failed sign-ins. Try again after \(PageWords.time(until)), or ask your administrator to reset it"
             return signInForm(email: email, errors: summary(["email": message], order: ["email"]), banner: nil, status: .forbidden, request: request)
         }
         // Checked against a decoy when there is no such account, so that it takes as long either way.

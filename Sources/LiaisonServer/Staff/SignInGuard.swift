@@ -1,6 +1,6 @@
 import Foundation
-import LiaisonCore
 import HummingbirdBcrypt
+import LiaisonCore
 import NIOPosix
 import Synchronization
 
@@ -40,7 +40,8 @@ final class SignInGuard: Sendable {
     /// forgotten after the policy's lock time without a failure.
     func failed(from address: String, at now: Date) -> TimeInterval {
         state.withLock { state in
-            var entry = state.addresses[address].flatMap { now.timeIntervalSince($0.last) < policy.lockFor ? $0 : nil }
+            var entry =
+                state.addresses[address].flatMap { now.timeIntervalSince($0.last) < policy.lockFor ? $0 : nil }
                 ?? Address(failures: 0, last: now)
             entry.failures += 1
             entry.last = now

@@ -154,12 +154,13 @@ struct StaffPages: Sendable {
         guard let text = EmbeddedAssets.assets[file] else {
             return info("Page not found", [], status: .notFound, context: nil)
         }
-        let type = switch file.split(separator: ".").last {
-        case "css": "text/css; charset=utf-8"
-        case "js": "text/javascript; charset=utf-8"
-        case "svg": "image/svg+xml"
-        default: "application/octet-stream"
-        }
+        let type =
+            switch file.split(separator: ".").last {
+            case "css": "text/css; charset=utf-8"
+            case "js": "text/javascript; charset=utf-8"
+            case "svg": "image/svg+xml"
+            default: "application/octet-stream"
+            }
         var response = Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: text)))
         response.headers[.cacheControl] = "max-age=3600"
         Self.secure(&response)
@@ -191,8 +192,11 @@ struct StaffPages: Sendable {
     /// 403 to a form without its token: a page of another site, or one left open past its session.
     func forbiddenForm(context: ExchangeContext) -> Response {
         info(
-            "Your form has expired", ["For your security, forms work only from the page Liaison showed you, in the same session.",
-                "Go back, reload the page and send it again."],
+            "Your form has expired",
+            [
+                "For your security, forms work only from the page Liaison showed you, in the same session.",
+                "Go back, reload the page and send it again.",
+            ],
             link: LinkView(href: "/ui/", label: "Go to your inboxes"), status: .forbidden, context: context)
     }
 

@@ -32,17 +32,20 @@ extension Store {
                 let fsync = try session.value("SHOW fsync")?.text ?? "?"
                 let standbys = try session.value("SHOW synchronous_standby_names")?.text ?? ""
                 report.notes.append(
-                    "store: PostgreSQL \(version) at \(place), database \(settings.database), schema \(schema ?? settings.schema ?? "(none)"), as \(settings.user)")
+                    "store: PostgreSQL \(version) at \(place), database \(settings.database), schema \(schema ?? settings.schema ?? "(none)"), as \(settings.user)"
+                )
                 if fsync != "on" { report.problems.append("store: fsync is \(fsync) on the server: commits would not be durable") }
                 if synchronousCommit == "off" {
                     report.problems.append(
-                        "store: synchronous_commit is off for \(settings.user) on \(settings.database): an acknowledged message could be lost; set it to on (ALTER ROLE \(settings.user) SET synchronous_commit = on)")
+                        "store: synchronous_commit is off for \(settings.user) on \(settings.database): an acknowledged message could be lost; set it to on (ALTER ROLE \(settings.user) SET synchronous_commit = on)"
+                    )
                 } else {
                     report.notes.append("store: synchronous_commit is \(synchronousCommit)")
                 }
                 if standbys.isEmpty {
                     report.notes.append(
-                        "store: synchronous_standby_names is empty: a commit waits for this server's disk only; with a replica, name it there so that an acknowledged message survives a failover")
+                        "store: synchronous_standby_names is empty: a commit waits for this server's disk only; with a replica, name it there so that an acknowledged message survives a failover"
+                    )
                 } else {
                     report.notes.append("store: commits also wait for the standbys \(standbys)")
                 }
@@ -78,32 +81,41 @@ extension Store {
         guard let schema else {
             if let wanted = settings.schema {
                 let canCreate = try session.value("SELECT has_database_privilege(current_database(), 'CREATE')")?.bool ?? false
-                return canCreate ? [] : ["store: schema \(wanted) does not exist and \(settings.user) may not create it (GRANT CREATE ON DATABASE \(settings.database) TO \(settings.user), or create it for the role)"]
+                return canCreate
+                    ? []
+                    : [
+                        "store: schema \(wanted) does not exist and \(settings.user) may not create it (GRANT CREATE ON DATABASE \(settings.database) TO \(settings.user), or create it for the role)"
+                    ]
             }
             return ["store: no schema on \(settings.user)'s search_path exists: create one the role owns, or name it with ?schema= in the URL"]
         }
         guard try session.hasTable("liaison_migration") else {
             let canCreate = try session.value("SELECT has_schema_privilege(current_schema(), 'CREATE')")?.bool ?? false
-            return canCreate ? [] : [
-                "store: \(settings.user) may not create tables in schema \(schema), as the daemon must when it first starts (GRANT CREATE ON SCHEMA \(schema) TO \(settings.user))"
-            ]
+            return canCreate
+                ? []
+                : [
+                    "store: \(settings.user) may not create tables in schema \(schema), as the daemon must when it first starts (GRANT CREATE ON SCHEMA \(schema) TO \(settings.user))"
+                ]
         }
         var missing: [String] = []
         for table in tables {
             // Each right on its own: given several, has_table_privilege is true if any one is held.
-            let allowed = try session.value(
-                """
-                SELECT has_table_privilege(t, 'SELECT') AND has_table_privilege(t, 'INSERT') AND has_table_privilege(t, 'UPDATE')
-                    AND has_table_privilege(t, 'DELETE') FROM (SELECT current_schema() || '.' || ? AS t) named
-                """, [.text(table)])?.bool ?? false
+            let allowed =
+                try session.value(
+                    """
+                    SELECT has_table_privilege(t, 'SELECT') AND has_table_privilege(t, 'INSERT') AND has_table_privilege(t, 'UPDATE')
+                        AND has_table_privilege(t, 'DELETE') FROM (SELECT current_schema() || '.' || ? AS t) named
+                    """, [.text(table)])?.bool ?? false
             if !allowed { missing.append(table) }
         }
         for sequence in ["message_seq_seq", "copy_seq_seq", "copy_event_seq_seq", "refusal_seq_seq"] {
             let allowed = try session.value("SELECT has_sequence_privilege(current_schema() || '.' || ?, 'USAGE')", [.text(sequence)])?.bool ?? false
             if !allowed { missing.append(sequence) }
         }
-        return missing.isEmpty ? [] : [
-            "store: \(settings.user) may not read and write \(missing.joined(separator: ", ")) in \(schema) (GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \(schema) TO \(settings.user), and USAGE on its sequences)"
-        ]
+        return missing.isEmpty
+            ? []
+            : [
+                "store: \(settings.user) may not read and write \(missing.joined(separator: ", ")) in \(schema) (GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \(schema) TO \(settings.user), and USAGE on its sequences)"
+            ]
     }
 }

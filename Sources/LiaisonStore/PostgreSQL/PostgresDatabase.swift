@@ -144,11 +144,13 @@ final class PostgresDatabase: SQLDatabase, Sendable {
     }
 
     private func giveBack(_ connection: PostgresConnection, broken: Bool) {
-        let keep = !broken && !connection.isClosed && state.withLock { state -> Bool in
-            guard !state.closed else { return false }
-            state.idle.append(connection)
-            return true
-        }
+        let keep =
+            !broken && !connection.isClosed
+            && state.withLock { state -> Bool in
+                guard !state.closed else { return false }
+                state.idle.append(connection)
+                return true
+            }
         if !keep { Self.close(connection) }
     }
 

@@ -114,7 +114,8 @@ struct PostgresDeliveryQueue: DeliveryBackend {
     /// Locks the inbox's status row (making it if it has none), for the rest of the transaction.
     /// - Returns: why it sends nothing until an operator releases it, if it does not; whether a pause holds it.
     private static func lockInbox(_ session: PostgresSession, _ address: String, now: Double) throws -> (stopped: String?, paused: Bool) {
-        let select = "SELECT \(DeliveryQueue.stoppedSQL) AS stopped, COALESCE(paused_until, 0) > ? AS paused FROM inbox_status WHERE address = ? FOR UPDATE"
+        let select =
+            "SELECT \(DeliveryQueue.stoppedSQL) AS stopped, COALESCE(paused_until, 0) > ? AS paused FROM inbox_status WHERE address = ? FOR UPDATE"
         var row = try session.row(select, [.real(now), .text(address)])
         if row == nil {
             try session.execute("INSERT INTO inbox_status (address) VALUES (?) ON CONFLICT (address) DO NOTHING", [.text(address)])
@@ -134,7 +135,8 @@ struct PostgresDeliveryQueue: DeliveryBackend {
     private func claimCopies(
         _ session: PostgresSession, _ claim: DeliveryQueue.ClaimRequest, now: Double, unreadable: (Int64) -> Void
     ) throws -> [QueuedCopy] {
-        let inFlight = try session.value("SELECT count(*) FROM copy WHERE state = 'in-flight' AND address = ?", [.text(claim.address)])?
+        let inFlight =
+            try session.value("SELECT count(*) FROM copy WHERE state = 'in-flight' AND address = ?", [.text(claim.address)])?
             .integer ?? 0
         let room = min(claim.limit, claim.capacity - inFlight)
         guard room > 0 else { return [] }
@@ -282,14 +284,15 @@ struct PostgresDeliveryQueue: DeliveryBackend {
                 })
             leased.copies = readable.filter { moved.contains($0.seq) }
             if leased.copies.count < limit {
-                leased.waitingBehindEarlier = try session.value(
-                    """
-                    SELECT count(*) FROM (SELECT 1 FROM copy c
-                        WHERE c.state = 'queued' AND c.address = ? AND c.person_key IS NOT NULL AND EXISTS (SELECT 1 FROM copy w
-                            WHERE w.address = c.address AND w.person_key = c.person_key AND w.state IN ('in-flight', 'deferred', 'held')
-                                AND (w.state = 'in-flight' OR w.seq < c.seq))
-                        LIMIT ?) waiting
-                    """, [.text(address), .integer(Int64(DeliveryQueue.waitingCountLimit))])?.integer ?? 0
+                leased.waitingBehindEarlier =
+                    try session.value(
+                        """
+                        SELECT count(*) FROM (SELECT 1 FROM copy c
+                            WHERE c.state = 'queued' AND c.address = ? AND c.person_key IS NOT NULL AND EXISTS (SELECT 1 FROM copy w
+                                WHERE w.address = c.address AND w.person_key = c.person_key AND w.state IN ('in-flight', 'deferred', 'held')
+                                    AND (w.state = 'in-flight' OR w.seq < c.seq))
+                            LIMIT ?) waiting
+                        """, [.text(address), .integer(Int64(DeliveryQueue.waitingCountLimit))])?.integer ?? 0
             }
             return leased
         }

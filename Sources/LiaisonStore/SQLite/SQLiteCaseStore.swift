@@ -130,10 +130,13 @@ final class NewCopyCounts {
     /// Adds the counts to `queue_count` and starts again from zero.
     func store(in db: Database) throws {
         for (address, count) in queued {
-            try DirectStatement(db, """
-                    INSERT INTO queue_count (address, state, n) VALUES (?, 'queued', ?)
-                    ON CONFLICT (address, state) DO UPDATE SET n = n + excluded.n
-                    """).execute([.text(address), .integer(Int64(count))])
+            try DirectStatement(
+                db,
+                """
+                INSERT INTO queue_count (address, state, n) VALUES (?, 'queued', ?)
+                ON CONFLICT (address, state) DO UPDATE SET n = n + excluded.n
+                """
+            ).execute([.text(address), .integer(Int64(count))])
         }
         queued.removeAll()
     }
@@ -194,14 +197,17 @@ struct SQLiteTransaction: CaseStoreTransaction {
         }
         for timer in blockedAfter where !blockedBefore.contains(timer) {
             guard let reason = timer.blocked else { continue }
-            try DirectStatement(db, """
-                    INSERT INTO blocked_timer (person_key, timer_id, kind, fire_date, reason) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (person_key, timer_id) DO UPDATE SET
-                        kind = excluded.kind, fire_date = excluded.fire_date, reason = excluded.reason
-                    """).execute([
-                    .text(person.key), .text(timer.id), .text(timer.kind.rawValue), .text(timer.fireDate.description),
-                    .text(reason),
-                ])
+            try DirectStatement(
+                db,
+                """
+                INSERT INTO blocked_timer (person_key, timer_id, kind, fire_date, reason) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (person_key, timer_id) DO UPDATE SET
+                    kind = excluded.kind, fire_date = excluded.fire_date, reason = excluded.reason
+                """
+            ).execute([
+                .text(person.key), .text(timer.id), .text(timer.kind.rawValue), .text(timer.fireDate.description),
+                .text(reason),
+            ])
         }
     }
 
@@ -212,16 +218,19 @@ struct SQLiteTransaction: CaseStoreTransaction {
     func recordAccepted(_ message: AcceptedMessage) throws {
         let envelope = message.envelope
         let personKey = envelope.nino.personKey
-        try DirectStatement(db, """
-                INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, answer, status, staff_member)
-                VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?)
-                """).execute([
-                // The stored envelope is the canonical content that resubmissions are compared with.
-                .text(envelope.id), .text(envelope.type.rawValue), .text(envelope.from), .text(personKey),
-                .real(message.receivedAt.timeIntervalSince1970), .text(message.answer.content),
-                .text(message.answer.responseText), .integer(Int64(message.answer.status)),
-                message.staffMember.map { .text($0) } ?? .null,
-            ])
+        try DirectStatement(
+            db,
+            """
+            INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, answer, status, staff_member)
+            VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?)
+            """
+        ).execute([
+            // The stored envelope is the canonical content that resubmissions are compared with.
+            .text(envelope.id), .text(envelope.type.rawValue), .text(envelope.from), .text(personKey),
+            .real(message.receivedAt.timeIntervalSince1970), .text(message.answer.content),
+            .text(message.answer.responseText), .integer(Int64(message.answer.status)),
+            message.staffMember.map { .text($0) } ?? .null,
+        ])
         let messageSeq = db.lastInsertedRowID
         let due = AnswerDue.of(envelope.type, decision: message.answer.response["decision"], body: nil)
         for address in message.routes {
@@ -230,38 +239,45 @@ struct SQLiteTransaction: CaseStoreTransaction {
     }
 
     func recordGenerated(_ message: GeneratedMessage, personKey: String?, cause: String) throws {
-        try db.cachedStatement(sql: """
+        try db.cachedStatement(
+            sql: """
                 INSERT INTO message (id, type, sender, person_key, received_at, origin, envelope, answer, status)
                 VALUES (?, ?, ?, ?, ?, 'generated', ?, NULL, NULL)
-                """).execute(arguments: [
-                message.id, message.type.rawValue, SubmissionDesk.routerPartyID, personKey, message.sentAt.timeIntervalSince1970,
-                message.json.canonicalText,
-            ])
+                """
+        ).execute(arguments: [
+            message.id, message.type.rawValue, SubmissionDesk.routerPartyID, personKey, message.sentAt.timeIntervalSince1970,
+            message.json.canonicalText,
+        ])
         let due = AnswerDue.of(message.type, decision: nil, body: .object(message.body))
         try insertCopy(messageSeq: db.lastInsertedRowID, address: message.to, personKey: personKey, at: message.sentAt, due: due)
     }
 
     private func insertCopy(messageSeq: Int64, address: Address, personKey: String?, at instant: Date, due: AnswerDue?) throws {
         let inbox = address.description
-        try DirectStatement(db, """
-                INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at, due_date)
-                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
-                """).execute([
-                .integer(messageSeq), .text(inbox), .text(address.party), personKey.map { .text($0) } ?? .null,
-                .real(instant.timeIntervalSince1970), .real(instant.timeIntervalSince1970),
-                due.map { .text($0.date.description) } ?? .null,
-            ])
+        try DirectStatement(
+            db,
+            """
+            INSERT INTO copy (message_seq, address, party, person_key, state, created_at, updated_at, due_date)
+            VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+            """
+        ).execute([
+            .integer(messageSeq), .text(inbox), .text(address.party), personKey.map { .text($0) } ?? .null,
+            .real(instant.timeIntervalSince1970), .real(instant.timeIntervalSince1970),
+            due.map { .text($0.date.description) } ?? .null,
+        ])
         newCopies.add(inbox)
     }
 
     func recordRefusal(_ refusal: RefusalRecord) throws {
-        try db.cachedStatement(sql: """
+        try db.cachedStatement(
+            sql: """
                 INSERT INTO refusal (message_id, sender, type, code, detail, masked_nino, received_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [
-                refusal.messageID, refusal.sender, refusal.type, refusal.code.rawValue, refusal.detail,
-                refusal.maskedNINO, refusal.receivedAt.timeIntervalSince1970,
-            ])
+                """
+        ).execute(arguments: [
+            refusal.messageID, refusal.sender, refusal.type, refusal.code.rawValue, refusal.detail,
+            refusal.maskedNINO, refusal.receivedAt.timeIntervalSince1970,
+        ])
     }
 
     func personKeysWithTimers(dueBy instant: Date) throws -> [String] {

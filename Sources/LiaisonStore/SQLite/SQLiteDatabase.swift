@@ -39,15 +39,16 @@ struct SQLiteSession: SQLSession {
     }
 
     static func arguments(_ values: [SQLValue]) -> StatementArguments {
-        StatementArguments(values.map { value -> DatabaseValue in
-            switch value {
-            case .null: .null
-            case .integer(let number): number.databaseValue
-            case .real(let number): number.databaseValue
-            case .text(let text): text.databaseValue
-            case .bool(let flag): (flag ? 1 : 0).databaseValue
-            }
-        })
+        StatementArguments(
+            values.map { value -> DatabaseValue in
+                switch value {
+                case .null: .null
+                case .integer(let number): number.databaseValue
+                case .real(let number): number.databaseValue
+                case .text(let text): text.databaseValue
+                case .bool(let flag): (flag ? 1 : 0).databaseValue
+                }
+            })
     }
 
     static func value(_ value: DatabaseValue) -> SQLValue {

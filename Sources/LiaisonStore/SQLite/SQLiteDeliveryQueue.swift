@@ -99,9 +99,10 @@ struct SQLiteDeliveryQueue: DeliveryBackend {
                 // one (Retry-After) sends nothing until the pause ends or an operator retries or releases the
                 // inbox. All are read here, in the store, so that they outlive a restart and operators'
                 // commands reach the running deliverer.
-                let (stopped, paused) = try DirectStatement(
-                    db, "SELECT \(DeliveryQueue.stoppedSQL), COALESCE(paused_until, 0) > ? FROM inbox_status WHERE address = ?"
-                ).first([.real(now), .text(claim.address)]) { (DeliveryQueue.stopReason($0.integer(0)), $0.integer(1) == 1) } ?? (nil, false)
+                let (stopped, paused) =
+                    try DirectStatement(
+                        db, "SELECT \(DeliveryQueue.stoppedSQL), COALESCE(paused_until, 0) > ? FROM inbox_status WHERE address = ?"
+                    ).first([.real(now), .text(claim.address)]) { (DeliveryQueue.stopReason($0.integer(0)), $0.integer(1) == 1) } ?? (nil, false)
                 if let stopped {
                     held(try holdSome(db, address: claim.address, now: now, reason: stopped), claim.address, stopped)
                 } else if !paused {
@@ -152,10 +153,13 @@ struct SQLiteDeliveryQueue: DeliveryBackend {
             return Candidate(seq: seq, person: row.text(1), attempts: Int(attempts))
         }
         let pageSize = max(claim.limit * 4, 32)
-        let due = try DirectStatement(db, """
+        let due = try DirectStatement(
+            db,
+            """
             SELECT seq, person_key, attempts FROM copy
             WHERE state = 'deferred' AND address = ? AND next_attempt_at <= ? ORDER BY seq LIMIT ?
-            """).all([.text(claim.address), .real(now), .integer(Int64(claim.limit * 4))], candidate)
+            """
+        ).all([.text(claim.address), .real(now), .integer(Int64(claim.limit * 4))], candidate)
         var nextDue = due.startIndex
         var claimed: [QueuedCopy] = []
         var taken = claim.busy
@@ -186,9 +190,10 @@ struct SQLiteDeliveryQueue: DeliveryBackend {
                     // Per-NINO order: an earlier queued copy of the claimant came first in this scan, and one in
                     // flight is in `busy` (both end up in `taken`); earlier deferred or held ones are in copy_waiting.
                     guard !taken.contains(person) else { continue }
-                    let earlier = try DirectStatement(
-                        db, "SELECT EXISTS (SELECT 1 FROM copy_waiting WHERE address = ? AND person_key = ? AND seq < ?)"
-                    ).first([.text(claim.address), .text(person), .integer(seq)]) { $0.integer(0) == 1 } ?? false
+                    let earlier =
+                        try DirectStatement(
+                            db, "SELECT EXISTS (SELECT 1 FROM copy_waiting WHERE address = ? AND person_key = ? AND seq < ?)"
+                        ).first([.text(claim.address), .text(person), .integer(seq)]) { $0.integer(0) == 1 } ?? false
                     taken.insert(person)
                     guard !earlier else { continue }
                 }
@@ -269,7 +274,9 @@ struct SQLiteDeliveryQueue: DeliveryBackend {
             // Per-NINO order, as for push inboxes: a claimant's copy waits while an earlier one of theirs to
             // this inbox is leased and not yet acknowledged (in flight), deferred or held. Read without the
             // message first, so that a copy whose message is missing is found, not passed over for good.
-            let seqs = try DirectStatement(db, """
+            let seqs = try DirectStatement(
+                db,
+                """
                 SELECT c.seq FROM copy c
                 WHERE c.state = 'queued' AND c.address = ?
                     AND (c.person_key IS NULL OR (
@@ -278,7 +285,8 @@ struct SQLiteDeliveryQueue: DeliveryBackend {
                         AND NOT EXISTS (SELECT 1 FROM copy e
                             WHERE e.state = 'in-flight' AND e.address = c.address AND e.person_key = c.person_key)))
                 ORDER BY c.seq LIMIT ?
-                """).all([.text(address), .integer(Int64(limit))]) { $0.integer(0) }
+                """
+            ).all([.text(address), .integer(Int64(limit))]) { $0.integer(0) }
             var copies: [QueuedCopy] = []
             var unreadable: [Int64] = []
             for case let seq? in seqs {
@@ -299,15 +307,19 @@ struct SQLiteDeliveryQueue: DeliveryBackend {
                 leased.copies.append(copy)
             }
             if leased.copies.count < limit {
-                leased.waitingBehindEarlier = try DirectStatement(db, """
-                    SELECT count(*) FROM (SELECT 1 FROM copy c
-                        WHERE c.state = 'queued' AND c.address = ? AND c.person_key IS NOT NULL AND (
-                            EXISTS (SELECT 1 FROM copy_waiting w
-                                WHERE w.address = c.address AND w.person_key = c.person_key AND w.seq < c.seq)
-                            OR EXISTS (SELECT 1 FROM copy e
-                                WHERE e.state = 'in-flight' AND e.address = c.address AND e.person_key = c.person_key))
-                        LIMIT ?)
-                    """).first([.text(address), .integer(Int64(DeliveryQueue.waitingCountLimit))]) { Int($0.integer(0) ?? 0) } ?? 0
+                leased.waitingBehindEarlier =
+                    try DirectStatement(
+                        db,
+                        """
+                        SELECT count(*) FROM (SELECT 1 FROM copy c
+                            WHERE c.state = 'queued' AND c.address = ? AND c.person_key IS NOT NULL AND (
+                                EXISTS (SELECT 1 FROM copy_waiting w
+                                    WHERE w.address = c.address AND w.person_key = c.person_key AND w.seq < c.seq)
+                                OR EXISTS (SELECT 1 FROM copy e
+                                    WHERE e.state = 'in-flight' AND e.address = c.address AND e.person_key = c.person_key))
+                            LIMIT ?)
+                        """
+                    ).first([.text(address), .integer(Int64(DeliveryQueue.waitingCountLimit))]) { Int($0.integer(0) ?? 0) } ?? 0
             }
             return leased
         }
@@ -328,15 +340,18 @@ struct SQLiteDeliveryQueue: DeliveryBackend {
     /// last failed attempt.
     private func returnLapsedLeases(_ db: Database, address: String, now: Double, lifetime: Double) throws -> Int {
         let lapsed = try Row.fetchAll(
-            db.cachedStatement(sql: """
-                SELECT seq, COALESCE(lifetime_from, created_at) + ? <= ? AS over FROM copy
-                WHERE state = 'in-flight' AND address = ? AND next_attempt_at <= ?
-                """), arguments: [lifetime, now, address, now])
+            db.cachedStatement(
+                sql: """
+                    SELECT seq, COALESCE(lifetime_from, created_at) + ? <= ? AS over FROM copy
+                    WHERE state = 'in-flight' AND address = ? AND next_attempt_at <= ?
+                    """), arguments: [lifetime, now, address, now])
         for row in lapsed {
             let over: Bool = row["over"]
-            try move(db, over
-                ? CopyTransition(seq: row["seq"], to: .expired, at: now, reason: "pull lease ran out after the copy's lifetime")
-                : CopyTransition(seq: row["seq"], to: .queued, at: now, reason: "pull lease expired"))
+            try move(
+                db,
+                over
+                    ? CopyTransition(seq: row["seq"], to: .expired, at: now, reason: "pull lease ran out after the copy's lifetime")
+                    : CopyTransition(seq: row["seq"], to: .queued, at: now, reason: "pull lease expired"))
         }
         return lapsed.count
     }
@@ -353,10 +368,11 @@ struct SQLiteDeliveryQueue: DeliveryBackend {
                 var found: Int64?
                 for form in CopyID.storedForms(messageID) where found == nil {
                     found = try Int64.fetchOne(
-                        db.cachedStatement(sql: """
-                            SELECT c.seq FROM copy c JOIN message m ON m.seq = c.message_seq
-                            WHERE m.id = ? AND c.address = ? AND c.state = 'in-flight'
-                            """), arguments: [form, address])
+                        db.cachedStatement(
+                            sql: """
+                                SELECT c.seq FROM copy c JOIN message m ON m.seq = c.message_seq
+                                WHERE m.id = ? AND c.address = ? AND c.state = 'in-flight'
+                                """), arguments: [form, address])
                 }
                 guard let seq = found else { continue }
                 if try move(db, CopyTransition(seq: seq, to: .delivered, at: now, reason: "acknowledged")) { done.append(id) }

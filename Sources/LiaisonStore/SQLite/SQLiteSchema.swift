@@ -277,8 +277,12 @@ enum SQLiteSchema {
     /// are matched as given first, then lowered, so its copies stay within reach. The stored envelopes keep
     /// their text: a resend compares with it in today's form (EnvelopeReader.normalisedContent).
     static func lowerMessageIDs(_ pool: DatabasePool) throws {
-        guard try pool.read({ db in try db.tableExists("upgrade_step") && Bool.fetchOne(
-            db, sql: "SELECT EXISTS (SELECT 1 FROM upgrade_step WHERE name = 'lower-message-ids')") == true })
+        guard
+            try pool.read({ db in
+                try db.tableExists("upgrade_step")
+                    && Bool.fetchOne(
+                        db, sql: "SELECT EXISTS (SELECT 1 FROM upgrade_step WHERE name = 'lower-message-ids')") == true
+            })
         else { return }
         var after: Int64 = 0
         while true {
