@@ -53,12 +53,13 @@ public enum CurlRequest {
     }
 
     /// A finished transfer: its handle, HTTP status (0 when it failed), `Retry-After` in seconds if the
-    /// server sent one, and curl's error text when it failed.
+    /// server sent one, and curl's error text and code (`CURLcode`, 0 when it did not fail).
     public struct Completion {
         public let handle: UnsafeMutableRawPointer
         public let status: Int
         public let retryAfter: Double?
         public let error: String?
+        public var code = 0
     }
 
     /// The next finished transfer on `multi`, or nil when none is waiting.
@@ -68,7 +69,8 @@ public enum CurlRequest {
             guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle else { continue }
             let code = message.pointee.data.result
             guard code == CURLE_OK else {
-                return Completion(handle: handle, status: 0, retryAfter: nil, error: String(cString: curl_easy_strerror(code)))
+                return Completion(
+                    handle: handle, status: 0, retryAfter: nil, error: String(cString: curl_easy_strerror(code)), code: Int(code.rawValue))
             }
             var status = 0
             var retryAfter: curl_off_t = 0

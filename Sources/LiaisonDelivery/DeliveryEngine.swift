@@ -372,7 +372,7 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
             release(transfer)
             finish(
                 transfer.copy, transfer.endpoint, status: done.status, retryAfter: done.retryAfter,
-                error: done.error.map(transfer.describe), now: now)
+                error: done.error.map(transfer.describe), curlCode: done.code, now: now)
             curl_multi_remove_handle(multi, handle)
             curl_easy_reset(handle)
             transfer.free()
@@ -390,7 +390,8 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
 
     /// Records the outcome of one attempt to deliver `copy` (its transfer already released).
     private func finish(
-        _ copy: QueuedCopy, _ endpoint: InboxEndpoint, status: Int, retryAfter: Double?, error: String?, now: Double
+        _ copy: QueuedCopy, _ endpoint: InboxEndpoint, status: Int, retryAfter: Double?, error: String?, curlCode: Int = 0,
+        now: Double
     ) {
         let address = endpoint.address
         let attempts = copy.attempts + 1
@@ -400,8 +401,9 @@ public final class DeliveryEngine: Service, @unchecked Sendable {
         ]
         if let error { metadata["error"] = "\(error)" } else { metadata["status"] = "\(status)" }
 
-        // The HTTP status class, or that the transfer failed (refused, DNS, TLS, timeout: curl's error).
-        let result = error == nil ? "http_\(status / 100)xx" : "transfer_failed"
+        // The HTTP status class, or curl's error code when the transfer failed (7 refused, 6 DNS, 28 timeout,
+        // 35 and 60 TLS…; `transfer_failed` when it never started).
+        let result = error == nil ? "http_\(status / 100)xx" : (curlCode != 0 ? "curl_\(curlCode)" : "transfer_failed")
         let outcome: CircuitBreaker.Outcome =
             error == nil && (200..<300).contains(status) ? .delivered : (error != nil || status >= 500 ? .failed : .answered)
         recordCircuit(outcome, copy: copy, address: address, reason: error ?? "HTTP \(status)", now: now)
