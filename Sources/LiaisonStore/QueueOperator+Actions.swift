@@ -9,7 +9,7 @@ extension QueueOperator {
     /// - Returns: how many timers were unblocked.
     public func unblockTimers() throws -> Int {
         let keys = try database.read { session -> [String] in
-            guard try StoreLayout.read(session).blockedTimers else {
+            guard try layout.read(session).blockedTimers else {
                 throw StoreError.incompatible("it predates blocked-timer tracking: start the daemon once to upgrade it")
             }
             return try session.rows("SELECT DISTINCT person_key FROM blocked_timer", []).map { try $0.text("person_key") }
@@ -127,7 +127,7 @@ extension QueueOperator {
         let requeued = action.target == .queued
         // Stores not yet upgraded by a daemon of this version: older than SQLite's v5, neither lifetimes nor
         // disabled inboxes; older than v8, no held inboxes.
-        let layout = try database.read { session in try StoreLayout.read(session) }
+        let layout = try database.read { session in try self.layout.read(session) }
         let (current, holds) = (layout.lifetimes, layout.inboxHolds)
         var seqs: [Int64] = []
         var notFound: [String] = []

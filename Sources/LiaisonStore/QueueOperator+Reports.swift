@@ -56,7 +56,7 @@ extension QueueOperator {
     public func status(now: Double, inboxes: [String] = []) throws -> [InboxStatus] {
         try database.read { session in
             // What a store not yet upgraded by a daemon of this version lacks is left out.
-            let layout = try StoreLayout.read(session)
+            let layout = try self.layout.read(session)
             let heldAt = layout.inboxHolds ? "held_at" : "NULL"
             let deliveryTimes = layout.deliveryTimes
             let circuitOpen = layout.circuits ? "circuit_open_since" : "NULL"
@@ -138,7 +138,7 @@ extension QueueOperator {
     /// How many timers are blocked: a small table, so this costs little at any size of registry.
     public func blockedTimerCount() throws -> Int {
         try database.read { session in
-            guard try StoreLayout.read(session).blockedTimers else { return 0 }
+            guard try layout.read(session).blockedTimers else { return 0 }
             return try session.value("SELECT count(*) FROM blocked_timer")?.integer ?? 0
         }
     }
@@ -146,7 +146,7 @@ extension QueueOperator {
     /// Every blocked timer, earliest first, with the claimant's NINO masked.
     public func blockedTimers() throws -> [BlockedTimer] {
         try database.read { session in
-            guard try StoreLayout.read(session).blockedTimers else { return [] }
+            guard try layout.read(session).blockedTimers else { return [] }
             return try session.rows(
                 "SELECT person_key, kind, fire_date, reason FROM blocked_timer ORDER BY fire_date, person_key, timer_id", []
             ).map { row in
@@ -235,7 +235,7 @@ extension QueueOperator {
         try database.read { session in
             let match = CopyID.condition(id)
             // A store no daemon of this version has upgraded has no record of who sent a message.
-            let sentBy = try StoreLayout.read(session).staff ? "m.staff_member" : "NULL"
+            let sentBy = try layout.read(session).staff ? "m.staff_member" : "NULL"
             let rows = try session.rows(
                 """
                 SELECT c.seq, \(CopyID.sql) AS id, m.id AS message_id, m.type, c.address, c.state, c.attempts, c.created_at,

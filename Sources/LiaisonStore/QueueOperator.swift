@@ -118,6 +118,8 @@ public struct QueueOperator: Sendable {
     let database: any SQLDatabase
     /// The registry, for unblocking timers in claimants' records.
     let cases: any CaseStore
+    /// What of the layout the store has (lookups and scrapes ask on every request: asked once).
+    let layout = StoreLayout.Cache()
 
     init(database: any SQLDatabase, cases: any CaseStore) {
         self.database = database

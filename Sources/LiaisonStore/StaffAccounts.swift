@@ -7,6 +7,8 @@ import LiaisonCore
 /// session's cookie, a set-up link's token) or bcrypt hashes (passwords).
 public struct StaffAccounts: Sendable {
     let database: any SQLDatabase
+    /// What of the layout the store has (a session is checked on every staff page: asked once).
+    private let layout = StoreLayout.Cache()
 
     init(database: any SQLDatabase) {
         self.database = database
@@ -52,7 +54,7 @@ public struct StaffAccounts: Sendable {
 
     /// A SQLite store no daemon of this version has opened has no staff tables; a PostgreSQL one always has.
     private func checkUpgraded(_ session: any SQLSession) throws {
-        guard try StoreLayout.read(session).staff else { throw AccountError.notUpgraded }
+        guard try layout.read(session).staff else { throw AccountError.notUpgraded }
     }
 
     // MARK: Accounts
@@ -234,7 +236,7 @@ public struct StaffAccounts: Sendable {
     /// The session of a cookie, with its member, when the member is still active.
     public func session(cookie: String) throws -> Session? {
         try database.read { session in
-            guard try StoreLayout.read(session).staff else { return nil }
+            guard try layout.read(session).staff else { return nil }
             return try session.row(
                 """
                 SELECT m.id, m.email, m.name, m.party, m.roles, m.state, m.failed_sign_ins, m.locked_until,
@@ -269,7 +271,7 @@ public struct StaffAccounts: Sendable {
     @discardableResult
     public func endStaleSessions(idleBefore: Date, startedBefore: Date) throws -> Int {
         try database.write { session in
-            guard try StoreLayout.read(session).staff else { return 0 }
+            guard try layout.read(session).staff else { return 0 }
             return try session.execute(
                 "DELETE FROM staff_session WHERE last_seen_at < ? OR created_at < ?",
                 [.real(idleBefore.timeIntervalSince1970), .real(startedBefore.timeIntervalSince1970)])

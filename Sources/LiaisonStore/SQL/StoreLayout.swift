@@ -1,4 +1,6 @@
 import Foundation
+import GRDB
+import Synchronization
 
 /// Which parts of this version's layout a store has, read once from the migrations applied to it. Operators'
 /// commands and the staff pages may read a store that no daemon of this version has upgraded yet (the daemon
@@ -16,6 +18,29 @@ public struct StoreLayout: Sendable, Equatable {
         guard try session.hasTable(table) else { return StoreLayout(migrations: [], dialect: session.dialect) }
         let names = try session.rows("SELECT \(column) AS name FROM \(table)", []).compactMap { $0["name"].text }
         return StoreLayout(migrations: Set(names), dialect: session.dialect)
+    }
+
+    /// Whether every migration of this version has been applied: then nothing is left out, and nothing will
+    /// be (migrations are never undone), so the layout need not be read again.
+    var isCurrent: Bool {
+        switch dialect {
+        case .sqlite: Set(SQLiteSchema.migrator.migrations).isSubset(of: migrations)
+        case .postgres: Set(PostgresSchema.migrations.map(\.name)).isSubset(of: migrations)
+        }
+    }
+
+    /// The layout read once a store is current, and read again until it is: the daemon's store is current from
+    /// its start, so its pages and lookups do not ask the database each time; an operator's command on a store
+    /// not yet upgraded still sees what it lacks.
+    final class Cache: Sendable {
+        private let current = Mutex<StoreLayout?>(nil)
+
+        func read(_ session: any SQLSession) throws -> StoreLayout {
+            if let layout = current.withLock({ $0 }) { return layout }
+            let layout = try StoreLayout.read(session)
+            if layout.isCurrent { current.withLock { $0 = layout } }
+            return layout
+        }
     }
 
     /// Whether the migration that brought a part in has been applied: `sqlite` names SQLite's, `postgres`
