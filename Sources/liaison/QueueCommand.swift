@@ -15,13 +15,9 @@ struct StoreOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    /// The store these options name, as said to the operator (a URL without its password).
-    var storeDescription: String {
-        if let store { return (try? StoreLocation(store))?.description ?? store }
-        return (try? DaemonConfig.load(from: configURL(config), checkingFiles: false))?.store.description ?? "-"
-    }
-
-    func open() throws -> (QueueOperator, [String]) {
+    /// The store's operators' view, the configured inboxes (none with `--store`), and the store as said to the
+    /// operator (a URL without its password).
+    func open() throws -> (QueueOperator, [String], store: String) {
         if let store {
             let location: StoreLocation
             do {
@@ -30,7 +26,7 @@ struct StoreOptions: ParsableArguments {
                 throw ValidationError("--store: \(error)")
             }
             sayUsing(configuration: nil, store: location.description)
-            return (try Store.openExisting(location, logger: Store.quietLogger).operators, [])
+            return (try Store.openExisting(location, logger: Store.quietLogger).operators, [], location.description)
         }
         // Only the store and the inboxes are needed: the daemon's keys and certificates need not be readable.
         let daemonConfig: DaemonConfig
@@ -42,7 +38,10 @@ struct StoreOptions: ParsableArguments {
             throw ExitCode(2)
         }
         sayUsing(configuration: configURL(config), store: daemonConfig.store.description)
-        return (try Store.openExisting(daemonConfig.store, logger: Store.quietLogger).operators, daemonConfig.inboxAddresses.map(\.description))
+        return (
+            try Store.openExisting(daemonConfig.store, logger: Store.quietLogger).operators, daemonConfig.inboxAddresses.map(\.description),
+            daemonConfig.store.description
+        )
     }
 }
 
@@ -60,7 +59,7 @@ struct QueueCommand: ParsableCommand {
         var all = false
 
         func run() throws {
-            let (queue, inboxes) = try options.open()
+            let (queue, inboxes, store) = try options.open()
             let now = Date().timeIntervalSince1970
             let status = try queue.status(now: now, inboxes: all ? inboxes : [])
             var totals = InboxStatusTotals()
@@ -69,7 +68,7 @@ struct QueueCommand: ParsableCommand {
             if options.json {
                 try printJSON([
                     "inboxes": AnyEncodable(status), "totals": AnyEncodable(totals), "blockedTimers": AnyEncodable(blockedTimers),
-                    "store": AnyEncodable(options.storeDescription),
+                    "store": AnyEncodable(store),
                 ])
                 return
             }
@@ -136,7 +135,7 @@ struct QueueCommand: ParsableCommand {
         }
 
         func run() throws {
-            let (queue, _) = try options.open()
+            let (queue, _, _) = try options.open()
             var filter = CopyFilter()
             filter.states = state
             if nino { filter.personKey = try readNINO().personKey }
@@ -165,7 +164,7 @@ struct QueueCommand: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let (queue, _) = try options.open()
+            let (queue, _, _) = try options.open()
             let shape = try queue.shape(now: Date().timeIntervalSince1970)
             if options.json { return try printJSON(["buckets": AnyEncodable(QueueShape.bucketNames), "inboxes": AnyEncodable(shape)]) }
             let totals = shape.reduce(into: Array(repeating: 0, count: QueueShape.bucketNames.count)) { sums, line in
@@ -183,7 +182,7 @@ struct QueueCommand: ParsableCommand {
         @Argument(help: "A copy id or message id.") var id: String
 
         func run() throws {
-            let (queue, _) = try options.open()
+            let (queue, _, _) = try options.open()
             let details = try queue.show(id)
             guard !details.isEmpty else {
                 FileHandle.standardError.write(Data("liaison: no copy or message \(id)\n".utf8))
@@ -237,7 +236,7 @@ struct QueueCommand: ParsableCommand {
         var retry = false
 
         func run() throws {
-            let (queue, _) = try options.open()
+            let (queue, _, _) = try options.open()
             if retry {
                 let unblocked = try queue.unblockTimers()
                 if options.json { return try printJSON(["unblocked": unblocked]) }
@@ -265,7 +264,7 @@ struct ActionOptions: ParsableArguments {
     /// matches only copies in states the action does not apply to (in flight or delivered, say), so that
     /// neither a mistyped id nor a stale one is taken for done.
     func apply(_ action: QueueOperator.Action) throws {
-        let (queue, _) = try options.open()
+        let (queue, _, _) = try options.open()
         let result = try queue.apply(action, ids: ids, inbox: inbox, now: Date().timeIntervalSince1970)
         if options.json {
             struct Report: Encodable {
