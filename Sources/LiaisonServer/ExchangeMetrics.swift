@@ -151,7 +151,7 @@ public enum LiaisonBuild {
 }
 
 /// This process's memory, file descriptors, CPU and start time, from `/proc/self`.
-struct ProcessFigures {
+public struct ProcessFigures {
     var residentBytes = 0.0
     var openFileDescriptors = 0.0
     var cpuSeconds = 0.0
@@ -166,16 +166,26 @@ struct ProcessFigures {
             if fields.count > 1, let pages = Double(fields[1]) { figures.residentBytes = pages * pageSize }
         }
         figures.openFileDescriptors = Double((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.count ?? 0)
-        // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th, starttime
-        // (in ticks since boot) the 20th.
-        if let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") {
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 19, let user = Double(fields[11]), let system = Double(fields[12]), let start = Double(fields[19]) {
-                figures.cpuSeconds = (user + system) / ticks
-                figures.startTime = bootTime() + start / ticks
-            }
-        }
+        let fields = statFields("/proc/self/stat")
+        figures.cpuSeconds = cpuSeconds(fields)
+        if fields.count > 19, let start = Double(fields[19]) { figures.startTime = bootTime() + start / ticks }
         return figures
+    }
+
+    /// CPU seconds (user and system) a process or thread has used, from its `stat` file (`/proc/PID/stat`,
+    /// `/proc/PID/task/TID/stat`); 0 when it cannot be read.
+    public static func cpuSeconds(statFile: String) -> Double { cpuSeconds(statFields(statFile)) }
+
+    /// A `stat` file's fields after the command's closing parenthesis (the command may hold spaces).
+    private static func statFields(_ path: String) -> [Substring] {
+        guard let stat = try? String(contentsOfFile: path, encoding: .utf8), let close = stat.lastIndex(of: ")") else { return [] }
+        return stat[stat.index(after: close)...].split(separator: " ")
+    }
+
+    /// utime and stime, the 12th and 13th fields after the command, in seconds.
+    private static func cpuSeconds(_ fields: [Substring]) -> Double {
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// When the machine booted, since the Unix epoch (`btime` in `/proc/stat`).

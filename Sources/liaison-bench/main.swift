@@ -52,13 +52,7 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 
 /// CPU seconds (user and system) used so far by process `pid`, and by each of its threads named in `threads`.
 func cpuSeconds(_ pid: Int32, threads: [String]) -> (process: Double, threads: [Double]) {
-    func seconds(_ statPath: String) -> Double {
-        // The fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them.
-        guard let stat = try? String(contentsOfFile: statPath, encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
+    func seconds(_ statPath: String) -> Double { ProcessFigures.cpuSeconds(statFile: statPath) }
     let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
     let names = tasks.map { task in
         (task, (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines))
