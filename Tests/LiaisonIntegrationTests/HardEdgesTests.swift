@@ -200,9 +200,10 @@ import Testing
             try await Task.sleep(for: .milliseconds(max(0, 1000 - Int(Date().timeIntervalSince(asked) * 1000))))
         }
         #expect(closedAt.count == slow.count + slowHeads.count, "every slow connection is closed")
-        // Each within the bound of its first byte (sent within the first second), with a second's margin for
-        // this loop's own rounds.
-        #expect((closedAt.values.max() ?? .infinity) < timeout + 2)
+        // Each within the bound of its first byte (sent within the first second), with margin for this loop's
+        // once-a-second rounds on a loaded machine (CI saw 6.3 s against 6): far from the minute an idle
+        // connection is kept, which is what a missing cut-off would show.
+        #expect((closedAt.values.max() ?? .infinity) < timeout + 4)
         #expect(statuses.values.filter { $0 == 408 }.count == slow.count + slowHeads.count)
         #expect(served.count >= Int(timeout) - 1)
         #expect((served.max() ?? .infinity) < 1)
